@@ -1,0 +1,220 @@
+//! The data plane (`workspace.oblien.com`): its own listener, reaching a workspace by its token
+//! alone. Files and exec are emulated over an in-memory file tree per workspace.
+
+mod exec;
+pub mod files;
+
+use crate::auth::{bearer_token, header_str};
+use crate::body::{query_map, JsonBody};
+use crate::error::ApiError;
+use crate::jwt::{self, GatewayClaims, TYP_GATEWAY};
+use crate::state::{AppState, Workspace};
+use crate::util::{now_millis, random_hex};
+use axum::extract::{FromRequestParts, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use files::FsError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/files", get(list))
+        .route("/files/read", get(read))
+        .route("/files/stat", get(stat))
+        .route("/files/write", post(write))
+        .route("/files/mkdir", post(mkdir))
+        .route("/files/delete", post(delete))
+        .route("/exec", post(exec_command))
+}
+
+/// The workspace a gateway request reaches, resolved from its bearer token.
+pub struct Target(pub String);
+
+impl FromRequestParts<AppState> for Target {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        resolve_target(state, &parts.headers).map(Target)
+    }
+}
+
+fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+/// A gateway JWT (bound to the workspace's current connection generation) or the raw hex
+/// connection token (what a VM's port 9990 accepts directly).
+fn resolve_target(state: &AppState, headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+    let authorization = header_str(headers, header::AUTHORIZATION.as_str()).ok_or_else(ApiError::missing_credentials)?;
+    let token = bearer_token(authorization).ok_or_else(|| unauthorized("invalid_credentials", "Authorization must be 'Bearer <token>'"))?;
+    let is_raw = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
+    let store = state.store();
+    let workspace: &Workspace = if is_raw {
+        store
+            .workspaces
+            .iter()
+            .find(|w| crate::util::secure_eq(&w.access.connection_token, token))
+            .ok_or_else(|| unauthorized("token_revoked", "The connection token is not current"))?
+    } else {
+        let claims: GatewayClaims = jwt::verify(token, &state.keys.gateway).map_err(|e| unauthorized(e.code(), e.message()))?;
+        if claims.typ != TYP_GATEWAY {
+            return Err(unauthorized("invalid_token", "Not a gateway token"));
+        }
+        let workspace = store
+            .workspace(&claims.workspace_id)
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "workspace_not_found", "The token's workspace no longer exists"))?;
+        if claims.gen != workspace.access.generation {
+            return Err(unauthorized("token_revoked", "The gateway token was rotated; fetch a new one"));
+        }
+        workspace
+    };
+    if !workspace.access.enabled {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "internal_api_disabled",
+            "The workspace's internal API server is disabled",
+        ));
+    }
+    if !workspace.is_ready(now_millis(), state.provision_delay_ms()) {
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "workspace_not_running", "The workspace is not running yet")
+            .with_retry_after(1));
+    }
+    Ok(workspace.id.clone())
+}
+
+/// Runs `f` on the target workspace's file tree.
+fn with_files<R>(state: &AppState, id: &str, f: impl FnOnce(&mut files::FileTree) -> R) -> Result<R, ApiError> {
+    let mut store = state.store();
+    let workspace = store
+        .workspace_mut(id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "workspace_not_found", "The workspace no longer exists"))?;
+    Ok(f(&mut workspace.files))
+}
+
+fn fs_error(err: FsError, path: &str) -> ApiError {
+    let (status, code, message) = err.describe();
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let error = ApiError::new(status, code, format!("{message}: {path}")).with("path", path);
+    if code == "validation_error" {
+        error.with("field", "path")
+    } else {
+        error
+    }
+}
+
+fn required_path(raw: Option<String>) -> Result<String, ApiError> {
+    let query = query_map(raw.as_deref());
+    query
+        .get("path")
+        .filter(|p| !p.is_empty())
+        .cloned()
+        .ok_or_else(|| ApiError::validation("path", "is required"))
+}
+
+type JsonResult = Result<Json<Value>, ApiError>;
+
+async fn health(Target(_): Target) -> Json<Value> {
+    Json(json!({ "success": true, "status": "ok" }))
+}
+
+async fn list(State(state): State<AppState>, Target(id): Target, RawQuery(raw): RawQuery) -> JsonResult {
+    let query = query_map(raw.as_deref());
+    let path = query.get("path").filter(|p| !p.is_empty()).cloned().unwrap_or_else(|| "/".to_string());
+    let nested = matches!(query.get("nested").map(String::as_str), Some("true" | "1"));
+    let (path, entries) = with_files(&state, &id, |t| t.list(&path, nested))?.map_err(|e| fs_error(e, &path))?;
+    Ok(Json(json!({ "success": true, "path": path, "count": entries.len(), "entries": entries })))
+}
+
+async fn read(State(state): State<AppState>, Target(id): Target, RawQuery(raw): RawQuery) -> JsonResult {
+    let path = required_path(raw)?;
+    with_files(&state, &id, |t| {
+        t.read(&path)
+            .map(|(p, content)| Json(json!({ "success": true, "path": p, "content": content, "size": content.len() })))
+    })?
+    .map_err(|e| fs_error(e, &path))
+}
+
+async fn stat(State(state): State<AppState>, Target(id): Target, RawQuery(raw): RawQuery) -> JsonResult {
+    let path = required_path(raw)?;
+    let mut entry = with_files(&state, &id, |t| t.stat(&path))?.map_err(|e| fs_error(e, &path))?;
+    if let Some(obj) = entry.as_object_mut() {
+        obj.insert("success".into(), Value::Bool(true));
+    }
+    Ok(Json(entry))
+}
+
+#[derive(Deserialize)]
+struct WriteBody {
+    path: String,
+    content: String,
+    #[serde(default)]
+    create_dirs: bool,
+    #[serde(default)]
+    append: bool,
+}
+
+async fn write(State(state): State<AppState>, Target(id): Target, body: Result<JsonBody<WriteBody>, ApiError>) -> JsonResult {
+    let JsonBody(body) = body?;
+    let (path, size) = with_files(&state, &id, |t| t.write(&body.path, &body.content, body.create_dirs, body.append))?
+        .map_err(|e| fs_error(e, &body.path))?;
+    Ok(Json(json!({ "success": true, "path": path, "size": size })))
+}
+
+#[derive(Deserialize)]
+struct PathBody {
+    path: String,
+}
+
+async fn mkdir(State(state): State<AppState>, Target(id): Target, body: Result<JsonBody<PathBody>, ApiError>) -> JsonResult {
+    let JsonBody(body) = body?;
+    with_files(&state, &id, |t| t.mkdir(&body.path))?.map_err(|e| fs_error(e, &body.path))?;
+    let path = files::normalize(&body.path).unwrap_or(body.path);
+    Ok(Json(json!({ "success": true, "path": path })))
+}
+
+async fn delete(State(state): State<AppState>, Target(id): Target, body: Result<JsonBody<PathBody>, ApiError>) -> JsonResult {
+    let JsonBody(body) = body?;
+    let path = with_files(&state, &id, |t| t.delete(&body.path))?.map_err(|e| fs_error(e, &body.path))?;
+    Ok(Json(json!({ "success": true, "path": path, "deleted": true })))
+}
+
+#[derive(Deserialize)]
+struct ExecBody {
+    cmd: Vec<String>,
+    timeout_seconds: Option<u32>,
+}
+
+async fn exec_command(State(state): State<AppState>, Target(id): Target, body: Result<JsonBody<ExecBody>, ApiError>) -> JsonResult {
+    let JsonBody(body) = body?;
+    if body.cmd.is_empty() {
+        return Err(ApiError::validation("cmd", "must be a non-empty array of strings"));
+    }
+    if body.timeout_seconds.is_some_and(|t| t == 0 || t > 3600) {
+        return Err(ApiError::validation("timeout_seconds", "must be between 1 and 3600"));
+    }
+    let started = now_millis();
+    let out = with_files(&state, &id, |t| exec::run(t, &body.cmd))?;
+    Ok(Json(json!({
+        "success": true,
+        "id": format!("exec_{}", random_hex(6)),
+        "command": body.cmd,
+        "status": "completed",
+        "exit_code": out.exit_code,
+        "stdout": out.stdout,
+        "stderr": out.stderr,
+        "duration_ms": now_millis().saturating_sub(started),
+    })))
+}
+
+/// Unknown gateway paths: 404 once the token is checked.
+pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri, req: axum::extract::Request) -> Response {
+    if let Err(e) = resolve_target(&state, req.headers()) {
+        return e.into_response();
+    }
+    ApiError::not_found(format!("No endpoint {method} {}", uri.path())).into_response()
+}
