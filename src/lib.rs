@@ -1,13 +1,11 @@
 //! `oblien-user-client`: the browser side of an Oblien SaaS session.
 //!
-//! The client holds only a short-lived scoped JWT minted by the SaaS backend. Later issues fill this
-//! crate: a pure-Rust core (token decoding, refresh policy, request building, error mapping) and a
-//! thin `#[wasm_bindgen]` layer over it.
+//! The client holds only a short-lived scoped JWT minted by the SaaS backend (`POST /tokens`).
+//! `core` is plain Rust (token decoding, the refresh policy, request rules, error mapping) and is
+//! tested natively; `bindings` is the thin `#[wasm_bindgen]` layer that owns timers, listeners
+//! and `fetch`.
 
-use wasm_bindgen::prelude::*;
+pub mod core;
 
-/// The package version, as in Cargo.toml.
-#[wasm_bindgen]
-pub fn version() -> String {
-    env!("CARGO_PKG_VERSION").to_string()
-}
+#[cfg(target_arch = "wasm32")]
+mod bindings;

@@ -1,0 +1,87 @@
+//! The host app's refresh callback as a `TokenSource`: called with a `RefreshContext`, awaited
+//! (sync values and promises alike), and its answer checked before the core sees it.
+
+use super::abort::LinkedController;
+use super::token::{decode_session, token_info};
+use crate::core::cell::TokenCell;
+use crate::core::error::{codes, ClientError};
+use crate::core::runtime::{Fetched, LocalFuture, RefreshReason, TokenSource};
+use js_sys::{Function, Object, Promise, Reflect};
+use std::cell::RefCell;
+use std::rc::Weak;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::AbortSignal;
+
+pub struct HostRefresh {
+    pub callback: Function,
+    /// The session cell, for `ctx.tokenInfo` (weak: the cell owns this source).
+    pub cell: RefCell<Weak<TokenCell>>,
+    /// Aborted on dispose, so `ctx.signal` tells the host to stop.
+    pub dispose_signal: AbortSignal,
+}
+
+fn failed(message: String) -> ClientError {
+    ClientError::new(codes::REFRESH_FAILED, message)
+}
+
+/// What a thrown value says, without ever echoing something that looks like a token.
+fn describe(value: &JsValue) -> String {
+    let message = value
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| value.as_string())
+        .unwrap_or_default();
+    if message.contains("eyJ") || message.len() > 200 {
+        String::from("(message withheld)")
+    } else {
+        message
+    }
+}
+
+/// Aborts the refresh's signal when the refresh is abandoned (timeout, dispose) or done.
+struct AbortOnDrop(LinkedController);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.controller.abort();
+    }
+}
+
+impl TokenSource for HostRefresh {
+    fn fetch(&self, reason: RefreshReason) -> LocalFuture<Result<Fetched, ClientError>> {
+        let callback = self.callback.clone();
+        let held = self.cell.borrow().upgrade().and_then(|c| c.token());
+        let dispose = self.dispose_signal.clone();
+        Box::pin(async move {
+            let link = LinkedController::new(&[&dispose])
+                .ok_or_else(|| failed("Cannot create an AbortController".into()))?;
+            let signal = link.signal();
+            let _guard = AbortOnDrop(link);
+            let ctx = Object::new();
+            let _ = Reflect::set(&ctx, &"reason".into(), &JsValue::from_str(reason.as_str()));
+            let info = held.map_or(JsValue::NULL, |h| token_info(&h, js_sys::Date::now()));
+            let _ = Reflect::set(&ctx, &"tokenInfo".into(), &info);
+            let _ = Reflect::set(&ctx, &"signal".into(), &signal);
+            let returned = callback
+                .call1(&JsValue::NULL, &ctx)
+                .map_err(|e| failed(format!("The refresh callback threw: {}", describe(&e))))?;
+            let value = JsFuture::from(Promise::resolve(&returned))
+                .await
+                .map_err(|e| failed(format!("The refresh callback rejected: {}", describe(&e))))?;
+            let Some(secret) = value.as_string() else {
+                return Err(failed(format!(
+                    "The refresh callback must return a token string, not {}",
+                    value.js_typeof().as_string().unwrap_or_default()
+                )));
+            };
+            let claims = decode_session(&secret).map_err(|e| {
+                failed(format!(
+                    "The refresh callback returned an unusable token: {}",
+                    e.message
+                ))
+            })?;
+            Ok(Fetched { secret, claims })
+        })
+    }
+}

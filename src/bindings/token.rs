@@ -1,0 +1,62 @@
+//! Token decoding with the browser's `JSON.parse` (keeps serde_json out of the wasm), and
+//! `TokenInfo` objects for JS.
+
+use crate::core::error::{codes, ClientError};
+use crate::core::token::{self, Claims, HeldToken, RawClaims};
+use js_sys::{Date, Object, Reflect, JSON};
+use wasm_bindgen::prelude::*;
+
+fn claims_of(token: &str) -> Result<RawClaims, ClientError> {
+    let bytes = token::payload_bytes(token)?;
+    let invalid = |m: &str| ClientError::new(codes::INVALID_TOKEN, m);
+    let text = String::from_utf8(bytes).map_err(|_| invalid("The token's payload is not UTF-8"))?;
+    let value = JSON::parse(&text).map_err(|_| invalid("The token's payload is not JSON"))?;
+    if !value.is_object() || js_sys::Array::is_array(&value) {
+        return Err(invalid("The token's payload is not a JSON object"));
+    }
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|_| invalid("The token's claims have the wrong types"))
+}
+
+/// A scoped session token (namespace or workspace scope).
+pub fn decode_session(token: &str) -> Result<Claims, ClientError> {
+    token::session_claims(claims_of(token)?)
+}
+
+fn set(target: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// `{ scope, namespace?, workspaceId?, label?, issuedAt?, expiresAt, expiresIn }`.
+pub fn token_info(held: &HeldToken, now_ms: f64) -> JsValue {
+    let info = Object::new();
+    let claims = &held.claims;
+    set(&info, "scope", &JsValue::from_str(claims.scope.as_str()));
+    if let Some(ns) = &claims.namespace {
+        set(&info, "namespace", &JsValue::from_str(ns));
+    }
+    if let Some(ws) = &claims.workspace_id {
+        set(&info, "workspaceId", &JsValue::from_str(ws));
+    }
+    if let Some(label) = &claims.label {
+        set(&info, "label", &JsValue::from_str(label));
+    }
+    if let Some(iat) = claims.iat {
+        set(
+            &info,
+            "issuedAt",
+            &Date::new(&JsValue::from_f64(iat * 1000.0)),
+        );
+    }
+    set(
+        &info,
+        "expiresAt",
+        &Date::new(&JsValue::from_f64(held.expires_at_ms())),
+    );
+    set(
+        &info,
+        "expiresIn",
+        &JsValue::from_f64(held.expires_in_secs(now_ms)),
+    );
+    info.into()
+}

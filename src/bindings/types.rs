@@ -1,0 +1,144 @@
+//! TypeScript declarations for the option and result objects (the `.d.ts` has no `any` here).
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Options of `new OblienUserClient(options)`. Never pass an API key: it is refused. */
+export interface OblienUserClientOptions {
+  /** The scoped JWT minted by your backend with `POST /tokens`: the only credential held. */
+  token: string;
+  /** Oblien API origin. Default `"https://api.oblien.com"`. */
+  baseUrl?: string;
+  /** Workspace gateway origin. Default `"https://workspace.oblien.com"`. */
+  gatewayUrl?: string;
+  /** Returns a fresh scoped token from your backend. Called once however many calls wait. */
+  refresh?: (ctx: RefreshContext) => Promise<string> | string;
+  /** Refresh this many seconds before expiry. Default `min(60, lifetime / 4)`. */
+  refreshMarginSeconds?: number;
+  /** Per-request timeout in ms. Default 30000. */
+  timeoutMs?: number;
+  /** After every token change (refresh or `setToken`), from a microtask. */
+  onTokenChange?: (info: TokenInfo) => void;
+  /** After every failed refresh, from a microtask. */
+  onRefreshError?: (err: OblienError) => void;
+}
+
+export type RefreshReason = "expiring" | "expired" | "unauthorized";
+
+export interface RefreshContext {
+  reason: RefreshReason;
+  /** The current token's info (`null` if none is held). */
+  tokenInfo: TokenInfo | null;
+  /** Aborted when the client gives up on this refresh (15 s) or is disposed. */
+  signal: AbortSignal;
+}
+
+/** What a token says. Never contains the token itself. */
+export interface TokenInfo {
+  scope: "namespace" | "workspace" | "gateway";
+  namespace?: string;
+  workspaceId?: string;
+  label?: string;
+  /** The server's `iat`. */
+  issuedAt?: Date;
+  /** The local deadline: receipt time + the token's lifetime (`exp − iat`). */
+  expiresAt: Date;
+  /** Whole seconds left. */
+  expiresIn: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export type WorkspaceStatus = "creating" | "running" | "stopped" | (string & {});
+
+export interface ListWorkspacesOptions extends CallOptions {
+  page?: number;
+  limit?: number;
+  status?: WorkspaceStatus;
+}
+
+export interface WorkspaceConfig {
+  cpus?: number;
+  memory_mb?: number;
+  disk_size_mb?: number;
+  ttl?: string | number;
+  env?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export interface CreateWorkspaceParams {
+  image: string;
+  name?: string;
+  slug?: string;
+  mode?: "permanent" | "temporary";
+  idempotency_key?: string;
+  config?: WorkspaceConfig;
+}
+
+export interface WorkspaceProvisioning {
+  state: "queued" | "running" | "ready" | "failed";
+  phase: string | null;
+  message: string | null;
+  error: string | null;
+}
+
+export interface Workspace {
+  id: string;
+  name: string;
+  slug: string;
+  status: WorkspaceStatus;
+  ready: boolean;
+  image: string;
+  /** The namespace slug; `null` for a personal workspace. */
+  namespace: string | null;
+  mode: "permanent" | "temporary";
+  provisioning: WorkspaceProvisioning;
+  resources: { cpus: number; memory_mb: number; disk_size_mb: number };
+  created_at: string;
+  updated_at: string;
+  [key: string]: unknown;
+}
+
+export interface WorkspaceList {
+  success: true;
+  workspaces: Workspace[];
+  total: number;
+  page: number;
+  limit: number;
+}
+
+export interface DeleteWorkspaceResult {
+  success: true;
+  id?: string;
+  deleted?: boolean;
+}
+
+// Optional call options (merged into the generated class declaration).
+export interface Workspaces {
+  list(options?: ListWorkspacesOptions): Promise<WorkspaceList>;
+  create(params: CreateWorkspaceParams, options?: CallOptions): Promise<Workspace>;
+  get(id: string, options?: CallOptions): Promise<Workspace>;
+  delete(id: string, options?: CallOptions): Promise<DeleteWorkspaceResult>;
+}
+
+export type OblienErrorCode =
+  | "invalid_token" | "token_expired" | "secret_not_allowed" | "network_error" | "timeout"
+  | "aborted" | "rate_limited" | "refresh_failed" | "disposed" | "server_error"
+  | "invalid_options" | "scope_denied" | "validation_error" | "missing_credentials"
+  | "not_found" | "forbidden" | "conflict" | (string & {});
+
+/** Every rejection of this package. `instanceof Error`; `name === "OblienError"`. */
+export interface OblienError extends Error {
+  name: "OblienError";
+  code: OblienErrorCode;
+  /** HTTP status, when the server answered. */
+  status?: number;
+  /** Seconds to wait, from `Retry-After`. */
+  retryAfter?: number;
+  /** The server's `X-Request-Id`. */
+  requestId?: string;
+}
+"#;

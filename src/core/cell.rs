@@ -1,0 +1,355 @@
+//! `TokenCell`: one held token (the session's, or one workspace's gateway token) with its
+//! refresh state. Every refresh decision goes through here: check-before-use, single-flight,
+//! back-off after failures, setToken swaps and dispose.
+//!
+//! Rule: no `RefCell` borrow is held across an `.await` or a call out to the source/observer.
+
+use super::error::{codes, ClientError};
+use super::flight::{race, Flight};
+use super::policy::{self, TokenState};
+use super::runtime::{Fetched, RefreshReason, Runtime, TokenSource};
+use super::token::HeldToken;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// A token returned by a refresh is refused only when stale beyond any plausible clock skew.
+const STALE_REFRESH_TOLERANCE_MS: f64 = 10.0 * 60_000.0;
+
+/// What the cell tells its owner (delivered later, from a microtask, by the binding).
+#[derive(Debug, Clone)]
+pub enum CellEvent {
+    /// A new token is held. `same_identity` is false when scope/namespace/workspace changed.
+    TokenChanged {
+        same_identity: bool,
+    },
+    RefreshFailed(ClientError),
+}
+
+pub type Observer = Rc<dyn Fn(CellEvent)>;
+
+#[derive(Default)]
+struct State {
+    token: Option<HeldToken>,
+    /// Bumped on every token change; a request remembers the generation it used.
+    generation: u64,
+    flight: Option<Rc<Flight>>,
+    failures: u32,
+    /// No new refresh before this (back-off); callers meanwhile share `last_error`.
+    retry_at_ms: f64,
+    last_error: Option<ClientError>,
+    disposed: bool,
+}
+
+pub struct TokenCell {
+    state: RefCell<State>,
+    margin_secs: Option<f64>,
+    runtime: Rc<dyn Runtime>,
+    source: Option<Rc<dyn TokenSource>>,
+    observer: Observer,
+}
+
+/// A token handed to one request, with the generation it belongs to.
+pub struct Lease {
+    pub secret: String,
+    pub generation: u64,
+}
+
+impl TokenCell {
+    pub fn new(
+        token: Option<HeldToken>,
+        margin_secs: Option<f64>,
+        runtime: Rc<dyn Runtime>,
+        source: Option<Rc<dyn TokenSource>>,
+        observer: Observer,
+    ) -> Rc<Self> {
+        Rc::new(TokenCell {
+            state: RefCell::new(State {
+                token,
+                ..State::default()
+            }),
+            margin_secs,
+            runtime,
+            source,
+            observer,
+        })
+    }
+
+    pub fn token(&self) -> Option<HeldToken> {
+        self.state.borrow().token.clone()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.state.borrow().generation
+    }
+
+    pub fn is_disposed(&self) -> bool {
+        self.state.borrow().disposed
+    }
+
+    pub fn has_source(&self) -> bool {
+        self.source.is_some()
+    }
+
+    fn margin_for(&self, token: &HeldToken) -> f64 {
+        policy::margin_ms(token.lifetime_ms(), self.margin_secs)
+    }
+
+    /// State of the held token now (`Expired` when none is held).
+    pub fn token_state(&self) -> TokenState {
+        let state = self.state.borrow();
+        match &state.token {
+            None => TokenState::Expired,
+            Some(t) => {
+                policy::token_state(self.runtime.now_ms(), t.deadline_ms, self.margin_for(t))
+            }
+        }
+    }
+
+    /// When the owner's timer should next call [`TokenCell::check`] (wall-clock ms).
+    pub fn next_check_ms(&self) -> Option<f64> {
+        let state = self.state.borrow();
+        // While a refresh is in flight its completion re-arms the timer.
+        if state.disposed || self.source.is_none() || state.flight.is_some() {
+            return None;
+        }
+        let token = state.token.as_ref()?;
+        let due = token.deadline_ms - self.margin_for(token);
+        Some(due.max(state.retry_at_ms))
+    }
+
+    /// Timer, `visibilitychange`, `online`, `pageshow`: start a refresh if one is due.
+    pub fn check(self: &Rc<Self>) {
+        let reason = match self.token_state() {
+            TokenState::Fresh => return,
+            TokenState::Expiring => RefreshReason::Expiring,
+            TokenState::Expired => RefreshReason::Expired,
+        };
+        if self.token().is_none() {
+            return; // nothing to keep alive until someone asks
+        }
+        let _ = self.try_start_refresh(reason);
+    }
+
+    /// A token to send now, refreshing first when the held one is expired.
+    pub async fn acquire(self: &Rc<Self>) -> Result<Lease, ClientError> {
+        for _ in 0..2 {
+            match self.token_state() {
+                TokenState::Fresh => {}
+                TokenState::Expiring => {
+                    let _ = self.try_start_refresh(RefreshReason::Expiring);
+                }
+                TokenState::Expired => {
+                    let flight = self
+                        .try_start_refresh(RefreshReason::Expired)
+                        .map_err(|e| self.expired_error(e))?;
+                    flight.wait().await.map_err(|e| self.expired_error(e))?;
+                    continue;
+                }
+            }
+            let state = self.state.borrow();
+            if state.disposed {
+                return Err(ClientError::disposed());
+            }
+            if let Some(token) = &state.token {
+                return Ok(Lease {
+                    secret: token.secret.clone(),
+                    generation: state.generation,
+                });
+            }
+        }
+        Err(ClientError::expired())
+    }
+
+    fn expired_error(&self, cause: ClientError) -> ClientError {
+        if cause.is(codes::DISPOSED) || cause.is(codes::ABORTED) {
+            return cause;
+        }
+        if self.source.is_none() {
+            return ClientError::expired();
+        }
+        let mut error = ClientError::expired();
+        error.message = format!(
+            "The token has expired and could not be refreshed: {}",
+            cause.message
+        );
+        error
+    }
+
+    /// After a 401 for a request sent with `used_generation`: `Ok(true)` to replay it once with
+    /// a new token, `Ok(false)` to give up.
+    pub async fn recover_unauthorized(
+        self: &Rc<Self>,
+        used_generation: u64,
+    ) -> Result<bool, ClientError> {
+        if self.generation() != used_generation {
+            return Ok(true); // another caller already swapped the token
+        }
+        if self.source.is_none() {
+            return Ok(false);
+        }
+        let flight = self.try_start_refresh(RefreshReason::Unauthorized)?;
+        flight.wait().await?;
+        Ok(self.generation() != used_generation)
+    }
+
+    /// Joins the refresh in flight or starts one. Refused (with the last failure) during back-off
+    /// and when there is no source.
+    fn try_start_refresh(
+        self: &Rc<Self>,
+        reason: RefreshReason,
+    ) -> Result<Rc<Flight>, ClientError> {
+        let now = self.runtime.now_ms();
+        let mut state = self.state.borrow_mut();
+        if state.disposed {
+            return Err(ClientError::disposed());
+        }
+        if let Some(flight) = &state.flight {
+            return Ok(flight.clone());
+        }
+        let Some(source) = self.source.clone() else {
+            return Err(ClientError::expired());
+        };
+        if now < state.retry_at_ms {
+            return Err(state.last_error.clone().unwrap_or_else(|| {
+                ClientError::new(codes::REFRESH_FAILED, "Refresh is backing off")
+            }));
+        }
+        let flight = Flight::new();
+        state.flight = Some(flight.clone());
+        let started_generation = state.generation;
+        drop(state);
+
+        let cell = self.clone();
+        let task_flight = flight.clone();
+        let runtime = self.runtime.clone();
+        self.runtime.spawn(Box::pin(async move {
+            let timeout = async {
+                runtime.sleep(policy::HOST_TIMEOUT_MS).await;
+                Err(ClientError::new(
+                    codes::REFRESH_FAILED,
+                    "The refresh callback did not settle within 15 s",
+                ))
+            };
+            let result = race(source.fetch(reason), timeout).await;
+            cell.finish_refresh(&task_flight, started_generation, result);
+        }));
+        Ok(flight)
+    }
+
+    fn finish_refresh(
+        &self,
+        flight: &Rc<Flight>,
+        started_generation: u64,
+        result: Result<Fetched, ClientError>,
+    ) {
+        let now = self.runtime.now_ms();
+        let event;
+        let outcome;
+        {
+            let mut state = self.state.borrow_mut();
+            if state.flight.as_ref().is_some_and(|f| Rc::ptr_eq(f, flight)) {
+                state.flight = None;
+            }
+            if state.disposed {
+                drop(state);
+                flight.complete(Err(ClientError::disposed()));
+                return;
+            }
+            if state.generation != started_generation {
+                // `setToken` ran meanwhile: its token is newer than whatever this refresh got.
+                drop(state);
+                flight.complete(Ok(()));
+                return;
+            }
+            let result = result.and_then(|fetched| {
+                if fetched.claims.exp * 1000.0 + STALE_REFRESH_TOLERANCE_MS <= now {
+                    Err(ClientError::new(
+                        codes::REFRESH_FAILED,
+                        "The refresh callback returned an expired token",
+                    ))
+                } else {
+                    Ok(fetched)
+                }
+            });
+            match result {
+                Ok(fetched) => {
+                    let same_identity = state
+                        .token
+                        .as_ref()
+                        .is_some_and(|t| t.claims.same_identity(&fetched.claims));
+                    state.token = Some(HeldToken::new(fetched.secret, fetched.claims, now));
+                    state.generation += 1;
+                    state.failures = 0;
+                    state.retry_at_ms = 0.0;
+                    state.last_error = None;
+                    event = CellEvent::TokenChanged { same_identity };
+                    outcome = Ok(());
+                }
+                Err(mut error) => {
+                    if !error.is(codes::REFRESH_FAILED) {
+                        error = ClientError::new(
+                            codes::REFRESH_FAILED,
+                            format!("Token refresh failed: {}", error.message),
+                        );
+                    }
+                    state.failures += 1;
+                    state.retry_at_ms =
+                        now + policy::backoff_ms(state.failures, self.runtime.random());
+                    state.last_error = Some(error.clone());
+                    event = CellEvent::RefreshFailed(error.clone());
+                    outcome = Err(error);
+                }
+            }
+        }
+        (self.observer)(event);
+        flight.complete(outcome);
+    }
+
+    /// `setToken`: later requests use `token`; requests in flight keep theirs; back-off resets;
+    /// callers waiting on a refresh proceed with this token.
+    pub fn set(&self, token: HeldToken) {
+        let (flight, same_identity) = {
+            let mut state = self.state.borrow_mut();
+            if state.disposed {
+                return;
+            }
+            let same = state
+                .token
+                .as_ref()
+                .is_some_and(|t| t.claims.same_identity(&token.claims));
+            state.token = Some(token);
+            state.generation += 1;
+            state.failures = 0;
+            state.retry_at_ms = 0.0;
+            state.last_error = None;
+            (state.flight.take(), same)
+        };
+        (self.observer)(CellEvent::TokenChanged { same_identity });
+        if let Some(flight) = flight {
+            flight.complete(Ok(()));
+        }
+    }
+
+    /// Forgets the token (e.g. a gateway token known to be revoked) so the next use re-mints.
+    pub fn invalidate(&self, generation: u64) {
+        let mut state = self.state.borrow_mut();
+        if state.generation == generation {
+            if let Some(token) = &mut state.token {
+                token.expire_now(f64::MIN);
+            }
+        }
+    }
+
+    /// Drops the token, wakes every waiter with `disposed`, and never calls the source again.
+    pub fn dispose(&self) {
+        let flight = {
+            let mut state = self.state.borrow_mut();
+            state.disposed = true;
+            state.token = None;
+            state.flight.take()
+        };
+        if let Some(flight) = flight {
+            flight.complete(Err(ClientError::disposed()));
+        }
+    }
+}
