@@ -4,9 +4,11 @@
 use super::abort::Aborted;
 use super::error::to_js;
 use super::fetch::FetchTransport;
+use super::gateway::Gateways;
 use super::host::HostRefresh;
 use super::options::{self, Options};
-use super::runtime::{clear_timeout, queue_microtask, set_timeout, BrowserRuntime, MAX_TIMEOUT_MS};
+use super::runtime::{queue_microtask, BrowserRuntime};
+use super::timer::CellTimer;
 use super::token::{decode_session, token_info};
 use crate::core::cell::{CellEvent, Observer, TokenCell};
 use crate::core::error::{codes, ClientError};
@@ -22,8 +24,6 @@ use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal, EventTarget};
 
 type Listener = (EventTarget, &'static str, Closure<dyn FnMut()>);
-/// A pending `setTimeout` and the closure it will call.
-type Timer = (JsValue, Closure<dyn FnMut()>);
 
 pub struct ClientInner {
     pub base_url: String,
@@ -36,10 +36,10 @@ pub struct ClientInner {
     on_token_change: Option<Function>,
     on_refresh_error: Option<Function>,
     disposed: Cell<bool>,
-    timer: RefCell<Option<Timer>>,
+    session_timer: Rc<CellTimer>,
     listeners: RefCell<Vec<Listener>>,
-    /// Called when the session's identity changes (gateway tokens of the old one are dropped).
-    pub identity_hooks: RefCell<Vec<Box<dyn Fn()>>>,
+    /// Gateway tokens per workspace, minted under the current session identity.
+    pub gateways: Gateways,
 }
 
 impl ClientInner {
@@ -87,16 +87,17 @@ impl ClientInner {
                 on_token_change: options.on_token_change,
                 on_refresh_error: options.on_refresh_error,
                 disposed: Cell::new(false),
-                timer: RefCell::new(None),
+                session_timer: CellTimer::new(),
                 listeners: RefCell::new(Vec::new()),
-                identity_hooks: RefCell::new(Vec::new()),
+                gateways: Gateways::default(),
             }
         });
+        inner.session_timer.attach(&inner.session);
         if let Some(host) = host {
             host.cell.replace(Rc::downgrade(&inner.session));
         }
         inner.listen_to_page_lifecycle();
-        inner.rearm();
+        inner.session_timer.rearm();
         Ok(inner)
     }
 
@@ -109,11 +110,10 @@ impl ClientInner {
             same_identity: false,
         } = event
         {
-            for hook in self.identity_hooks.borrow().iter() {
-                hook();
-            }
+            // Gateway tokens minted for the previous tenant must not serve the new one.
+            self.gateways.clear();
         }
-        self.rearm();
+        self.session_timer.rearm();
         // Events reach the host from a microtask, never inside a client call.
         let weak = Rc::downgrade(self);
         let deliver = Closure::once_into_js(move || {
@@ -140,35 +140,13 @@ impl ClientInner {
         queue_microtask(deliver.unchecked_ref());
     }
 
-    /// Re-schedules the refresh timer from the session cell's next due time.
-    pub fn rearm(self: &Rc<Self>) {
-        if let Some((handle, _closure)) = self.timer.borrow_mut().take() {
-            clear_timeout(&handle);
-        }
+    /// Timer or page lifecycle: re-check the session and every gateway token.
+    fn wake(&self) {
         if self.is_disposed() {
             return;
         }
-        let Some(due) = self.session.next_check_ms() else {
-            return;
-        };
-        let delay = (due - self.runtime.now_ms()).clamp(0.0, MAX_TIMEOUT_MS);
-        let weak = Rc::downgrade(self);
-        let closure = Closure::<dyn FnMut()>::new(move || {
-            if let Some(inner) = weak.upgrade() {
-                inner.wake();
-            }
-        });
-        let handle = set_timeout(closure.as_ref().unchecked_ref(), delay);
-        *self.timer.borrow_mut() = Some((handle, closure));
-    }
-
-    /// Timer, or the page came back: refresh if due, then re-arm.
-    fn wake(self: &Rc<Self>) {
-        if self.is_disposed() {
-            return;
-        }
-        self.session.check();
-        self.rearm();
+        self.session_timer.wake();
+        self.gateways.wake_all();
     }
 
     /// Timers freeze in background tabs and sleeping laptops: re-check when the page returns.
@@ -207,16 +185,12 @@ impl ClientInner {
             return;
         }
         self.session.dispose();
-        if let Some((handle, _closure)) = self.timer.borrow_mut().take() {
-            clear_timeout(&handle);
-        }
+        self.session_timer.cancel();
         for (target, event, closure) in self.listeners.borrow_mut().drain(..) {
             let _ =
                 target.remove_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
         }
-        for hook in self.identity_hooks.borrow().iter() {
-            hook();
-        }
+        self.gateways.clear();
         self.dispose.abort();
     }
 

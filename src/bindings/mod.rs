@@ -5,11 +5,14 @@ mod abort;
 mod client;
 mod error;
 mod fetch;
+mod gateway;
 mod host;
 mod options;
 mod runtime;
+mod timer;
 mod token;
 mod types;
+mod workspace_runtime;
 mod workspaces;
 
 use wasm_bindgen::prelude::*;

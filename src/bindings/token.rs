@@ -23,6 +23,11 @@ pub fn decode_session(token: &str) -> Result<Claims, ClientError> {
     token::session_claims(claims_of(token)?)
 }
 
+/// A gateway token (only `exp` is required).
+pub fn decode_gateway(token: &str) -> Result<Claims, ClientError> {
+    token::gateway_claims(claims_of(token)?)
+}
+
 fn set(target: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }

@@ -122,6 +122,87 @@ export interface Workspaces {
   create(params: CreateWorkspaceParams, options?: CallOptions): Promise<Workspace>;
   get(id: string, options?: CallOptions): Promise<Workspace>;
   delete(id: string, options?: CallOptions): Promise<DeleteWorkspaceResult>;
+  runtime(id: string, options?: CallOptions): Promise<WorkspaceRuntime>;
+}
+
+export interface WorkspaceRuntime {
+  health(options?: CallOptions): Promise<HealthResult>;
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+}
+
+export interface RuntimeExec {
+  run(cmd: string[], options?: ExecOptions): Promise<ExecResult>;
+}
+
+export interface HealthResult {
+  status: "ok" | (string & {});
+}
+
+export interface PathOptions extends CallOptions {
+  /** An absolute path in the workspace, passed as given (query-encoded). */
+  path: string;
+}
+
+export interface ListFilesOptions extends PathOptions {
+  /** Every descendant, not only direct children. */
+  nested?: boolean;
+}
+
+export interface WriteFileOptions extends PathOptions {
+  content: string;
+  /** Create missing parent directories. */
+  createDirs?: boolean;
+  /** Append instead of replacing. */
+  append?: boolean;
+}
+
+export interface FileEntry {
+  name: string;
+  path: string;
+  type: "file" | "directory";
+  size: number;
+  modified: string;
+}
+
+export interface FileList {
+  success: true;
+  path: string;
+  entries: FileEntry[];
+  count: number;
+}
+
+export interface FileContent {
+  success: true;
+  path: string;
+  content: string;
+  size: number;
+}
+
+export interface FileWriteResult {
+  success: true;
+  path: string;
+  size: number;
+}
+
+export interface PathResult {
+  success: true;
+  path: string;
+  deleted?: boolean;
+}
+
+export interface ExecOptions extends CallOptions {
+  timeoutSeconds?: number;
+}
+
+export interface ExecResult {
+  success: true;
+  id: string;
+  command: string[];
+  status: string;
+  exit_code: number;
+  stdout: string;
+  stderr: string;
+  duration_ms?: number;
 }
 
 export type OblienErrorCode =

@@ -3,8 +3,10 @@
 use super::client::ClientInner;
 use super::error::to_js;
 use super::options::{get, signal_of};
+use super::workspace_runtime::WorkspaceRuntime;
 use crate::core::api;
 use crate::core::error::{codes, ClientError};
+use crate::core::runtime::Runtime;
 use crate::core::token::TokenScope;
 use js_sys::{Promise, Reflect, JSON};
 use std::rc::Rc;
@@ -193,6 +195,32 @@ impl Workspaces {
         })
     }
 
+    /// The workspace's runtime (files, exec) through the gateway. Mints the first gateway token
+    /// and waits (bounded) while the workspace is still provisioning.
+    #[wasm_bindgen(unchecked_return_type = "Promise<WorkspaceRuntime>")]
+    pub fn runtime(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        promise(async move {
+            let id = workspace_id(&id)?;
+            Self::require_reach(&inner, &id)?;
+            let signal = signal_of(&options)
+                .map_err(|_| invalid("options.signal must be an AbortSignal"))?;
+            let entry = inner.gateways.entry(&inner, &id);
+            inner
+                .guarded(signal.clone(), async {
+                    entry.cell.acquire().await.map(|_| ())
+                })
+                .await?;
+            wait_until_provisioned(&inner, &id, signal).await?;
+            Ok(WorkspaceRuntime::new(inner.clone(), id).into())
+        })
+    }
+
     /// Deletes a workspace.
     #[wasm_bindgen(unchecked_return_type = "Promise<DeleteWorkspaceResult>")]
     pub fn delete(
@@ -210,5 +238,33 @@ impl Workspaces {
             let url = api::url(&inner.base_url, &api::workspace_path(&id, ""), &[]);
             inner.api(api::delete(url), signal).await
         })
+    }
+}
+
+/// Polls `GET /workspace/{id}` every 500 ms (up to 2 min) while it is still being created, so a
+/// runtime is usable as soon as it is returned.
+async fn wait_until_provisioned(
+    inner: &Rc<ClientInner>,
+    id: &str,
+    signal: Option<web_sys::AbortSignal>,
+) -> Result<(), ClientError> {
+    let url = api::url(&inner.base_url, &api::workspace_path(id, ""), &[]);
+    let deadline = inner.runtime.now_ms() + 120_000.0;
+    loop {
+        let body = inner.api(api::get(url.clone()), signal.clone()).await?;
+        let workspace = get(&body, "workspace");
+        let ready = get(&workspace, "ready").as_bool().unwrap_or(true);
+        let creating = get(&workspace, "status")
+            .as_string()
+            .is_some_and(|s| s == "creating" || s == "provisioning");
+        if ready || !creating || inner.runtime.now_ms() >= deadline {
+            return Ok(());
+        }
+        inner
+            .guarded(signal.clone(), async {
+                inner.runtime.sleep(500.0).await;
+                Ok(())
+            })
+            .await?;
     }
 }
