@@ -272,6 +272,15 @@ impl TokenCell {
                 }
             });
             match result {
+                Ok(fetched) if state.token.as_ref().is_some_and(|t| t.secret == fetched.secret) => {
+                    // The same token again: nothing changed, so a 401 is not worth a replay.
+                    state.failures = 0;
+                    state.retry_at_ms = 0.0;
+                    state.last_error = None;
+                    drop(state);
+                    flight.complete(Ok(()));
+                    return;
+                }
                 Ok(fetched) => {
                     let same_identity = state
                         .token
@@ -312,6 +321,9 @@ impl TokenCell {
             let mut state = self.state.borrow_mut();
             if state.disposed {
                 return;
+            }
+            if state.token.as_ref().is_some_and(|t| t.secret == token.secret) {
+                return; // the token already held: nothing to swap
             }
             let same = state
                 .token

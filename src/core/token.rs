@@ -67,7 +67,8 @@ fn invalid(message: &str) -> ClientError {
     ClientError::new(codes::INVALID_TOKEN, message)
 }
 
-/// Splits a compact JWT and base64url-decodes its payload (JSON bytes, not yet parsed).
+/// Splits a compact JWT and base64url-decodes its payload (the bytes of a JSON object, not yet
+/// parsed).
 pub fn payload_bytes(token: &str) -> Result<Vec<u8>, ClientError> {
     if token.is_empty() {
         return Err(invalid("The token is empty"));
@@ -89,12 +90,22 @@ pub fn payload_bytes(token: &str) -> Result<Vec<u8>, ClientError> {
     if signature.is_empty() {
         return Err(invalid("The token is unsigned"));
     }
+    // Checked although never verified: a stray character (a newline, say) would otherwise only
+    // surface as a failed `fetch`, reported as a network error.
+    if base64url::decode(signature).is_none() {
+        return Err(invalid("The token's signature is not base64url"));
+    }
     if header.is_empty() || base64url::decode(header).is_none() {
         return Err(invalid("The token's header is not base64url"));
     }
-    base64url::decode(payload)
+    let payload = base64url::decode(payload)
         .filter(|p| !p.is_empty())
-        .ok_or_else(|| invalid("The token's payload is not base64url"))
+        .ok_or_else(|| invalid("The token's payload is not base64url"))?;
+    // RFC 7519 §7.2: the claims set is a JSON object (serde would also take a positional array).
+    if payload.trim_ascii_start().first() != Some(&b'{') {
+        return Err(invalid("The token's payload is not a JSON object"));
+    }
+    Ok(payload)
 }
 
 /// Checks the claims of a session token: a numeric `exp`, and a namespace or workspace scope.
