@@ -23,20 +23,17 @@ pub fn authenticate(state: &Shared, headers: &HeaderMap) -> Result<Principal, Ap
                 "X-Client-ID and X-Client-Secret must be sent together",
             ));
         };
-        let store = state.store();
-        return match store.key(id) {
-            Some(key) if secure_eq(&key.client_secret, secret) => Ok(Principal {
-                scope: key.scope.clone(),
-            }),
-            _ => Err(ApiError::invalid_credentials("Invalid API key")),
+        let scope = match state.store().key(id) {
+            Some(key) if secure_eq(&key.client_secret, secret) => key.scope.clone(),
+            _ => return Err(ApiError::invalid_credentials("Invalid API key")),
         };
+        return principal_for(state, scope);
     }
     let Some(authorization) = header_str(headers, header::AUTHORIZATION.as_str()) else {
         return Err(ApiError::missing_credentials());
     };
-    let token = bearer_token(authorization).ok_or_else(|| {
-        ApiError::invalid_credentials("Authorization must be 'Bearer <token>'")
-    })?;
+    let token = bearer_token(authorization)
+        .ok_or_else(|| ApiError::invalid_credentials("Authorization must be 'Bearer <token>'"))?;
     let claims: ScopedClaims = jwt::verify(token, &state.keys.api)
         .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.code(), e.message()))?;
     let malformed = || {
@@ -54,11 +51,16 @@ pub fn authenticate(state: &Shared, headers: &HeaderMap) -> Result<Principal, Ap
         ("workspace", _, Some(ws)) => Scope::Workspace(ws),
         _ => return Err(malformed()),
     };
-    // Stateless tokens outlive their namespace: a deleted tenant's token reaches nothing.
+    principal_for(state, scope)
+}
+
+/// Scoped keys and stateless tokens both outlive their namespace: a deleted tenant's credential
+/// reaches nothing.
+fn principal_for(state: &Shared, scope: Scope) -> Result<Principal, ApiError> {
     if let Scope::Namespace(ns) = &scope {
         if state.store().namespace(ns).is_none() {
             return Err(ApiError::scope_denied(
-                "The token's namespace no longer exists",
+                "The credential's namespace no longer exists",
             ));
         }
     }

@@ -43,6 +43,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "a JSON object is required (application/json)",
         ));
     }
+    // serde would also accept a struct written as an array: only an object is a valid body.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        let valid_json = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+        return Err(ApiError::validation(
+            "body",
+            if valid_json {
+                "must be a JSON object"
+            } else {
+                "malformed JSON"
+            },
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let inner = err.inner();

@@ -96,7 +96,9 @@ impl Faults {
     /// Consumes one use of the first fault matching this request, if any.
     pub fn take(&self, listener: Listener, method: &str, path: &str) -> Option<FaultSpec> {
         let mut active = self.lock();
-        let index = active.iter().position(|f| matches(&f.spec, listener, method, path))?;
+        let index = active
+            .iter()
+            .position(|f| matches(&f.spec, listener, method, path))?;
         let fault = &mut active[index];
         fault.remaining = fault.remaining.saturating_sub(1);
         let spec = fault.spec.clone();

@@ -75,7 +75,8 @@ impl Running {
 
 /// Binds both listeners and starts serving.
 pub async fn start(mut config: Config) -> std::io::Result<Running> {
-    let generated_credentials = config.admin_client_id.is_empty() || config.admin_client_secret.is_empty();
+    let generated_credentials =
+        config.admin_client_id.is_empty() || config.admin_client_secret.is_empty();
     if generated_credentials {
         config.admin_client_id = format!("cid_admin_{}", util::random_hex(6));
         config.admin_client_secret = format!("csk_{}", util::random_hex(24));
@@ -116,8 +117,16 @@ pub async fn start(mut config: Config) -> std::io::Result<Running> {
         admin_client_secret: state.config.admin_client_secret.clone(),
         generated_credentials,
         tasks: vec![
-            tokio::spawn(server::serve(api_listener, api_router(&state), shutdown_rx.clone())),
-            tokio::spawn(server::serve(gateway_listener, gateway_router(&state), shutdown_rx)),
+            tokio::spawn(server::serve(
+                api_listener,
+                api_router(&state),
+                shutdown_rx.clone(),
+            )),
+            tokio::spawn(server::serve(
+                gateway_listener,
+                gateway_router(&state),
+                shutdown_rx,
+            )),
         ],
         shutdown,
         state: state.clone(),
@@ -132,15 +141,20 @@ fn api_router(state: &AppState) -> Router {
         state: state.clone(),
         listener: Listener::Api,
     };
-    let router = api::routes(state)
-        .layer(axum::middleware::from_fn_with_state(context, faults_and_limits))
-        .merge(api::control_routes())
-        .method_not_allowed_fallback(api::method_not_allowed);
+    // The fallback goes in before the fault/rate-limit layer so unknown paths get faults too;
+    // the control routes are merged after it, exempt.
+    let router = api::routes(state).method_not_allowed_fallback(api::method_not_allowed);
     let router = match &state.config.static_dir {
-        Some(dir) => router.fallback_service(ServeDir::new(dir).fallback(api::fallback.with_state(state.clone()))),
+        Some(dir) => router
+            .fallback_service(ServeDir::new(dir).fallback(api::fallback.with_state(state.clone()))),
         None => router.fallback(api::fallback),
     };
     router
+        .layer(axum::middleware::from_fn_with_state(
+            context,
+            faults_and_limits,
+        ))
+        .merge(api::control_routes())
         .layer(DefaultBodyLimit::max(state.config.api_body_limit))
         .layer(cors(&state.config))
         .layer(axum::middleware::from_fn(request_id))
@@ -155,7 +169,10 @@ fn gateway_router(state: &AppState) -> Router {
     gateway::routes()
         .fallback(gateway::fallback)
         .method_not_allowed_fallback(api::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(context, faults_and_limits))
+        .layer(axum::middleware::from_fn_with_state(
+            context,
+            faults_and_limits,
+        ))
         .layer(DefaultBodyLimit::max(state.config.gateway_body_limit))
         .layer(cors(&state.config))
         .layer(axum::middleware::from_fn(request_id))

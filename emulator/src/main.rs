@@ -60,7 +60,10 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("oblien-emulator: cannot start the runtime: {e}");
@@ -73,7 +76,10 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> ExitCode {
     if let Some(dir) = &cli.static_dir {
         if !dir.is_dir() {
-            eprintln!("oblien-emulator: --static {} is not a directory", dir.display());
+            eprintln!(
+                "oblien-emulator: --static {} is not a directory",
+                dir.display()
+            );
             return ExitCode::FAILURE;
         }
     }
@@ -109,12 +115,18 @@ async fn run(cli: Cli) -> ExitCode {
     println!("  gateway  {}", emulator.gateway_url());
     println!("  admin    OBLIEN_CLIENT_ID={}", emulator.admin_client_id);
     if emulator.generated_credentials {
-        println!("           OBLIEN_CLIENT_SECRET={}  (generated: set both variables to fix them)", emulator.admin_client_secret);
+        println!(
+            "           OBLIEN_CLIENT_SECRET={}  (generated: set both variables to fix them)",
+            emulator.admin_client_secret
+        );
     } else {
         println!("           OBLIEN_CLIENT_SECRET=(from the environment)");
     }
     if demo {
-        println!("  demo     {}/  (POST /demo/session mints tenant tokens)", emulator.api_url());
+        println!(
+            "  demo     {}/  (POST /demo/session mints tenant tokens)",
+            emulator.api_url()
+        );
     }
     if let Some(path) = &cli.ready_file {
         let ready = serde_json::json!({
@@ -125,8 +137,13 @@ async fn run(cli: Cli) -> ExitCode {
         });
         // Write then rename, so a watcher never reads half a file.
         let tmp = path.with_extension("tmp");
-        if let Err(e) = std::fs::write(&tmp, ready.to_string()).and_then(|_| std::fs::rename(&tmp, path)) {
-            eprintln!("oblien-emulator: cannot write --ready-file {}: {e}", path.display());
+        if let Err(e) =
+            std::fs::write(&tmp, ready.to_string()).and_then(|_| std::fs::rename(&tmp, path))
+        {
+            eprintln!(
+                "oblien-emulator: cannot write --ready-file {}: {e}",
+                path.display()
+            );
             emulator.shutdown().await;
             return ExitCode::FAILURE;
         }
@@ -141,7 +158,10 @@ async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
             (Ok(mut int), Ok(mut term)) => {
                 tokio::select! {
                     _ = int.recv() => {}

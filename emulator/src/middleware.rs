@@ -26,7 +26,12 @@ pub async fn request_id(req: Request, next: Next) -> Response {
         .headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .map(str::to_string)
         .unwrap_or_else(|| format!("req_{}", random_hex(8)));
     let mut response = next.run(req).await;
@@ -45,7 +50,14 @@ pub fn cors(config: &Config) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(origins)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -65,11 +77,19 @@ pub struct LayerContext {
 }
 
 /// Injected faults first, then the per-credential rate limit. Preflights pass untouched.
-pub async fn faults_and_limits(State(ctx): State<LayerContext>, req: Request, next: Next) -> Response {
+pub async fn faults_and_limits(
+    State(ctx): State<LayerContext>,
+    req: Request,
+    next: Next,
+) -> Response {
     if req.method() == Method::OPTIONS {
         return next.run(req).await;
     }
-    if let Some(fault) = ctx.state.faults.take(ctx.listener, req.method().as_str(), req.uri().path()) {
+    if let Some(fault) =
+        ctx.state
+            .faults
+            .take(ctx.listener, req.method().as_str(), req.uri().path())
+    {
         if let Some(ms) = fault.latency_ms {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
@@ -85,10 +105,14 @@ pub async fn faults_and_limits(State(ctx): State<LayerContext>, req: Request, ne
     }
     if let Some(credential) = credential_key(&req) {
         if let Err(retry_after) = ctx.state.rate_limiter.check(credential, now_millis()) {
-            return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests: slow down")
-                .with("retry_after", retry_after)
-                .with_retry_after(retry_after)
-                .into_response();
+            return ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests: slow down",
+            )
+            .with("retry_after", retry_after)
+            .with_retry_after(retry_after)
+            .into_response();
         }
     }
     next.run(req).await
@@ -97,15 +121,22 @@ pub async fn faults_and_limits(State(ctx): State<LayerContext>, req: Request, ne
 /// A hash of the credential the request carries (API key id or bearer token), if any.
 fn credential_key(req: &Request) -> Option<u64> {
     let headers = req.headers();
-    let value = headers.get("x-client-id").or_else(|| headers.get(header::AUTHORIZATION))?;
+    let value = headers
+        .get("x-client-id")
+        .or_else(|| headers.get(header::AUTHORIZATION))?;
     let mut hasher = DefaultHasher::new();
     value.as_bytes().hash(&mut hasher);
     Some(hasher.finish())
 }
 
 fn fault_response(fault: &FaultSpec) -> Response {
-    let default_status = if fault.kind == FaultKind::NonJson { 200 } else { 500 };
-    let status = StatusCode::from_u16(fault.status.unwrap_or(default_status)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let default_status = if fault.kind == FaultKind::NonJson {
+        200
+    } else {
+        500
+    };
+    let status = StatusCode::from_u16(fault.status.unwrap_or(default_status))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (mut body, mut content_type) = match (&fault.body, fault.kind) {
         (Some(serde_json::Value::String(s)), _) => (s.clone(), "text/plain; charset=utf-8"),
         (Some(value), _) => (value.to_string(), "application/json"),
@@ -134,7 +165,10 @@ fn fault_response(fault: &FaultSpec) -> Response {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
     }
     for (name, value) in &fault.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
             response.headers_mut().insert(name, value);
         }
     }
@@ -145,10 +179,16 @@ fn fault_response(fault: &FaultSpec) -> Response {
 fn pad_body(body: &str, size: usize, json: bool) -> String {
     if json {
         let filler = size.saturating_sub(40);
-        return format!("{{\"success\":true,\"padding\":\"{}\"}}", "x".repeat(filler));
+        return format!(
+            "{{\"success\":true,\"padding\":\"{}\"}}",
+            "x".repeat(filler)
+        );
     }
     if body.is_empty() {
         return "x".repeat(size);
     }
-    body.repeat(size / body.len() + 1).chars().take(size).collect()
+    body.repeat(size / body.len() + 1)
+        .chars()
+        .take(size)
+        .collect()
 }

@@ -25,7 +25,10 @@ impl RateLimiter {
 
     pub fn set(&self, settings: Option<RateLimit>) {
         *self.settings.lock().unwrap_or_else(|e| e.into_inner()) = settings;
-        self.windows.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.windows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Counts one request; `Err(seconds)` when over the limit, with the wait until the window ends.

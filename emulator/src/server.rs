@@ -64,4 +64,3 @@ pub async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::R
     drop(listener);
     let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
 }
-

@@ -53,8 +53,7 @@ pub fn slugify(name: &str) -> String {
 /// Constant-time string comparison for secrets.
 pub fn secure_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0

@@ -32,7 +32,11 @@ fn require_enabled(w: &Workspace) -> Result<(), ApiError> {
     }
 }
 
-pub async fn status(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> JsonResult {
+pub async fn status(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> JsonResult {
     let delay = state.provision_delay_ms();
     let json = with_workspace(&state, &principal, &id, |w| {
         json!({
@@ -45,7 +49,11 @@ pub async fn status(State(state): State<AppState>, principal: Principal, Path(id
     Ok(Json(json))
 }
 
-pub async fn enable(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> JsonResult {
+pub async fn enable(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> JsonResult {
     let ttl = state.config.gateway_token_ttl_secs;
     let key = state.keys.gateway.clone();
     let token = with_workspace(&state, &principal, &id, |w| {
@@ -56,10 +64,16 @@ pub async fn enable(State(state): State<AppState>, principal: Principal, Path(id
         w.updated_ms = now_millis();
         gateway_token(&w.id, w.access.generation, ttl, &key)
     })?;
-    Ok(Json(json!({ "success": true, "enabled": true, "token": token })))
+    Ok(Json(
+        json!({ "success": true, "enabled": true, "token": token }),
+    ))
 }
 
-pub async fn disable(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> JsonResult {
+pub async fn disable(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> JsonResult {
     with_workspace(&state, &principal, &id, |w| {
         w.access.enabled = false;
         w.updated_ms = now_millis();
@@ -68,7 +82,11 @@ pub async fn disable(State(state): State<AppState>, principal: Principal, Path(i
 }
 
 /// `GET …/token`: a gateway JWT for the current connection token (earlier ones stay valid).
-pub async fn read_token(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> JsonResult {
+pub async fn read_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> JsonResult {
     let ttl = state.config.gateway_token_ttl_secs;
     let key = state.keys.gateway.clone();
     let token = with_workspace(&state, &principal, &id, |w| {
@@ -90,16 +108,28 @@ async fn rotate(state: AppState, principal: Principal, id: String) -> JsonResult
     Ok(Json(json!({ "success": true, "token": token })))
 }
 
-pub async fn rotate_token(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> JsonResult {
+pub async fn rotate_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> JsonResult {
     rotate(state, principal, id).await
 }
 
 /// Reconnect also closes WebSocket sessions; the emulator has none, so it is a rotation.
-pub async fn reconnect(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> JsonResult {
+pub async fn reconnect(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> JsonResult {
     rotate(state, principal, id).await
 }
 
-pub async fn raw_token(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> JsonResult {
+pub async fn raw_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> JsonResult {
     let json = with_workspace(&state, &principal, &id, |w| {
         require_enabled(w).map(|_| {
             json!({
@@ -115,8 +145,14 @@ pub async fn raw_token(State(state): State<AppState>, principal: Principal, Path
 
 /// `POST …/workspace`: a 30-day workspace-scoped API token (it works wherever a workspace-scoped
 /// token works; it is not bound to the connection token).
-pub async fn workspace_token(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> JsonResult {
+pub async fn workspace_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> JsonResult {
     with_workspace(&state, &principal, &id, |_| ())?;
+    // A long-lived credential must not be mintable from a short-lived, unrevocable one.
+    principal.require_admin()?;
     let (token, exp) = mint_scoped_token(
         &state,
         &Scope::Workspace(id),
@@ -124,5 +160,7 @@ pub async fn workspace_token(State(state): State<AppState>, principal: Principal
         None,
         TYP_WORKSPACE_ACCESS,
     );
-    Ok(Json(json!({ "success": true, "token": token, "expiresAt": iso8601(exp * 1000) })))
+    Ok(Json(
+        json!({ "success": true, "token": token, "expiresAt": iso8601(exp * 1000) }),
+    ))
 }

@@ -76,21 +76,26 @@ async fn create_key(
         "admin" => Scope::Admin,
         "billing" => Scope::Billing,
         "namespace" => {
-            let ns = body
-                .namespace
-                .ok_or_else(|| ApiError::validation("namespace", "is required when scope is 'namespace'"))?;
+            let ns = body.namespace.ok_or_else(|| {
+                ApiError::validation("namespace", "is required when scope is 'namespace'")
+            })?;
             let slug = store
                 .namespace(&ns)
                 .map(|n| n.slug.clone())
-                .ok_or_else(|| ApiError::validation("namespace", format!("namespace '{ns}' does not exist")))?;
+                .ok_or_else(|| {
+                    ApiError::validation("namespace", format!("namespace '{ns}' does not exist"))
+                })?;
             Scope::Namespace(slug)
         }
         "workspace" => {
-            let ws = body
-                .workspace_id
-                .ok_or_else(|| ApiError::validation("workspaceId", "is required when scope is 'workspace'"))?;
+            let ws = body.workspace_id.ok_or_else(|| {
+                ApiError::validation("workspaceId", "is required when scope is 'workspace'")
+            })?;
             if store.workspace(&ws).is_none() {
-                return Err(ApiError::validation("workspaceId", format!("workspace '{ws}' does not exist")));
+                return Err(ApiError::validation(
+                    "workspaceId",
+                    format!("workspace '{ws}' does not exist"),
+                ));
             }
             Scope::Workspace(ws)
         }
@@ -142,7 +147,9 @@ async fn list_keys(State(state): State<AppState>, headers: HeaderMap) -> JsonRes
 
 async fn list_faults(State(state): State<AppState>, headers: HeaderMap) -> JsonResult {
     require_admin_key(&state, &headers)?;
-    Ok(Json(json!({ "success": true, "faults": state.faults.list() })))
+    Ok(Json(
+        json!({ "success": true, "faults": state.faults.list() }),
+    ))
 }
 
 async fn add_fault(
@@ -160,17 +167,26 @@ async fn add_fault(
     }
     if let Some(status) = spec.status {
         if !(200..=599).contains(&status) {
-            return Err(ApiError::validation("status", "must be an HTTP status 200-599"));
+            return Err(ApiError::validation(
+                "status",
+                "must be an HTTP status 200-599",
+            ));
         }
     }
     if spec.latency_ms.is_some_and(|ms| ms > 120_000) {
         return Err(ApiError::validation("latency_ms", "must be at most 120000"));
     }
     if spec.body_bytes.is_some_and(|n| n > 64 * 1024 * 1024) {
-        return Err(ApiError::validation("body_bytes", "must be at most 67108864"));
+        return Err(ApiError::validation(
+            "body_bytes",
+            "must be at most 67108864",
+        ));
     }
     let fault = state.faults.add(spec);
-    Ok((StatusCode::CREATED, Json(json!({ "success": true, "fault": fault }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "success": true, "fault": fault })),
+    ))
 }
 
 async fn clear_faults(State(state): State<AppState>, headers: HeaderMap) -> JsonResult {
@@ -181,14 +197,22 @@ async fn clear_faults(State(state): State<AppState>, headers: HeaderMap) -> Json
 
 async fn get_rate_limit(State(state): State<AppState>, headers: HeaderMap) -> JsonResult {
     require_admin_key(&state, &headers)?;
-    Ok(Json(json!({ "success": true, "rateLimit": state.rate_limiter.settings() })))
+    Ok(Json(
+        json!({ "success": true, "rateLimit": state.rate_limiter.settings() }),
+    ))
 }
 
 #[derive(Deserialize)]
 struct SetRateLimit {
-    /// `null` turns rate limiting off.
+    /// Required; `null` turns rate limiting off.
+    #[serde(deserialize_with = "nullable")]
     requests: Option<u32>,
     window_seconds: Option<u32>,
+}
+
+/// A field that must be present but may be `null` (serde treats a missing `Option` as `None`).
+fn nullable<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<u32>, D::Error> {
+    Option::<u32>::deserialize(de)
 }
 
 async fn set_rate_limit(
@@ -200,13 +224,24 @@ async fn set_rate_limit(
     let JsonBody(body) = body?;
     let settings = match body.requests {
         None => None,
-        Some(0) => return Err(ApiError::validation("requests", "must be at least 1 (null turns the limit off)")),
+        Some(0) => {
+            return Err(ApiError::validation(
+                "requests",
+                "must be at least 1 (null turns the limit off)",
+            ))
+        }
         Some(requests) => {
             let window_seconds = body.window_seconds.unwrap_or(60);
             if !(1..=3600).contains(&window_seconds) {
-                return Err(ApiError::validation("window_seconds", "must be between 1 and 3600"));
+                return Err(ApiError::validation(
+                    "window_seconds",
+                    "must be between 1 and 3600",
+                ));
             }
-            Some(RateLimit { requests, window_seconds })
+            Some(RateLimit {
+                requests,
+                window_seconds,
+            })
         }
     };
     state.rate_limiter.set(settings);

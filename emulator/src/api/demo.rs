@@ -4,13 +4,13 @@
 
 use super::tokens::{mint_scoped_token, MAX_TTL};
 use crate::body::parse_json;
-use bytes::Bytes;
 use crate::error::ApiError;
 use crate::jwt::TYP_SCOPED;
 use crate::state::{AppState, Namespace, ResourceLimits, Scope};
 use crate::util::{iso8601, now_millis, random_hex, slugify};
 use axum::extract::State;
 use axum::Json;
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -20,10 +20,7 @@ pub struct DemoSession {
     ttl: Option<u64>,
 }
 
-pub async fn session(
-    State(state): State<AppState>,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+pub async fn session(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
     // An empty body means the defaults.
     let body: DemoSession = if body.iter().all(u8::is_ascii_whitespace) {
         DemoSession::default()
@@ -32,7 +29,7 @@ pub async fn session(
     };
     let tenant = body.tenant.unwrap_or_else(|| "acme".to_string());
     let slug = slugify(&tenant);
-    if slug != tenant || tenant.len() > 40 {
+    if tenant.is_empty() || slug != tenant || tenant.len() > 40 {
         return Err(ApiError::validation(
             "tenant",
             "must be 1 to 40 lowercase letters, digits and dashes",
@@ -40,7 +37,10 @@ pub async fn session(
     }
     let ttl = body.ttl.unwrap_or(state.config.demo_token_ttl_secs);
     if !(10..=MAX_TTL).contains(&ttl) {
-        return Err(ApiError::validation("ttl", format!("must be between 10 and {MAX_TTL}")));
+        return Err(ApiError::validation(
+            "ttl",
+            format!("must be between 10 and {MAX_TTL}"),
+        ));
     }
     {
         let mut store = state.store();

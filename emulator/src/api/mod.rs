@@ -18,7 +18,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-
 /// Both names of the internal API access endpoints (reference page and SDK respectively).
 const ACCESS_PREFIXES: [&str; 2] = ["internal-api-access", "runtime-api-access"];
 
@@ -42,6 +41,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/workspace/{id}/start", post(workspaces::start))
         .route("/workspace/{id}/stop", post(workspaces::stop))
         .route("/workspace/{id}/restart", post(workspaces::restart))
+        .route("/workspace/{id}/stats", get(workspaces::stats))
         .route("/credits", get(credits));
     for prefix in ACCESS_PREFIXES {
         let base = format!("/workspace/{{id}}/{prefix}");
@@ -78,12 +78,27 @@ impl FromRequestParts<AppState> for Principal {
 
 /// Paths no endpoint answers. Authenticate first, as the real API's middleware does: a scoped
 /// credential gets 403 for any other service (pages, CDN, …), an admin a plain 404.
-pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri, req: axum::extract::Request) -> Response {
+pub async fn fallback(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    req: axum::extract::Request,
+) -> Response {
     let principal = match authenticate(&state, req.headers()) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    if let Err(e) = principal.require_other_services() {
+    // An unmodelled sub-resource of a workspace: the workspace's own checks decide, as the
+    // "all sub-resources" row says; other services are admin-only.
+    let check = match uri
+        .path()
+        .strip_prefix("/workspace/")
+        .and_then(|rest| rest.split_once('/'))
+    {
+        Some((id, _)) => workspaces::with_workspace(&state, &principal, id, |_| ()),
+        None => principal.require_other_services(),
+    };
+    if let Err(e) = check {
         return e.into_response();
     }
     ApiError::not_found(format!("No endpoint {method} {}", uri.path())).into_response()

@@ -43,7 +43,10 @@ pub async fn create(
         None => slugify(&name),
     };
     if slug.is_empty() {
-        return Err(ApiError::validation("name", "must contain a letter or digit"));
+        return Err(ApiError::validation(
+            "name",
+            "must contain a letter or digit",
+        ));
     }
     let now = now_millis();
     let namespace = Namespace {
@@ -65,7 +68,10 @@ pub async fn create(
     }
     let data = namespace.to_json();
     store.namespaces.push(namespace);
-    Ok((StatusCode::CREATED, Json(json!({ "success": true, "data": data }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "success": true, "data": data })),
+    ))
 }
 
 pub async fn list(
@@ -121,5 +127,7 @@ pub async fn delete(
     store
         .workspaces
         .retain(|w| w.namespace.as_deref() != Some(slug.as_str()));
-    Ok(Json(json!({ "success": true, "deleted": true, "slug": slug })))
+    Ok(Json(
+        json!({ "success": true, "deleted": true, "slug": slug }),
+    ))
 }

@@ -42,28 +42,31 @@ pub async fn create(
     }
     if let Some(label) = &body.label {
         if label.chars().count() > 200 {
-            return Err(ApiError::validation("label", "must be at most 200 characters"));
+            return Err(ApiError::validation(
+                "label",
+                "must be at most 200 characters",
+            ));
         }
     }
     let scope = match body.scope.as_deref() {
         Some("namespace") => {
-            let ns = body
-                .namespace
-                .filter(|n| !n.is_empty())
-                .ok_or_else(|| ApiError::validation("namespace", "is required when scope is 'namespace'"))?;
+            let ns = body.namespace.filter(|n| !n.is_empty()).ok_or_else(|| {
+                ApiError::validation("namespace", "is required when scope is 'namespace'")
+            })?;
             // Bind to the slug even when the caller named the namespace by id.
             let slug = state
                 .store()
                 .namespace(&ns)
                 .map(|n| n.slug.clone())
-                .ok_or_else(|| ApiError::validation("namespace", format!("namespace '{ns}' does not exist")))?;
+                .ok_or_else(|| {
+                    ApiError::validation("namespace", format!("namespace '{ns}' does not exist"))
+                })?;
             Scope::Namespace(slug)
         }
         Some("workspace") => {
-            let ws = body
-                .workspace_id
-                .filter(|w| !w.is_empty())
-                .ok_or_else(|| ApiError::validation("workspaceId", "is required when scope is 'workspace'"))?;
+            let ws = body.workspace_id.filter(|w| !w.is_empty()).ok_or_else(|| {
+                ApiError::validation("workspaceId", "is required when scope is 'workspace'")
+            })?;
             if state.store().workspace(&ws).is_none() {
                 return Err(ApiError::validation(
                     "workspaceId",

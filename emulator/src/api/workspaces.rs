@@ -95,8 +95,18 @@ pub async fn create(
     let config = body.config.unwrap_or_default();
     let resources = Resources {
         cpus: check_range("config.cpus", config.cpus.unwrap_or(1.0), 0.25, 64.0)?,
-        memory_mb: check_range("config.memory_mb", config.memory_mb.unwrap_or(1024), 128, 262_144)?,
-        disk_size_mb: check_range("config.disk_size_mb", config.disk_size_mb.unwrap_or(4096), 512, 1_048_576)?,
+        memory_mb: check_range(
+            "config.memory_mb",
+            config.memory_mb.unwrap_or(1024),
+            128,
+            262_144,
+        )?,
+        disk_size_mb: check_range(
+            "config.disk_size_mb",
+            config.disk_size_mb.unwrap_or(4096),
+            512,
+            1_048_576,
+        )?,
     };
     let name = body
         .name
@@ -104,7 +114,10 @@ pub async fn create(
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| format!("{}-{}", slugify(&image), random_hex(2)));
     if name.chars().count() > 100 {
-        return Err(ApiError::validation("name", "must be at most 100 characters"));
+        return Err(ApiError::validation(
+            "name",
+            "must be at most 100 characters",
+        ));
     }
     let slug = body.slug.unwrap_or_else(|| slugify(&name));
     let now = now_millis();
@@ -117,12 +130,14 @@ pub async fn create(
         let namespace = match forced_namespace {
             Some(ns) => Some(ns),
             None => match body.namespace.filter(|n| !n.is_empty()) {
-                Some(ns) => Some(
-                    store
-                        .namespace(&ns)
-                        .map(|n| n.slug.clone())
-                        .ok_or_else(|| ApiError::validation("namespace", format!("namespace '{ns}' does not exist")))?,
-                ),
+                Some(ns) => Some(store.namespace(&ns).map(|n| n.slug.clone()).ok_or_else(
+                    || {
+                        ApiError::validation(
+                            "namespace",
+                            format!("namespace '{ns}' does not exist"),
+                        )
+                    },
+                )?),
                 None => None,
             },
         };
@@ -133,7 +148,10 @@ pub async fn create(
                 .find(|w| w.idempotency_key.as_deref() == Some(key) && w.namespace == namespace)
             {
                 let json = existing.to_json(now, state.provision_delay_ms());
-                return Ok((StatusCode::OK, Json(json!({ "success": true, "workspace": json }))));
+                return Ok((
+                    StatusCode::OK,
+                    Json(json!({ "success": true, "workspace": json })),
+                ));
             }
         }
         if let Some(ns) = &namespace {
@@ -168,7 +186,10 @@ pub async fn create(
         (StatusCode::CREATED, json, id)
     };
     if !wait {
-        return Ok((status, Json(json!({ "success": true, "workspace": workspace_json }))));
+        return Ok((
+            status,
+            Json(json!({ "success": true, "workspace": workspace_json })),
+        ));
     }
     // `wait_ready`: hold the response until provisioning is done (or the timeout).
     let deadline = tokio::time::Instant::now() + timeout;
@@ -177,7 +198,10 @@ pub async fn create(
             let store = state.store();
             store.workspace(&id).map(|w| {
                 let now = now_millis();
-                (w.is_ready(now, state.provision_delay_ms()), w.to_json(now, state.provision_delay_ms()))
+                (
+                    w.is_ready(now, state.provision_delay_ms()),
+                    w.to_json(now, state.provision_delay_ms()),
+                )
             })
         };
         match snapshot {
@@ -190,21 +214,34 @@ pub async fn create(
     }
 }
 
-fn check_range<T: PartialOrd + std::fmt::Display + Copy>(field: &str, value: T, min: T, max: T) -> Result<T, ApiError> {
+fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
+    field: &str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<T, ApiError> {
     if value >= min && value <= max {
         Ok(value)
     } else {
-        Err(ApiError::validation(field, format!("must be between {min} and {max}")))
+        Err(ApiError::validation(
+            field,
+            format!("must be between {min} and {max}"),
+        ))
     }
 }
 
 /// `resource_limits` of the namespace: workspace count, vCPUs and RAM across its workspaces.
 fn check_namespace_limits(store: &Store, slug: &str, new: &Resources) -> Result<(), ApiError> {
     let Some(ns) = store.namespace(slug) else {
-        return Err(ApiError::scope_denied("The credential's namespace no longer exists"));
+        return Err(ApiError::scope_denied(
+            "The credential's namespace no longer exists",
+        ));
     };
     let limits = &ns.resource_limits;
-    let members = store.workspaces.iter().filter(|w| w.namespace.as_deref() == Some(slug));
+    let members = store
+        .workspaces
+        .iter()
+        .filter(|w| w.namespace.as_deref() == Some(slug));
     let limit_error = |what: &str, current: u64, max: u32| {
         ApiError::new(
             StatusCode::FORBIDDEN,
@@ -272,7 +309,13 @@ pub async fn delete(
     Ok(Json(json!({ "success": true, "deleted": true, "id": id })))
 }
 
-async fn transition(state: AppState, principal: Principal, id: String, to: Lifecycle, restart: bool) -> Result<Json<Value>, ApiError> {
+async fn transition(
+    state: AppState,
+    principal: Principal,
+    id: String,
+    to: Lifecycle,
+    restart: bool,
+) -> Result<Json<Value>, ApiError> {
     let delay = state.provision_delay_ms();
     let json = with_workspace(&state, &principal, &id, |w| {
         let now = now_millis();
@@ -288,14 +331,50 @@ async fn transition(state: AppState, principal: Principal, id: String, to: Lifec
     Ok(Json(json!({ "success": true, "workspace": json })))
 }
 
-pub async fn start(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn start(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     transition(state, principal, id, Lifecycle::Provisioning, false).await
 }
 
-pub async fn stop(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn stop(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     transition(state, principal, id, Lifecycle::Stopped, false).await
 }
 
-pub async fn restart(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn restart(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     transition(state, principal, id, Lifecycle::Provisioning, true).await
+}
+
+/// `GET /workspace/{id}/stats` (the Authentication page's example): simulated usage figures.
+pub async fn stats(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let delay = state.provision_delay_ms();
+    let json = with_workspace(&state, &principal, &id, |w| {
+        let running = w.is_ready(now_millis(), delay);
+        json!({
+            "success": true,
+            "stats": {
+                "workspace_id": w.id,
+                "running": running,
+                "cpus": w.resources.cpus,
+                "memory_mb": w.resources.memory_mb,
+                "memory_used_mb": if running { w.resources.memory_mb / 8 } else { 0 },
+                "disk_size_mb": w.resources.disk_size_mb,
+            },
+        })
+    })?;
+    Ok(Json(json))
 }

@@ -13,7 +13,11 @@ pub struct ExecOutput {
 }
 
 fn output(exit_code: i32, stdout: String, stderr: String) -> ExecOutput {
-    ExecOutput { exit_code, stdout, stderr }
+    ExecOutput {
+        exit_code,
+        stdout,
+        stderr,
+    }
 }
 
 fn resolve(arg: &str) -> String {
@@ -51,11 +55,18 @@ pub fn run(tree: &FileTree, cmd: &[String]) -> ExecOutput {
 }
 
 fn ls(tree: &FileTree, args: &[String]) -> ExecOutput {
-    let targets: Vec<String> = if args.is_empty() { vec![WORKDIR.to_string()] } else { args.iter().map(|a| resolve(a)).collect() };
+    let targets: Vec<String> = if args.is_empty() {
+        vec![WORKDIR.to_string()]
+    } else {
+        args.iter().map(|a| resolve(a)).collect()
+    };
     let (mut stdout, mut stderr, mut code) = (String::new(), String::new(), 0);
     for (i, target) in targets.iter().enumerate() {
         let shown = args.get(i).map(String::as_str).unwrap_or(".");
-        match normalize(target).ok().and_then(|p| tree.get(&p).map(|n| (p, n))) {
+        match normalize(target)
+            .ok()
+            .and_then(|p| tree.get(&p).map(|n| (p, n)))
+        {
             Some((_, Node::File { .. })) => stdout.push_str(&format!("{shown}\n")),
             Some((path, Node::Dir { .. })) => {
                 if targets.len() > 1 {
@@ -69,7 +80,9 @@ fn ls(tree: &FileTree, args: &[String]) -> ExecOutput {
                 }
             }
             None => {
-                stderr.push_str(&format!("ls: cannot access '{shown}': No such file or directory\n"));
+                stderr.push_str(&format!(
+                    "ls: cannot access '{shown}': No such file or directory\n"
+                ));
                 code = 2;
             }
         }
@@ -106,10 +119,15 @@ mod tests {
     #[test]
     fn commands() {
         let tree = FileTree::seeded();
-        assert_eq!(run(&tree, &argv(&["echo", "hello", "world"])).stdout, "hello world\n");
+        assert_eq!(
+            run(&tree, &argv(&["echo", "hello", "world"])).stdout,
+            "hello world\n"
+        );
         assert_eq!(run(&tree, &argv(&["pwd"])).stdout, "/app\n");
         assert_eq!(run(&tree, &argv(&["ls"])).stdout, "README.md\n");
-        assert!(run(&tree, &argv(&["cat", "README.md"])).stdout.starts_with("# Workspace"));
+        assert!(run(&tree, &argv(&["cat", "README.md"]))
+            .stdout
+            .starts_with("# Workspace"));
         assert_eq!(run(&tree, &argv(&["cat", "nope"])).exit_code, 1);
         assert_eq!(run(&tree, &argv(&["false"])).exit_code, 1);
         assert_eq!(run(&tree, &argv(&["rm", "-rf", "/"])).exit_code, 127);

@@ -35,8 +35,16 @@ impl FsError {
             FsError::NotADirectory => (400, "not_a_directory", "Not a directory"),
             FsError::IsADirectory => (400, "is_a_directory", "Is a directory"),
             FsError::AlreadyExists => (409, "conflict", "A file with that name already exists"),
-            FsError::ParentMissing => (404, "not_found", "The parent directory does not exist (use create_dirs)"),
-            FsError::RootProtected => (400, "validation_error", "The root directory cannot be deleted"),
+            FsError::ParentMissing => (
+                404,
+                "not_found",
+                "The parent directory does not exist (use create_dirs)",
+            ),
+            FsError::RootProtected => (
+                400,
+                "validation_error",
+                "The root directory cannot be deleted",
+            ),
         }
     }
 }
@@ -78,9 +86,12 @@ impl FileTree {
     /// What a fresh workspace image holds.
     pub fn seeded() -> Self {
         let now = now_millis();
-        let mut tree = FileTree { nodes: BTreeMap::new() };
+        let mut tree = FileTree {
+            nodes: BTreeMap::new(),
+        };
         for dir in ["/", "/app", "/tmp", "/home"] {
-            tree.nodes.insert(dir.to_string(), Node::Dir { modified_ms: now });
+            tree.nodes
+                .insert(dir.to_string(), Node::Dir { modified_ms: now });
         }
         tree.nodes.insert(
             "/app/README.md".to_string(),
@@ -99,7 +110,10 @@ impl FileTree {
     fn entry_json(&self, path: &str, node: &Node) -> Value {
         let (kind, size, modified) = match node {
             Node::Dir { modified_ms } => ("directory", 0, *modified_ms),
-            Node::File { content, modified_ms } => ("file", content.len(), *modified_ms),
+            Node::File {
+                content,
+                modified_ms,
+            } => ("file", content.len(), *modified_ms),
         };
         json!({
             "name": if path == "/" { "/" } else { name_of(path) },
@@ -124,7 +138,11 @@ impl FileTree {
             Some(Node::File { .. }) => return Err(FsError::NotADirectory),
             Some(Node::Dir { .. }) => {}
         }
-        let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
+        let prefix = if path == "/" {
+            "/".to_string()
+        } else {
+            format!("{path}/")
+        };
         let entries = self
             .nodes
             .range(prefix.clone()..)
@@ -146,7 +164,13 @@ impl FileTree {
     }
 
     /// Writes (or appends to) a file; returns its normalised path and new size.
-    pub fn write(&mut self, path: &str, content: &str, create_dirs: bool, append: bool) -> Result<(String, usize), FsError> {
+    pub fn write(
+        &mut self,
+        path: &str,
+        content: &str,
+        create_dirs: bool,
+        append: bool,
+    ) -> Result<(String, usize), FsError> {
         let path = normalize(path)?;
         if path == "/" {
             return Err(FsError::IsADirectory);
@@ -161,7 +185,10 @@ impl FileTree {
         let now = now_millis();
         let size = match self.nodes.get_mut(&path) {
             Some(Node::Dir { .. }) => return Err(FsError::IsADirectory),
-            Some(Node::File { content: existing, modified_ms }) => {
+            Some(Node::File {
+                content: existing,
+                modified_ms,
+            }) => {
                 if append {
                     existing.push_str(content);
                 } else {
@@ -171,7 +198,13 @@ impl FileTree {
                 existing.len()
             }
             None => {
-                self.nodes.insert(path.clone(), Node::File { content: content.to_string(), modified_ms: now });
+                self.nodes.insert(
+                    path.clone(),
+                    Node::File {
+                        content: content.to_string(),
+                        modified_ms: now,
+                    },
+                );
                 content.len()
             }
         };
@@ -190,7 +223,8 @@ impl FileTree {
                 Some(Node::Dir { .. }) => {}
                 Some(Node::File { .. }) => return Err(FsError::AlreadyExists),
                 None => {
-                    self.nodes.insert(current.clone(), Node::Dir { modified_ms: now });
+                    self.nodes
+                        .insert(current.clone(), Node::Dir { modified_ms: now });
                 }
             }
         }
@@ -227,12 +261,27 @@ mod tests {
     #[test]
     fn write_list_read_delete() {
         let mut t = FileTree::seeded();
-        assert_eq!(t.write("/app/x/y.txt", "hi", false, false), Err(FsError::ParentMissing));
-        assert_eq!(t.write("/app/x/y.txt", "hi", true, false), Ok(("/app/x/y.txt".into(), 2)));
-        assert_eq!(t.write("/app/x/y.txt", "!", false, true), Ok(("/app/x/y.txt".into(), 3)));
-        assert_eq!(t.read("/app/x/y.txt").map(|r| r.1.to_string()), Ok("hi!".to_string()));
+        assert_eq!(
+            t.write("/app/x/y.txt", "hi", false, false),
+            Err(FsError::ParentMissing)
+        );
+        assert_eq!(
+            t.write("/app/x/y.txt", "hi", true, false),
+            Ok(("/app/x/y.txt".into(), 2))
+        );
+        assert_eq!(
+            t.write("/app/x/y.txt", "!", false, true),
+            Ok(("/app/x/y.txt".into(), 3))
+        );
+        assert_eq!(
+            t.read("/app/x/y.txt").map(|r| r.1.to_string()),
+            Ok("hi!".to_string())
+        );
         let (_, entries) = t.list("/app", false).unwrap();
-        let names: Vec<_> = entries.iter().map(|e| e["name"].as_str().unwrap().to_string()).collect();
+        let names: Vec<_> = entries
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect();
         assert_eq!(names, ["README.md", "x"]);
         assert_eq!(t.list("/app", true).unwrap().1.len(), 3);
         assert!(t.delete("/app/x").is_ok());

@@ -50,8 +50,14 @@ fn unauthorized(code: &'static str, message: &str) -> ApiError {
 /// A gateway JWT (bound to the workspace's current connection generation) or the raw hex
 /// connection token (what a VM's port 9990 accepts directly).
 fn resolve_target(state: &AppState, headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
-    let authorization = header_str(headers, header::AUTHORIZATION.as_str()).ok_or_else(ApiError::missing_credentials)?;
-    let token = bearer_token(authorization).ok_or_else(|| unauthorized("invalid_credentials", "Authorization must be 'Bearer <token>'"))?;
+    let authorization = header_str(headers, header::AUTHORIZATION.as_str())
+        .ok_or_else(ApiError::missing_credentials)?;
+    let token = bearer_token(authorization).ok_or_else(|| {
+        unauthorized(
+            "invalid_credentials",
+            "Authorization must be 'Bearer <token>'",
+        )
+    })?;
     let is_raw = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
     let store = state.store();
     let workspace: &Workspace = if is_raw {
@@ -61,15 +67,23 @@ fn resolve_target(state: &AppState, headers: &axum::http::HeaderMap) -> Result<S
             .find(|w| crate::util::secure_eq(&w.access.connection_token, token))
             .ok_or_else(|| unauthorized("token_revoked", "The connection token is not current"))?
     } else {
-        let claims: GatewayClaims = jwt::verify(token, &state.keys.gateway).map_err(|e| unauthorized(e.code(), e.message()))?;
+        let claims: GatewayClaims = jwt::verify(token, &state.keys.gateway)
+            .map_err(|e| unauthorized(e.code(), e.message()))?;
         if claims.typ != TYP_GATEWAY {
             return Err(unauthorized("invalid_token", "Not a gateway token"));
         }
-        let workspace = store
-            .workspace(&claims.workspace_id)
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "workspace_not_found", "The token's workspace no longer exists"))?;
+        let workspace = store.workspace(&claims.workspace_id).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "workspace_not_found",
+                "The token's workspace no longer exists",
+            )
+        })?;
         if claims.gen != workspace.access.generation {
-            return Err(unauthorized("token_revoked", "The gateway token was rotated; fetch a new one"));
+            return Err(unauthorized(
+                "token_revoked",
+                "The gateway token was rotated; fetch a new one",
+            ));
         }
         workspace
     };
@@ -81,18 +95,30 @@ fn resolve_target(state: &AppState, headers: &axum::http::HeaderMap) -> Result<S
         ));
     }
     if !workspace.is_ready(now_millis(), state.provision_delay_ms()) {
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "workspace_not_running", "The workspace is not running yet")
-            .with_retry_after(1));
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "workspace_not_running",
+            "The workspace is not running yet",
+        )
+        .with_retry_after(1));
     }
     Ok(workspace.id.clone())
 }
 
 /// Runs `f` on the target workspace's file tree.
-fn with_files<R>(state: &AppState, id: &str, f: impl FnOnce(&mut files::FileTree) -> R) -> Result<R, ApiError> {
+fn with_files<R>(
+    state: &AppState,
+    id: &str,
+    f: impl FnOnce(&mut files::FileTree) -> R,
+) -> Result<R, ApiError> {
     let mut store = state.store();
-    let workspace = store
-        .workspace_mut(id)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "workspace_not_found", "The workspace no longer exists"))?;
+    let workspace = store.workspace_mut(id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "workspace_not_found",
+            "The workspace no longer exists",
+        )
+    })?;
     Ok(f(&mut workspace.files))
 }
 
@@ -122,24 +148,44 @@ async fn health(Target(_): Target) -> Json<Value> {
     Json(json!({ "success": true, "status": "ok" }))
 }
 
-async fn list(State(state): State<AppState>, Target(id): Target, RawQuery(raw): RawQuery) -> JsonResult {
+async fn list(
+    State(state): State<AppState>,
+    Target(id): Target,
+    RawQuery(raw): RawQuery,
+) -> JsonResult {
     let query = query_map(raw.as_deref());
-    let path = query.get("path").filter(|p| !p.is_empty()).cloned().unwrap_or_else(|| "/".to_string());
+    let path = query
+        .get("path")
+        .filter(|p| !p.is_empty())
+        .cloned()
+        .unwrap_or_else(|| "/".to_string());
     let nested = matches!(query.get("nested").map(String::as_str), Some("true" | "1"));
-    let (path, entries) = with_files(&state, &id, |t| t.list(&path, nested))?.map_err(|e| fs_error(e, &path))?;
-    Ok(Json(json!({ "success": true, "path": path, "count": entries.len(), "entries": entries })))
+    let (path, entries) =
+        with_files(&state, &id, |t| t.list(&path, nested))?.map_err(|e| fs_error(e, &path))?;
+    Ok(Json(
+        json!({ "success": true, "path": path, "count": entries.len(), "entries": entries }),
+    ))
 }
 
-async fn read(State(state): State<AppState>, Target(id): Target, RawQuery(raw): RawQuery) -> JsonResult {
+async fn read(
+    State(state): State<AppState>,
+    Target(id): Target,
+    RawQuery(raw): RawQuery,
+) -> JsonResult {
     let path = required_path(raw)?;
     with_files(&state, &id, |t| {
-        t.read(&path)
-            .map(|(p, content)| Json(json!({ "success": true, "path": p, "content": content, "size": content.len() })))
+        t.read(&path).map(|(p, content)| {
+            Json(json!({ "success": true, "path": p, "content": content, "size": content.len() }))
+        })
     })?
     .map_err(|e| fs_error(e, &path))
 }
 
-async fn stat(State(state): State<AppState>, Target(id): Target, RawQuery(raw): RawQuery) -> JsonResult {
+async fn stat(
+    State(state): State<AppState>,
+    Target(id): Target,
+    RawQuery(raw): RawQuery,
+) -> JsonResult {
     let path = required_path(raw)?;
     let mut entry = with_files(&state, &id, |t| t.stat(&path))?.map_err(|e| fs_error(e, &path))?;
     if let Some(obj) = entry.as_object_mut() {
@@ -158,10 +204,16 @@ struct WriteBody {
     append: bool,
 }
 
-async fn write(State(state): State<AppState>, Target(id): Target, body: Result<JsonBody<WriteBody>, ApiError>) -> JsonResult {
+async fn write(
+    State(state): State<AppState>,
+    Target(id): Target,
+    body: Result<JsonBody<WriteBody>, ApiError>,
+) -> JsonResult {
     let JsonBody(body) = body?;
-    let (path, size) = with_files(&state, &id, |t| t.write(&body.path, &body.content, body.create_dirs, body.append))?
-        .map_err(|e| fs_error(e, &body.path))?;
+    let (path, size) = with_files(&state, &id, |t| {
+        t.write(&body.path, &body.content, body.create_dirs, body.append)
+    })?
+    .map_err(|e| fs_error(e, &body.path))?;
     Ok(Json(json!({ "success": true, "path": path, "size": size })))
 }
 
@@ -170,17 +222,28 @@ struct PathBody {
     path: String,
 }
 
-async fn mkdir(State(state): State<AppState>, Target(id): Target, body: Result<JsonBody<PathBody>, ApiError>) -> JsonResult {
+async fn mkdir(
+    State(state): State<AppState>,
+    Target(id): Target,
+    body: Result<JsonBody<PathBody>, ApiError>,
+) -> JsonResult {
     let JsonBody(body) = body?;
     with_files(&state, &id, |t| t.mkdir(&body.path))?.map_err(|e| fs_error(e, &body.path))?;
     let path = files::normalize(&body.path).unwrap_or(body.path);
     Ok(Json(json!({ "success": true, "path": path })))
 }
 
-async fn delete(State(state): State<AppState>, Target(id): Target, body: Result<JsonBody<PathBody>, ApiError>) -> JsonResult {
+async fn delete(
+    State(state): State<AppState>,
+    Target(id): Target,
+    body: Result<JsonBody<PathBody>, ApiError>,
+) -> JsonResult {
     let JsonBody(body) = body?;
-    let path = with_files(&state, &id, |t| t.delete(&body.path))?.map_err(|e| fs_error(e, &body.path))?;
-    Ok(Json(json!({ "success": true, "path": path, "deleted": true })))
+    let path =
+        with_files(&state, &id, |t| t.delete(&body.path))?.map_err(|e| fs_error(e, &body.path))?;
+    Ok(Json(
+        json!({ "success": true, "path": path, "deleted": true }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -189,13 +252,23 @@ struct ExecBody {
     timeout_seconds: Option<u32>,
 }
 
-async fn exec_command(State(state): State<AppState>, Target(id): Target, body: Result<JsonBody<ExecBody>, ApiError>) -> JsonResult {
+async fn exec_command(
+    State(state): State<AppState>,
+    Target(id): Target,
+    body: Result<JsonBody<ExecBody>, ApiError>,
+) -> JsonResult {
     let JsonBody(body) = body?;
     if body.cmd.is_empty() {
-        return Err(ApiError::validation("cmd", "must be a non-empty array of strings"));
+        return Err(ApiError::validation(
+            "cmd",
+            "must be a non-empty array of strings",
+        ));
     }
     if body.timeout_seconds.is_some_and(|t| t == 0 || t > 3600) {
-        return Err(ApiError::validation("timeout_seconds", "must be between 1 and 3600"));
+        return Err(ApiError::validation(
+            "timeout_seconds",
+            "must be between 1 and 3600",
+        ));
     }
     let started = now_millis();
     let out = with_files(&state, &id, |t| exec::run(t, &body.cmd))?;
@@ -212,7 +285,12 @@ async fn exec_command(State(state): State<AppState>, Target(id): Target, body: R
 }
 
 /// Unknown gateway paths: 404 once the token is checked.
-pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri, req: axum::extract::Request) -> Response {
+pub async fn fallback(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    req: axum::extract::Request,
+) -> Response {
     if let Err(e) = resolve_target(&state, req.headers()) {
         return e.into_response();
     }
