@@ -262,7 +262,15 @@ impl TokenCell {
                 return;
             }
             let result = result.and_then(|fetched| {
-                if fetched.claims.exp * 1000.0 + STALE_REFRESH_TOLERANCE_MS <= now {
+                // Stale beyond any plausible skew, or (no `iat`) already past its local deadline:
+                // held, it would be expired at once and every caller would refresh again.
+                let lifetime_ms = fetched
+                    .claims
+                    .lifetime_ms()
+                    .unwrap_or(fetched.claims.exp * 1000.0 - now);
+                if fetched.claims.exp * 1000.0 + STALE_REFRESH_TOLERANCE_MS <= now
+                    || lifetime_ms <= 0.0
+                {
                     Err(ClientError::new(
                         codes::REFRESH_FAILED,
                         "The refresh callback returned an expired token",
@@ -271,9 +279,34 @@ impl TokenCell {
                     Ok(fetched)
                 }
             });
+            // The token already held, handed back while it is expiring: nothing was renewed, so
+            // back off like any failure instead of asking again on every call.
+            let held_state = state
+                .token
+                .as_ref()
+                .map(|t| policy::token_state(now, t.deadline_ms, self.margin_for(t)));
+            let result = result.and_then(|fetched| {
+                let same = state
+                    .token
+                    .as_ref()
+                    .is_some_and(|t| t.secret == fetched.secret);
+                if same && held_state != Some(TokenState::Fresh) {
+                    Err(ClientError::new(
+                        codes::REFRESH_FAILED,
+                        "The refresh callback returned the token already held, which is expiring",
+                    ))
+                } else {
+                    Ok(fetched)
+                }
+            });
             match result {
-                Ok(fetched) if state.token.as_ref().is_some_and(|t| t.secret == fetched.secret) => {
-                    // The same token again: nothing changed, so a 401 is not worth a replay.
+                Ok(fetched)
+                    if state
+                        .token
+                        .as_ref()
+                        .is_some_and(|t| t.secret == fetched.secret) =>
+                {
+                    // The same, still fresh token (a 401 recovery): nothing changed, so no replay.
                     state.failures = 0;
                     state.retry_at_ms = 0.0;
                     state.last_error = None;
@@ -322,7 +355,11 @@ impl TokenCell {
             if state.disposed {
                 return;
             }
-            if state.token.as_ref().is_some_and(|t| t.secret == token.secret) {
+            if state
+                .token
+                .as_ref()
+                .is_some_and(|t| t.secret == token.secret)
+            {
                 return; // the token already held: nothing to swap
             }
             let same = state
