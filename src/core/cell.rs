@@ -161,7 +161,9 @@ impl TokenCell {
     }
 
     fn expired_error(&self, cause: ClientError) -> ClientError {
-        if cause.is(codes::DISPOSED) || cause.is(codes::ABORTED) {
+        // An answer from the server (e.g. the mint of a gateway token refused with 403) says more
+        // than "expired": pass it through as it is.
+        if cause.is(codes::DISPOSED) || cause.is(codes::ABORTED) || cause.status.is_some() {
             return cause;
         }
         if self.source.is_none() {
@@ -328,7 +330,8 @@ impl TokenCell {
                     outcome = Ok(());
                 }
                 Err(mut error) => {
-                    if !error.is(codes::REFRESH_FAILED) {
+                    // The server's own refusals keep their code and status.
+                    if !error.is(codes::REFRESH_FAILED) && error.status.is_none() {
                         error = ClientError::new(
                             codes::REFRESH_FAILED,
                             format!("Token refresh failed: {}", error.message),

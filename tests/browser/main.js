@@ -1,14 +1,17 @@
 // Entry of index.html: init() the package, then run the tests (kept out of an inline script so no
 // stack frame carries the page URL, whose query string holds the test-only admin key).
 import { run } from "./harness.js";
-import { setup } from "./client.test.js";
+import { setup as setupClient } from "./client.test.js";
+import { setup as setupRuntime } from "./runtime.test.js";
 
 const filter = new URLSearchParams(location.search).get("filter") ?? "";
 // The admin key stays in the tests' memory only: take it out of the address bar.
 history.replaceState(null, "", location.pathname);
-try {
-  await setup();
-} catch (e) {
-  await window.__testReport?.({ name: "init()", ok: false, ms: 0, error: String((e && e.stack) || e) });
+for (const [name, setup] of [["client.test.js", setupClient], ["runtime.test.js", setupRuntime]]) {
+  try {
+    await setup();
+  } catch (e) {
+    await window.__testReport?.({ name: `init() of ${name}`, ok: false, ms: 0, error: String((e && e.stack) || e) });
+  }
 }
 await run({ filter });

@@ -1,7 +1,7 @@
 // Usage: scripts/with-emulator.sh node tests/browser/run.mjs [NAME_FILTER]
 // (or `make test-client`, which builds pkg/ first).
 //
-// Runs tests/browser/client.test.js in headless Chromium against the BUILT package (pkg/, the
+// Runs tests/browser/*.test.js (client.test.js, runtime.test.js) in headless Chromium against the BUILT package (pkg/, the
 // wasm-opt-optimised module) and a running emulator, the way an app would use it:
 // - a loopback server of its own serves pkg/ under /pkg/ and this folder under /tests/browser/,
 //   so the page's origin differs from the emulator's and every client call is cross-origin (CORS);
@@ -9,7 +9,9 @@
 //   key to create namespaces, mint tokens and inject faults; the client under test never sees it;
 // - results stream back through exposed functions; one line per test, then `N passed, M failed`;
 // - the run also fails when a console message, a request URL or a page error shows a minted token
-//   or the admin secret, when a client request carries an API key header, or on a page error.
+//   (the tests' own, and every bearer token the page sent: the gateway tokens the client mints
+//   itself) or the admin secret, when a client request (API under /workspace, or gateway) carries
+//   an API key header or no bearer token, or on a page error.
 // Everything is bounded (TEST_CLIENT_TIMEOUT_MS, default 170 s); Chromium is always closed.
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
@@ -76,7 +78,7 @@ if (new URL(api).origin === origin) {
 }
 
 // ---- browser -------------------------------------------------------------------------------
-const secrets = new Set([clientSecret]); // minted tokens are added as the page reports them
+const secrets = new Set([clientSecret]); // minted tokens are added as the page reports them or sends them
 const consoleLines = [];
 const pageErrors = [];
 const problems = []; // invariant violations found by the runner itself
@@ -104,9 +106,19 @@ try {
   page.on("console", (msg) => consoleLines.push(`[${msg.type()}] ${msg.text()}`));
   page.on("pageerror", (err) => pageErrors.push(String(err && (err.stack || err.message) || err)));
   page.on("crash", () => finish({ crashed: true }));
+  const apiOrigin = new URL(api).origin;
+  const gatewayOrigin = new URL(gateway).origin;
   page.on("request", (request) => {
     const url = new URL(request.url());
-    requests.push({ method: request.method(), url: request.url(), origin: url.origin, path: url.pathname, headers: request.headers() });
+    const headers = request.headers();
+    // Every bearer token the page sends is watched too: gateway tokens never reach the tests.
+    const bearer = /^Bearer (\S{16,})$/.exec(headers.authorization ?? "");
+    if (bearer && (url.origin === apiOrigin || url.origin === gatewayOrigin)) secrets.add(bearer[1]);
+    requests.push({
+      method: request.method(), url: request.url(), origin: url.origin, path: url.pathname, headers,
+      // The tests' own admin calls (the client is never given the admin key).
+      admin: headers["x-client-id"] === clientId && headers["x-client-secret"] === clientSecret,
+    });
   });
 
   // The page's side of the protocol.
@@ -119,18 +131,22 @@ try {
     if (typeof secret === "string" && secret.length >= 16) secrets.add(secret);
   });
   await page.exposeFunction("__testDone", (summary) => finish({ summary }));
-  // Requests the page sent to the emulator's API since index `mark` (no header values: the page
-  // only learns method, path, query and which auth headers were present).
+  // Requests the page sent to the emulator (API and gateway) since index `mark` (no header values:
+  // the page only learns method, path, query and which auth headers were present).
   await page.exposeFunction("__testNetMark", () => requests.length);
   await page.exposeFunction("__testNetSince", (mark) =>
-    requests.slice(mark).filter((r) => r.origin === new URL(api).origin).map((r) => ({
+    requests.slice(mark).filter((r) => r.origin === apiOrigin || r.origin === gatewayOrigin).map((r) => ({
+      listener: r.origin === apiOrigin ? "api" : "gateway",
       method: r.method,
       path: r.path,
       search: new URL(r.url).search,
       bearer: /^Bearer \S+$/.test(r.headers.authorization ?? ""),
       apiKey: "x-client-id" in r.headers || "x-client-secret" in r.headers,
+      admin: r.admin,
     })),
   );
+  // Whether a text shows a watched token (the page never learns the gateway tokens themselves).
+  await page.exposeFunction("__testContainsSecret", (text) => [...secrets].some((secret) => String(text).includes(secret)));
 
   const query = new URLSearchParams({ api, gateway, clientId, clientSecret, filter });
   const url = `${origin}/tests/browser/index.html?${query}`;
@@ -155,8 +171,9 @@ try {
     // (The page's own URL carries the admin key on purpose: test-only, never sent to the emulator.)
     const toEmulator = emulator.includes(r.origin);
     if (toEmulator && (hay(r.url).length || /eyJ[\w-]+\.eyJ[\w-]+/.test(r.url))) problems.push(`a request URL contains a token or the admin secret: ${r.method} ${redact(r.url)}`);
-    // The client's requests (everything under /workspace) carry the bearer token and never an API key.
-    if (r.origin === new URL(api).origin && r.path.startsWith("/workspace")) {
+    // The client's requests (everything under /workspace, everything to the gateway) carry a bearer
+    // token and never an API key (the tests' own admin calls aside).
+    if (!r.admin && ((r.origin === new URL(api).origin && r.path.startsWith("/workspace")) || r.origin === new URL(gateway).origin)) {
       if ("x-client-id" in r.headers || "x-client-secret" in r.headers) problems.push(`a client request carries an API key header: ${r.method} ${r.path}`);
       if (!/^Bearer eyJ/.test(r.headers.authorization ?? "")) problems.push(`a client request has no bearer token: ${r.method} ${r.path}`);
       if (r.headers.cookie) problems.push(`a client request carries cookies: ${r.method} ${r.path}`);
