@@ -243,15 +243,16 @@ mod tests {
     }
 
     #[test]
-    fn decodes_a_scoped_token() {
+    fn decodes_a_scoped_token() -> Result<(), Box<dyn std::error::Error>> {
         let bytes = payload_bytes(&jwt(
             r#"{"exp":2000,"iat":1100,"scope":"namespace","namespace":"t"}"#,
         ))
-        .unwrap();
-        let raw: RawClaims = serde_json::from_slice(&bytes).unwrap();
-        let claims = session_claims(raw).unwrap();
+        .map_err(|e| e.message)?;
+        let raw: RawClaims = serde_json::from_slice(&bytes)?;
+        let claims = session_claims(raw).map_err(|e| e.message)?;
         assert_eq!(claims.scope, TokenScope::Namespace);
         assert_eq!(claims.lifetime_ms(), Some(900_000.0));
+        Ok(())
     }
 
     #[test]
