@@ -1,0 +1,257 @@
+// The runtime panel: one workspace's files and commands through the gateway, from
+// `await client.workspaces.runtime(id)`: a file browser (files.list), an editor (files.read,
+// files.write) and a command box (exec.run with argv split on whitespace).
+import { $, fmtBytes, fmtTime, h, showError, text, withBusy } from "./ui.js";
+
+const HOME = "/app";
+
+export function createRuntimePanel(app) {
+  let rt = null; // WorkspaceRuntime
+  let ws = null; // the workspace shown
+  let seq = 0; // bumped on open/close: answers for an earlier workspace are dropped
+  let cwd = HOME;
+  let loadedPath = null;
+  let dirty = false;
+
+  const body = $("rt-body");
+  const editorPath = $("editor-path");
+  const editorText = $("editor-text");
+  const out = $("exec-out");
+
+  const parentOf = (path) => path.replace(/\/[^/]*$/, "") || "/";
+  const join = (dir, name) => (dir === "/" ? `/${name}` : `${dir}/${name}`);
+
+  function setStatus(message, tone = "") {
+    const el = $("editor-status");
+    el.textContent = message;
+    el.dataset.tone = tone;
+  }
+
+  function showShell(open) {
+    body.hidden = !open;
+    $("rt-empty").hidden = open;
+    $("rt-close").hidden = !open;
+  }
+
+  async function open(workspace) {
+    const mine = ++seq;
+    ws = workspace;
+    rt = null;
+    showShell(true);
+    text("rt-title", `Runtime · ${workspace.name}`);
+    text("rt-gateway", "connecting…");
+    $("file-list").replaceChildren();
+    text("files-path", "");
+    out.replaceChildren();
+    editorPath.value = "";
+    editorText.value = "";
+    loadedPath = null;
+    dirty = false;
+    setStatus("");
+    $("runtime").scrollIntoView({ behavior: "smooth", block: "start" });
+    const runtime = await withBusy(null, `Connecting to ${workspace.name}`, () => app.client().workspaces.runtime(workspace.id));
+    if (mine !== seq) return;
+    if (!runtime) {
+      text("rt-gateway", "not connected");
+      return;
+    }
+    rt = runtime;
+    const info = rt.tokenInfo;
+    text("rt-gateway", info ? `gateway token until ${fmtTime(info.expiresAt)}` : "connected");
+    $("runtime").dataset.workspace = workspace.id;
+    await browse(HOME);
+    if (mine === seq) await openFile(join(HOME, "README.md"), { quiet: true });
+  }
+
+  function close() {
+    seq += 1;
+    rt = null;
+    ws = null;
+    delete $("runtime").dataset.workspace;
+    showShell(false);
+    text("rt-title", "Runtime");
+    text("rt-gateway", "");
+  }
+
+  function renderCrumbs(path) {
+    const parts = path.split("/").filter(Boolean);
+    const crumbs = [h("button", { type: "button", class: "crumb", onclick: () => browse("/"), "aria-label": "Root directory" }, "/")];
+    let acc = "";
+    parts.forEach((part, i) => {
+      acc += `/${part}`;
+      const target = acc;
+      if (i > 0) crumbs.push(h("span", { class: "sep", "aria-hidden": "true" }, "/"));
+      crumbs.push(i === parts.length - 1
+        ? h("span", { class: "crumb current", "aria-current": "location" }, part)
+        : h("button", { type: "button", class: "crumb", onclick: () => browse(target) }, part));
+    });
+    $("files-path").replaceChildren(...crumbs);
+  }
+
+  async function browse(path) {
+    if (!rt) return;
+    const mine = seq;
+    const list = $("file-list");
+    list.setAttribute("aria-busy", "true");
+    try {
+      const result = await rt.files.list({ path });
+      if (mine !== seq) return;
+      cwd = result.path || path;
+      renderCrumbs(cwd);
+      const entries = [...result.entries].sort((a, b) =>
+        a.type === b.type ? a.name.localeCompare(b.name) : a.type === "directory" ? -1 : 1);
+      const items = [];
+      if (cwd !== "/") {
+        items.push(h("li", {}, h("button", { type: "button", class: "file up", onclick: () => browse(parentOf(cwd)), "aria-label": "Parent directory" },
+          h("span", { class: "icon dir", "aria-hidden": "true" }), h("span", { class: "fname" }, ".."))));
+      }
+      for (const entry of entries) {
+        const isDir = entry.type === "directory";
+        items.push(h("li", {},
+          h("button", {
+            type: "button",
+            class: `file${entry.path === loadedPath ? " selected" : ""}`,
+            dataset: { testid: "file-entry", path: entry.path, type: entry.type },
+            "aria-current": entry.path === loadedPath ? "true" : null,
+            onclick: () => (isDir ? browse(entry.path) : openFile(entry.path)),
+          },
+          h("span", { class: `icon ${isDir ? "dir" : "doc"}`, "aria-hidden": "true" }),
+          h("span", { class: "fname" }, entry.name),
+          h("span", { class: "fsize muted" }, isDir ? "" : fmtBytes(entry.size))),
+        ));
+      }
+      if (!entries.length) items.push(h("li", { class: "empty small" }, "Empty directory"));
+      list.replaceChildren(...items);
+    } catch (error) {
+      if (mine === seq) showError(error, `Listing ${path}`);
+    } finally {
+      list.removeAttribute("aria-busy");
+    }
+  }
+
+  function markSelected() {
+    for (const button of $("file-list").querySelectorAll(".file[data-path]")) {
+      const on = button.dataset.path === loadedPath;
+      button.classList.toggle("selected", on);
+      if (on) button.setAttribute("aria-current", "true");
+      else button.removeAttribute("aria-current");
+    }
+  }
+
+  async function openFile(path, { quiet = false } = {}) {
+    if (!rt || !path) return;
+    const mine = seq;
+    const button = $("editor-open");
+    button.disabled = true;
+    setStatus("Loading…");
+    try {
+      const file = await rt.files.read({ path });
+      if (mine !== seq) return;
+      editorPath.value = file.path || path;
+      editorText.value = file.content;
+      loadedPath = editorPath.value;
+      dirty = false;
+      setStatus(`${fmtBytes(file.size)} · loaded ${fmtTime(new Date())}`);
+      markSelected();
+    } catch (error) {
+      if (mine !== seq) return;
+      setStatus("");
+      if (quiet) return;
+      setStatus("Could not open", "bad");
+      showError(error, `Opening ${path}`);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function save(event) {
+    event?.preventDefault();
+    if (!rt) return;
+    const path = editorPath.value.trim();
+    if (!path.startsWith("/")) {
+      setStatus("The path must be absolute, e.g. /app/notes.txt", "bad");
+      editorPath.focus();
+      return;
+    }
+    const mine = seq;
+    const content = editorText.value;
+    setStatus("Saving…");
+    const result = await withBusy($("editor-save"), `Saving ${path}`, () => rt.files.write({ path, content, createDirs: true }));
+    if (mine !== seq) return;
+    if (!result) {
+      setStatus("Not saved", "bad");
+      return;
+    }
+    loadedPath = result.path || path;
+    dirty = false;
+    setStatus(`Saved ${fmtTime(new Date())} · ${fmtBytes(result.size)}`, "good");
+    // A new file (or new directories) in the folder shown: list it again.
+    if (loadedPath.startsWith(cwd === "/" ? "/" : `${cwd}/`)) await browse(cwd);
+    else markSelected();
+  }
+
+  function newFile() {
+    let n = 1;
+    const taken = new Set([...$("file-list").querySelectorAll(".file[data-path]")].map((b) => b.dataset.path));
+    while (taken.has(join(cwd, `untitled-${n}.txt`))) n += 1;
+    editorPath.value = join(cwd, `untitled-${n}.txt`);
+    editorText.value = "";
+    loadedPath = null;
+    dirty = true;
+    markSelected();
+    setStatus("New file: not saved yet");
+    editorText.focus();
+  }
+
+  async function run(event) {
+    event.preventDefault();
+    if (!rt) return;
+    const line = $("exec-cmd").value.trim();
+    const argv = line.split(/\s+/).filter(Boolean);
+    if (!argv.length) return;
+    const mine = seq;
+    const entry = h("div", { class: "term-entry", dataset: { testid: "exec-entry" } },
+      h("div", { class: "term-cmd" }, h("span", { class: "prompt", "aria-hidden": "true" }, "$ "), line));
+    out.append(entry);
+    const result = await withBusy($("exec-run"), `Running ${argv[0]}`, () => rt.exec.run(argv));
+    if (mine !== seq) return;
+    if (!result) {
+      entry.append(h("div", { class: "term-meta bad" }, "failed: see the error"));
+    } else {
+      if (result.stdout) entry.append(h("div", { class: "term-stdout", dataset: { testid: "exec-stdout" } }, result.stdout.replace(/\n$/, "")));
+      if (result.stderr) entry.append(h("div", { class: "term-stderr" }, result.stderr.replace(/\n$/, "")));
+      const ms = result.duration_ms !== undefined ? ` · ${result.duration_ms} ms` : "";
+      entry.append(h("div", { class: `term-meta ${result.exit_code === 0 ? "good" : "bad"}`, dataset: { testid: "exec-exit" } },
+        `exit ${result.exit_code}${ms}`));
+    }
+    out.scrollTop = out.scrollHeight;
+  }
+
+  $("rt-close").addEventListener("click", close);
+  $("files-new").addEventListener("click", newFile);
+  $("editor-form").addEventListener("submit", save);
+  $("editor-open").addEventListener("click", () => openFile(editorPath.value.trim()));
+  $("exec-form").addEventListener("submit", run);
+  editorText.addEventListener("input", () => {
+    if (!dirty) setStatus("Unsaved changes", "warn");
+    dirty = true;
+  });
+  editorText.addEventListener("keydown", (event) => {
+    if ((event.ctrlKey || event.metaKey) && event.key === "s") save(event);
+  });
+  editorPath.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault();
+      openFile(editorPath.value.trim());
+    }
+  });
+
+  return {
+    open,
+    close,
+    /** Closes the panel when it shows workspace `id` (deleted). */
+    closeIf(id) {
+      if (ws?.id === id) close();
+    },
+  };
+}
