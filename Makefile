@@ -1,0 +1,87 @@
+# Two commands for newcomers: `make demo` and `make test`. The other targets are what they call.
+# Every target that needs a tool depends on `install`, which adds only what is missing, so each
+# one works on a fresh machine.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+# The targets share target/ and pkg/; run them one after another even under `make -j`.
+.NOTPARALLEL:
+.DEFAULT_GOAL := help
+
+# npm's wasm-opt (binaryen) must come first: Debian's is too old and breaks the module at init().
+export PATH := $(CURDIR)/node_modules/.bin:$(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
+# Seconds for the whole browser suite; the default 20 s is tight on a busy 2-core machine.
+export WASM_BINDGEN_TEST_TIMEOUT ?= 180
+
+CHROMEDRIVER ?= /usr/bin/chromedriver
+DEMO_PORT ?= 8787
+DEMO_GATEWAY_PORT ?= 8788
+DEMO_CLIENT_ID ?= demo-admin
+DEMO_CLIENT_SECRET ?= demo-admin-secret
+
+.PHONY: help install build pkg test test-native test-browser test-pkg test-client test-e2e demo clean
+
+help:
+	@echo "make demo          build the package and serve the demo page on http://127.0.0.1:$(DEMO_PORT)/"
+	@echo "make test          everything CI runs: test-native, test-browser, test-pkg, test-client, test-e2e"
+	@echo "make install       install the missing tools (wasm target, wasm-bindgen, wasm-pack, chromium, npm)"
+	@echo "make build         cargo build the workspace, and the client for wasm32"
+	@echo "make pkg           the npm package in pkg/ (wasm-pack --target web, wasm-opt -Oz)"
+	@echo "make test-native   fmt, clippy (native and wasm32), cargo test"
+	@echo "make test-browser  wasm-bindgen tests in headless Chromium against a fresh emulator"
+	@echo "make test-pkg      the optimised pkg/ loads and runs in headless Chromium"
+	@echo "make test-client   the built pkg/ through its JS API in headless Chromium against the emulator"
+	@echo "make test-e2e      the demo page end to end (Playwright, headless Chromium); screenshots in test-results/e2e/"
+	@echo "make clean         remove build outputs"
+
+install:
+	scripts/install.sh
+
+build: install
+	cargo build --workspace
+	cargo build -p oblien-user-client --target wasm32-unknown-unknown --release
+
+pkg: install
+	wasm-pack build --release --target web --out-dir pkg
+	node scripts/finish-pkg.mjs pkg
+
+test: install test-native test-browser test-pkg test-client test-e2e
+	@echo "make test: all green"
+
+test-native: install
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p oblien-user-client --target wasm32-unknown-unknown --all-targets -- -D warnings
+	cargo test --workspace
+
+# The emulator's address reaches the wasm tests at compile time (the browser has no env).
+test-browser: install
+	scripts/with-emulator.sh wasm-pack test --headless --chrome --chromedriver $(CHROMEDRIVER)
+
+test-pkg: pkg
+	node scripts/check-pkg.mjs pkg
+
+# The built package (optimised wasm) through its JS API, cross-origin, against a fresh emulator.
+test-client: pkg
+	scripts/with-emulator.sh node tests/browser/run.mjs
+
+# The demo page (www/ + the built pkg/) served by a fresh --demo emulator, driven like a user would.
+test-e2e: pkg
+	tests/e2e/run.sh
+
+demo: pkg
+	rm -rf www/pkg && cp -r pkg www/pkg
+	cargo build --release -p oblien-emulator
+	@echo
+	@echo "  Demo:          http://127.0.0.1:$(DEMO_PORT)/"
+	@echo "  Gateway:       http://127.0.0.1:$(DEMO_GATEWAY_PORT)/"
+	@echo "  Admin creds:   X-Client-ID: $(DEMO_CLIENT_ID)   X-Client-Secret: $(DEMO_CLIENT_SECRET)"
+	@echo "  Stop with Ctrl-C."
+	@echo
+	OBLIEN_CLIENT_ID='$(DEMO_CLIENT_ID)' OBLIEN_CLIENT_SECRET='$(DEMO_CLIENT_SECRET)' \
+	  exec target/release/oblien-emulator --demo --static www \
+	  --host 127.0.0.1 --port $(DEMO_PORT) --gateway-port $(DEMO_GATEWAY_PORT)
+
+clean:
+	cargo clean
+	rm -rf pkg www/pkg
