@@ -1,14 +1,19 @@
 // Usage: node scripts/finish-pkg.mjs [PKG_DIR]
-// Merges pkg-template/ into what `wasm-pack build` wrote: the npm-facing README.md and LICENSE
-// replace the crate's, and pkg-template/package.json is merged into the generated package.json.
-// Some wasm-pack versions leave `snippets/` (JS modules from `#[wasm_bindgen(module = …)]`) out of
-// `files`, so a published package would miss them; it is added whenever the directory exists.
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+// Finishes what `wasm-pack build --target web` wrote into pkg/:
+// - the npm-facing README.md and LICENSE from pkg-template/ replace the crate's;
+// - pkg-template/package.json is merged into the generated package.json (template keys win,
+//   `files` is the union; wasm-pack's list omits `snippets/`, which the glue imports);
+// - `OblienError` (defined in a snippet so it truly extends Error) is re-exported from the entry,
+//   so `instanceof OblienError` works for users;
+// - optional trailing parameters are marked optional in the .d.ts (wasm-bindgen types an
+//   `Option<JsValue>` with `unchecked_param_type` as required).
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const pkg = process.argv[2] ?? join(root, "pkg");
 const template = join(root, "pkg-template");
+const name = "oblien_user_client";
 
 for (const file of ["README.md", "LICENSE"]) {
   copyFileSync(join(template, file), join(pkg, file));
@@ -17,12 +22,38 @@ for (const file of ["README.md", "LICENSE"]) {
 const read = (path) => JSON.parse(readFileSync(path, "utf8"));
 const generated = read(join(pkg, "package.json"));
 const extra = read(join(template, "package.json"));
-
-// Template keys win, except `files`, which is the union of both lists.
-// Entries are compared without a trailing slash: "snippets" and "snippets/" are one entry.
 const files = new Set([...(generated.files ?? []), ...(extra.files ?? [])].map((f) => f.replace(/\/$/, "")));
 if (existsSync(join(pkg, "snippets"))) files.add("snippets");
 const merged = { ...generated, ...extra, files: [...files] };
-
 writeFileSync(join(pkg, "package.json"), JSON.stringify(merged, null, 2) + "\n");
-console.log(`finish-pkg: ${pkg}/package.json files = ${merged.files.join(", ")}`);
+
+// The snippet that defines OblienError: snippets/<crate-hash>/js/oblien_error.js.
+const snippetDir = join(pkg, "snippets");
+const errorModule = existsSync(snippetDir)
+  ? readdirSync(snippetDir).map((d) => `./snippets/${d}/js/oblien_error.js`).find((p) => existsSync(join(pkg, p)))
+  : undefined;
+if (!errorModule) throw new Error("finish-pkg: the OblienError snippet is missing from pkg/snippets");
+
+const jsPath = join(pkg, `${name}.js`);
+let js = readFileSync(jsPath, "utf8");
+if (!js.includes("export { OblienError }")) {
+  js += `\nexport { OblienError } from "${errorModule}";\n`;
+  writeFileSync(jsPath, js);
+}
+
+const dtsPath = join(pkg, `${name}.d.ts`);
+let dts = readFileSync(dtsPath, "utf8");
+// Parameters that are optional in the API (trailing `options` / `init`).
+dts = dts.replace(/\((\w+: [^)]*?, )?(options|init): (CallOptions|ListWorkspacesOptions|ExecOptions|RequestInit)\)/g,
+  (_m, first = "", param, type) => `(${first}${param}?: ${type})`);
+if (!dts.includes("export declare const OblienError")) {
+  dts += `
+/** The class of every error this package throws or rejects with (\`instanceof OblienError\`). */
+export declare const OblienError: {
+  new (code: OblienErrorCode, message: string, status?: number, retryAfter?: number, requestId?: string): OblienError;
+  readonly prototype: OblienError;
+};
+`;
+}
+writeFileSync(dtsPath, dts);
+console.log(`finish-pkg: ${pkg}: files = ${merged.files.join(", ")}; OblienError exported from ${errorModule}`);

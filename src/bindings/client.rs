@@ -29,6 +29,8 @@ pub struct ClientInner {
     pub base_url: String,
     pub gateway_url: String,
     pub timeout_ms: f64,
+    /// `refreshMarginSeconds`, for `TokenInfo.refreshAt`.
+    pub refresh_margin_secs: Option<f64>,
     pub runtime: Rc<BrowserRuntime>,
     pub session: Rc<TokenCell>,
     /// Aborted by `dispose()`: every fetch and wait of this client listens to it.
@@ -58,6 +60,7 @@ impl ClientInner {
         let host = options.refresh.map(|callback| {
             Rc::new(HostRefresh {
                 callback,
+                margin_secs: options.refresh_margin_secs,
                 cell: RefCell::new(Weak::new()),
                 dispose_signal: dispose.signal(),
             })
@@ -81,6 +84,7 @@ impl ClientInner {
                 base_url: options.base_url,
                 gateway_url: options.gateway_url,
                 timeout_ms: options.timeout_ms,
+                refresh_margin_secs: options.refresh_margin_secs,
                 runtime,
                 session,
                 dispose,
@@ -126,8 +130,10 @@ impl ClientInner {
                     if let (Some(handler), Some(held)) =
                         (&inner.on_token_change, inner.session.token())
                     {
-                        let _ = handler
-                            .call1(&JsValue::NULL, &token_info(&held, inner.runtime.now_ms()));
+                        let _ = handler.call1(
+                            &JsValue::NULL,
+                            &token_info(&held, inner.runtime.now_ms(), inner.refresh_margin_secs),
+                        );
                     }
                 }
                 CellEvent::RefreshFailed(error) => {
@@ -282,9 +288,11 @@ impl OblienUserClient {
     #[wasm_bindgen(getter = tokenInfo, unchecked_return_type = "TokenInfo")]
     pub fn token_info(&self) -> Result<JsValue, JsValue> {
         match self.inner.session.token() {
-            Some(held) if !self.inner.is_disposed() => {
-                Ok(token_info(&held, self.inner.runtime.now_ms()))
-            }
+            Some(held) if !self.inner.is_disposed() => Ok(token_info(
+                &held,
+                self.inner.runtime.now_ms(),
+                self.inner.refresh_margin_secs,
+            )),
             _ => Err(to_js(ClientError::disposed())),
         }
     }
@@ -317,7 +325,7 @@ impl OblienUserClient {
             )));
         }
         let held = HeldToken::new(secret, claims, now);
-        let info = token_info(&held, now);
+        let info = token_info(&held, now, self.inner.refresh_margin_secs);
         self.inner.session.set(held);
         Ok(info)
     }

@@ -15,6 +15,8 @@ use web_sys::AbortSignal;
 
 pub struct HostRefresh {
     pub callback: Function,
+    /// `refreshMarginSeconds`, for `ctx.tokenInfo.refreshAt`.
+    pub margin_secs: Option<f64>,
     /// The session cell, for `ctx.tokenInfo` (weak: the cell owns this source).
     pub cell: RefCell<Weak<TokenCell>>,
     /// Aborted on dispose, so `ctx.signal` tells the host to stop.
@@ -53,6 +55,7 @@ impl TokenSource for HostRefresh {
         let callback = self.callback.clone();
         let held = self.cell.borrow().upgrade().and_then(|c| c.token());
         let dispose = self.dispose_signal.clone();
+        let margin = self.margin_secs;
         Box::pin(async move {
             let link = LinkedController::new(&[&dispose])
                 .ok_or_else(|| failed("Cannot create an AbortController".into()))?;
@@ -60,7 +63,9 @@ impl TokenSource for HostRefresh {
             let _guard = AbortOnDrop(link);
             let ctx = Object::new();
             let _ = Reflect::set(&ctx, &"reason".into(), &JsValue::from_str(reason.as_str()));
-            let info = held.map_or(JsValue::NULL, |h| token_info(&h, js_sys::Date::now()));
+            let info = held.map_or(JsValue::NULL, |h| {
+                token_info(&h, js_sys::Date::now(), margin)
+            });
             let _ = Reflect::set(&ctx, &"tokenInfo".into(), &info);
             let _ = Reflect::set(&ctx, &"signal".into(), &signal);
             let returned = callback

@@ -2,6 +2,7 @@
 //! `TokenInfo` objects for JS.
 
 use crate::core::error::{codes, ClientError};
+use crate::core::policy;
 use crate::core::token::{self, Claims, HeldToken, RawClaims};
 use js_sys::{Date, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
@@ -56,8 +57,9 @@ fn set(target: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }
 
-/// `{ scope, namespace?, workspaceId?, label?, issuedAt?, expiresAt, expiresIn }`.
-pub fn token_info(held: &HeldToken, now_ms: f64) -> JsValue {
+/// `{ scope, namespace?, workspaceId?, label?, issuedAt?, expiresAt, expiresIn, lifetimeSeconds,
+/// refreshAt }`; `margin_secs` is the configured refresh margin (default when `None`).
+pub fn token_info(held: &HeldToken, now_ms: f64, margin_secs: Option<f64>) -> JsValue {
     let info = Object::new();
     let claims = &held.claims;
     set(&info, "scope", &JsValue::from_str(claims.scope.as_str()));
@@ -86,6 +88,18 @@ pub fn token_info(held: &HeldToken, now_ms: f64) -> JsValue {
         &info,
         "expiresIn",
         &JsValue::from_f64(held.expires_in_secs(now_ms)),
+    );
+    let lifetime = held.lifetime_ms();
+    set(
+        &info,
+        "lifetimeSeconds",
+        &JsValue::from_f64((lifetime / 1000.0).floor()),
+    );
+    let refresh_at = held.deadline_ms - policy::margin_ms(lifetime, margin_secs);
+    set(
+        &info,
+        "refreshAt",
+        &Date::new(&JsValue::from_f64(refresh_at)),
     );
     info.into()
 }

@@ -46,6 +46,10 @@ export interface TokenInfo {
   expiresAt: Date;
   /** Whole seconds left. */
   expiresIn: number;
+  /** The token's whole lifetime in seconds (`exp − iat`). */
+  lifetimeSeconds: number;
+  /** When the client starts refreshing: `expiresAt − refreshMarginSeconds`. */
+  refreshAt: Date;
 }
 
 export interface CallOptions {
@@ -114,24 +118,6 @@ export interface DeleteWorkspaceResult {
   success: true;
   id?: string;
   deleted?: boolean;
-}
-
-// Optional call options (merged into the generated class declaration).
-export interface Workspaces {
-  list(options?: ListWorkspacesOptions): Promise<WorkspaceList>;
-  create(params: CreateWorkspaceParams, options?: CallOptions): Promise<Workspace>;
-  get(id: string, options?: CallOptions): Promise<Workspace>;
-  delete(id: string, options?: CallOptions): Promise<DeleteWorkspaceResult>;
-  runtime(id: string, options?: CallOptions): Promise<WorkspaceRuntime>;
-}
-
-export interface WorkspaceRuntime {
-  health(options?: CallOptions): Promise<HealthResult>;
-  fetch(path: string, init?: RequestInit): Promise<Response>;
-}
-
-export interface RuntimeExec {
-  run(cmd: string[], options?: ExecOptions): Promise<ExecResult>;
 }
 
 export interface HealthResult {

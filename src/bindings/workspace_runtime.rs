@@ -131,7 +131,9 @@ impl WorkspaceRuntime {
             .inner
             .gateways
             .held(&self.target.workspace_id)
-            .map_or(JsValue::NULL, |held| token_info(&held, js_sys::Date::now()))
+            .map_or(JsValue::NULL, |held| {
+                token_info(&held, js_sys::Date::now(), None)
+            })
     }
 
     /// File operations on the workspace.
