@@ -48,6 +48,19 @@ fn promise(
     future_to_promise(async move { fut.await.map_err(to_js) })
 }
 
+/// A workspace id this token may reach, and the call's signal.
+fn reachable_target(
+    inner: &ClientInner,
+    id: &JsValue,
+    options: &JsValue,
+) -> Result<(String, Option<web_sys::AbortSignal>), ClientError> {
+    let id = workspace_id(id)?;
+    Workspaces::require_reach(inner, &id)?;
+    let signal =
+        signal_of(options).map_err(|_| invalid("options.signal must be an AbortSignal"))?;
+    Ok((id, signal))
+}
+
 /// `{ success, workspace }` → the workspace.
 fn unwrap_field(body: JsValue, field: &str) -> Result<JsValue, ClientError> {
     Reflect::get(&body, &JsValue::from_str(field))
@@ -186,10 +199,7 @@ impl Workspaces {
         let inner = self.inner.clone();
         let options = options.unwrap_or(JsValue::UNDEFINED);
         promise(async move {
-            let id = workspace_id(&id)?;
-            Self::require_reach(&inner, &id)?;
-            let signal = signal_of(&options)
-                .map_err(|_| invalid("options.signal must be an AbortSignal"))?;
+            let (id, signal) = reachable_target(&inner, &id, &options)?;
             let url = api::url(&inner.base_url, &api::workspace_path(&id, ""), &[]);
             unwrap_field(inner.api(api::get(url), signal).await?, "workspace")
         })
@@ -206,10 +216,7 @@ impl Workspaces {
         let inner = self.inner.clone();
         let options = options.unwrap_or(JsValue::UNDEFINED);
         promise(async move {
-            let id = workspace_id(&id)?;
-            Self::require_reach(&inner, &id)?;
-            let signal = signal_of(&options)
-                .map_err(|_| invalid("options.signal must be an AbortSignal"))?;
+            let (id, signal) = reachable_target(&inner, &id, &options)?;
             let entry = inner.gateways.entry(&inner, &id);
             inner
                 .guarded(signal.clone(), async {
@@ -231,10 +238,7 @@ impl Workspaces {
         let inner = self.inner.clone();
         let options = options.unwrap_or(JsValue::UNDEFINED);
         promise(async move {
-            let id = workspace_id(&id)?;
-            Self::require_reach(&inner, &id)?;
-            let signal = signal_of(&options)
-                .map_err(|_| invalid("options.signal must be an AbortSignal"))?;
+            let (id, signal) = reachable_target(&inner, &id, &options)?;
             let url = api::url(&inner.base_url, &api::workspace_path(&id, ""), &[]);
             inner.api(api::delete(url), signal).await
         })
