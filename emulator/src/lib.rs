@@ -105,6 +105,7 @@ pub async fn start(mut config: Config) -> std::io::Result<Running> {
         },
         store: Mutex::new(store),
         faults: Faults::default(),
+        allowed_origins: std::sync::RwLock::new(config.allowed_origins.clone()),
         api_up: AtomicBool::new(false),
         gateway_up: AtomicBool::new(false),
         config,
@@ -156,7 +157,7 @@ fn api_router(state: &AppState) -> Router {
         ))
         .merge(api::control_routes())
         .layer(DefaultBodyLimit::max(state.config.api_body_limit))
-        .layer(cors(&state.config))
+        .layer(cors(state))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state.clone())
 }
@@ -174,7 +175,7 @@ fn gateway_router(state: &AppState) -> Router {
             faults_and_limits,
         ))
         .layer(DefaultBodyLimit::max(state.config.gateway_body_limit))
-        .layer(cors(&state.config))
+        .layer(cors(state))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state.clone())
 }

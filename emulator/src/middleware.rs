@@ -1,6 +1,5 @@
 //! Layers shared by both listeners: request ids, CORS, fault injection and rate limiting.
 
-use crate::config::Config;
 use crate::error::{default_code, ApiError};
 use crate::faults::{FaultKind, FaultSpec, Listener};
 use crate::state::AppState;
@@ -43,11 +42,23 @@ pub async fn request_id(req: Request, next: Next) -> Response {
 
 /// Browser access from any origin (or the configured ones): preflights answered, the bearer and
 /// API key headers allowed, `Retry-After` and `X-Request-Id` readable by the page.
-pub fn cors(config: &Config) -> CorsLayer {
-    let origins = match &config.allowed_origins {
-        None => AllowOrigin::mirror_request(),
-        Some(list) => AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok())),
-    };
+/// The allow-list is read per request (`PUT /__emulator/cors` changes it at run time); the
+/// emulator's own control endpoints accept any origin, so a test page can always undo it.
+pub fn cors(state: &AppState) -> CorsLayer {
+    let state = state.clone();
+    let origins = AllowOrigin::predicate(move |origin: &HeaderValue, parts| {
+        if parts.uri.path().starts_with("/__emulator/") {
+            return true;
+        }
+        let allowed = state
+            .allowed_origins
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        match &*allowed {
+            None => true,
+            Some(list) => list.iter().any(|o| o.as_bytes() == origin.as_bytes()),
+        }
+    });
     CorsLayer::new()
         .allow_origin(origins)
         .allow_methods([

@@ -232,6 +232,8 @@ pub struct Shared {
     pub store: Mutex<Store>,
     pub faults: Faults,
     pub rate_limiter: RateLimiter,
+    /// CORS allow-list (`None` = any origin); starts from the config, changed by the control API.
+    pub allowed_origins: std::sync::RwLock<Option<Vec<String>>>,
     pub api_up: AtomicBool,
     pub gateway_up: AtomicBool,
 }

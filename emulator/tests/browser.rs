@@ -330,3 +330,54 @@ async fn not_found_and_method_not_allowed_shapes() {
         .await;
     r.err(405, "method_not_allowed");
 }
+
+/// `PUT /__emulator/cors` changes the allow-list at run time on both listeners; the control
+/// endpoints keep answering any origin, and `null` (or a reset) restores the start-up setting.
+#[tokio::test]
+async fn allow_list_changed_at_run_time() {
+    let emu = common::start().await;
+    let admin = Cred::admin();
+    let allow = |origins: serde_json::Value| {
+        emu.api(
+            Method::PUT,
+            "/__emulator/cors",
+            &admin,
+            Some(json!({ "origins": origins })),
+        )
+    };
+    allow(json!(["https://app.example"])).await.ok(200);
+    for base in [&emu.api, &emu.gw] {
+        let refused = preflight(&emu, format!("{base}/files"), "GET", "authorization").await;
+        assert_eq!(
+            refused.header("access-control-allow-origin"),
+            None,
+            "{base}"
+        );
+    }
+    let control = preflight(
+        &emu,
+        format!("{}/__emulator/faults", emu.api),
+        "POST",
+        "x-client-id,x-client-secret,content-type",
+    )
+    .await;
+    assert_eq!(control.header("access-control-allow-origin"), Some(ORIGIN));
+    // A missing `origins` is a validation error, not "allow everything".
+    emu.api(
+        Method::PUT,
+        "/__emulator/cors",
+        &Cred::admin(),
+        Some(json!({})),
+    )
+    .await
+    .err(400, "validation_error");
+    allow(serde_json::Value::Null).await.ok(200);
+    let granted = preflight(
+        &emu,
+        format!("{}/workspace", emu.api),
+        "GET",
+        "authorization",
+    )
+    .await;
+    assert_eq!(granted.header("access-control-allow-origin"), Some(ORIGIN));
+}

@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
             get(get_rate_limit).put(set_rate_limit),
         )
         .route("/__emulator/reset", post(reset))
+        .route("/__emulator/cors", get(get_cors).put(set_cors))
 }
 
 type JsonResult = Result<Json<Value>, ApiError>;
@@ -248,7 +249,8 @@ async fn set_rate_limit(
     Ok(Json(json!({ "success": true, "rateLimit": settings })))
 }
 
-/// Forgets every namespace, workspace, scoped key, fault and rate-limit window (the admin key stays).
+/// Forgets every namespace, workspace, scoped key, fault and rate-limit window, and restores the
+/// configured CORS allow-list (the admin key stays).
 async fn reset(State(state): State<AppState>, headers: HeaderMap) -> JsonResult {
     require_admin_key(&state, &headers)?;
     {
@@ -260,5 +262,45 @@ async fn reset(State(state): State<AppState>, headers: HeaderMap) -> JsonResult 
     }
     state.faults.clear();
     state.rate_limiter.set(state.rate_limiter.settings());
+    *state
+        .allowed_origins
+        .write()
+        .unwrap_or_else(|e| e.into_inner()) = state.config.allowed_origins.clone();
     Ok(Json(json!({ "success": true })))
+}
+
+async fn get_cors(State(state): State<AppState>, headers: HeaderMap) -> JsonResult {
+    require_admin_key(&state, &headers)?;
+    let origins = state
+        .allowed_origins
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Ok(Json(json!({ "success": true, "origins": origins })))
+}
+
+#[derive(Deserialize)]
+struct SetCors {
+    /// Required; `null` allows any origin again.
+    #[serde(deserialize_with = "nullable_list")]
+    origins: Option<Vec<String>>,
+}
+
+fn nullable_list<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Vec<String>>, D::Error> {
+    Option::<Vec<String>>::deserialize(de)
+}
+
+/// Sets the CORS allow-list of both listeners (for "an origin the emulator refuses" tests).
+async fn set_cors(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<JsonBody<SetCors>, ApiError>,
+) -> JsonResult {
+    require_admin_key(&state, &headers)?;
+    let JsonBody(body) = body?;
+    *state
+        .allowed_origins
+        .write()
+        .unwrap_or_else(|e| e.into_inner()) = body.origins.clone();
+    Ok(Json(json!({ "success": true, "origins": body.origins })))
 }
