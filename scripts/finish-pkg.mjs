@@ -5,8 +5,7 @@
 //   `files` is the union; wasm-pack's list omits `snippets/`, which the glue imports);
 // - `OblienError` (defined in a snippet so it truly extends Error) is re-exported from the entry,
 //   so `instanceof OblienError` works for users;
-// - optional trailing parameters are marked optional in the .d.ts (wasm-bindgen types an
-//   `Option<JsValue>` with `unchecked_param_type` as required).
+// - the .d.ts references the `esnext.disposable` lib its `[Symbol.dispose]()` members need.
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -43,9 +42,11 @@ if (!js.includes("export { OblienError }")) {
 
 const dtsPath = join(pkg, `${name}.d.ts`);
 let dts = readFileSync(dtsPath, "utf8");
-// Parameters that are optional in the API (trailing `options` / `init`).
-dts = dts.replace(/\((\w+: [^)]*?, )?(options|init): (CallOptions|ListWorkspacesOptions|ExecOptions|RequestInit)\)/g,
-  (_m, first = "", param, type) => `(${first}${param}?: ${type})`);
+// The generated classes declare `[Symbol.dispose]()`: make the lib that types it explicit, so a
+// project with `lib: ["ES2022", "DOM"]` and `skipLibCheck: false` compiles.
+if (!dts.startsWith('/// <reference lib="esnext.disposable" />')) {
+  dts = '/// <reference lib="esnext.disposable" />\n' + dts;
+}
 if (!dts.includes("export declare const OblienError")) {
   dts += `
 /** The class of every error this package throws or rejects with (\`instanceof OblienError\`). */

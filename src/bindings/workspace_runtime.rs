@@ -156,7 +156,7 @@ impl WorkspaceRuntime {
     #[wasm_bindgen(unchecked_return_type = "Promise<HealthResult>")]
     pub fn health(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         self.target.promise(move |t| {
@@ -174,7 +174,7 @@ impl WorkspaceRuntime {
     pub fn fetch(
         &self,
         path: &str,
-        #[wasm_bindgen(unchecked_param_type = "RequestInit")] init: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "RequestInit")] init: Option<JsValue>,
     ) -> Promise {
         let path = path.to_string();
         let init = init.unwrap_or(JsValue::UNDEFINED);
@@ -369,7 +369,7 @@ impl RuntimeExec {
     pub fn run(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string[]")] cmd: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "ExecOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "ExecOptions")] options: Option<JsValue>,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         self.target.promise(move |t| {

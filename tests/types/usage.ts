@@ -1,0 +1,427 @@
+// Type-level tests of the published declarations (pkg/oblien_user_client.d.ts), checked with
+// `tsc -p tests/types` (strict, noEmit): every public export, method and property is used once
+// with its result type asserted exactly, and every `// @ts-expect-error` line is a misuse the
+// types must refuse (tsc fails when such a line compiles: TS2578 "unused @ts-expect-error").
+// Nothing here runs; the functions are only type-checked.
+import init, {
+  initSync,
+  isOblienError,
+  OblienUserClient,
+  version,
+  type CallOptions,
+  type CreateWorkspaceParams,
+  type DeleteWorkspaceResult,
+  type ExecOptions,
+  type ExecResult,
+  type FileContent,
+  type FileEntry,
+  type FileList,
+  type FileWriteResult,
+  type HealthResult,
+  type InitInput,
+  type InitOutput,
+  type ListFilesOptions,
+  type ListWorkspacesOptions,
+  type OblienError,
+  type OblienErrorCode,
+  type OblienUserClientOptions,
+  type PathOptions,
+  type PathResult,
+  type RefreshContext,
+  type RefreshReason,
+  type RuntimeExec,
+  type RuntimeFiles,
+  type SyncInitInput,
+  type TokenInfo,
+  type Workspace,
+  type WorkspaceConfig,
+  type WorkspaceList,
+  type WorkspaceProvisioning,
+  type WorkspaceRuntime,
+  type Workspaces,
+  type WorkspaceStatus,
+  type WriteFileOptions,
+} from "oblien-user-client";
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+/** Exact type equality (not mere assignability): `any` equals nothing but `any`. */
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+/** Compiles only when `T` is `true`. */
+function assert<T extends true>(): void {}
+/** Compiles only when `value` has exactly the type `T`. */
+function expectType<T>() {
+  return <V>(value: V & (Equals<V, T> extends true ? unknown : never)): V => value;
+}
+/** `true` when `T` is `any`. */
+type IsAny<T> = 0 extends 1 & T ? true : false;
+declare const bytes: ArrayBuffer;
+declare const signal: AbortSignal;
+
+// ---- loading the module -------------------------------------------------------------------------
+
+export async function loading(): Promise<void> {
+  expectType<Promise<InitOutput>>()(init());
+  expectType<InitOutput>()(await init({ module_or_path: new URL("./oblien_user_client_bg.wasm", import.meta.url) }));
+  await init({ module_or_path: "/assets/oblien_user_client_bg.wasm" });
+  await init({ module_or_path: fetch("/x.wasm") });
+  await init({ module_or_path: bytes });
+  await init({ module_or_path: await WebAssembly.compile(bytes) });
+  expectType<InitOutput>()(initSync({ module: bytes }));
+  expectType<InitOutput>()(initSync({ module: new Uint8Array(bytes) }));
+  expectType<InitOutput>()(initSync({ module: new WebAssembly.Module(bytes) }));
+  const input: InitInput = new Response(bytes);
+  const syncInput: SyncInitInput = bytes;
+  await init({ module_or_path: input });
+  initSync({ module: syncInput });
+  expectType<string>()(version());
+
+  // NOTE (a hole in wasm-bindgen's generated init types, not checked here): `InitInput` and
+  // `SyncInitInput` include `WebAssembly.Module`, an EMPTY interface in lib.dom, which every
+  // non-nullish value satisfies, so `init(42)`, `init({ module_or_pth: url })` (a typo) and
+  // `initSync({ module: "/x.wasm" })` all compile. See tests/consumer/README.md.
+  // @ts-expect-error: version() takes no argument
+  version(1);
+}
+
+// ---- the client ---------------------------------------------------------------------------------
+
+export function construct(token: string): OblienUserClient {
+  const refreshes: RefreshReason[] = [];
+  const options: OblienUserClientOptions = {
+    token,
+    baseUrl: "http://127.0.0.1:8787",
+    gatewayUrl: "http://127.0.0.1:8788",
+    refresh: async (ctx) => {
+      expectType<RefreshContext>()(ctx);
+      expectType<RefreshReason>()(ctx.reason);
+      assert<Equals<RefreshReason, "expiring" | "expired" | "unauthorized">>();
+      expectType<TokenInfo | null>()(ctx.tokenInfo);
+      expectType<AbortSignal>()(ctx.signal);
+      refreshes.push(ctx.reason);
+      const res = await fetch("/my-backend/oblien-token", { signal: ctx.signal });
+      return res.text();
+    },
+    refreshMarginSeconds: 30,
+    timeoutMs: 10_000,
+    onTokenChange: (info) => {
+      expectType<TokenInfo>()(info);
+    },
+    onRefreshError: (err) => {
+      expectType<OblienError>()(err);
+      expectType<OblienErrorCode>()(err.code);
+    },
+  };
+  // A synchronous refresh is allowed too.
+  new OblienUserClient({ token, refresh: () => token });
+  // Only the token is required.
+  new OblienUserClient({ token });
+
+  // @ts-expect-error: the token is required
+  new OblienUserClient({ baseUrl: "http://x" });
+  // @ts-expect-error: no options at all
+  new OblienUserClient();
+  // @ts-expect-error: timeoutMs is a number
+  new OblienUserClient({ token, timeoutMs: "x" });
+  // @ts-expect-error: refreshMarginSeconds is a number
+  new OblienUserClient({ token, refreshMarginSeconds: "60" });
+  // @ts-expect-error: the refresh callback resolves with a token string
+  new OblienUserClient({ token, refresh: async () => 42 });
+  // @ts-expect-error: onTokenChange receives a TokenInfo, not a string
+  new OblienUserClient({ token, onTokenChange: (info: string) => void info });
+  // @ts-expect-error: there is no apiKey option (API keys are refused)
+  new OblienUserClient({ token, apiKey: "csk_…" });
+  // @ts-expect-error: nor a clientSecret
+  new OblienUserClient({ token, clientSecret: "csk_…" });
+
+  return new OblienUserClient(options);
+}
+
+export function tokens(client: OblienUserClient, next: string): void {
+  const info = client.tokenInfo;
+  expectType<TokenInfo>()(info);
+  expectType<"namespace" | "workspace" | "gateway">()(info.scope);
+  expectType<string | undefined>()(info.namespace);
+  expectType<string | undefined>()(info.workspaceId);
+  expectType<string | undefined>()(info.label);
+  expectType<Date | undefined>()(info.issuedAt);
+  expectType<Date>()(info.expiresAt);
+  expectType<number>()(info.expiresIn);
+  expectType<number>()(info.expiresAt.getTime());
+  expectType<TokenInfo>()(client.setToken(next));
+  expectType<TokenInfo | null>()(client.toJSON());
+
+  // @ts-expect-error: "admin" is not a token scope, so this comparison can never be true
+  if (info.scope === "admin") return;
+  // @ts-expect-error: tokenInfo is read-only
+  client.tokenInfo = info;
+  // @ts-expect-error: workspaces is read-only
+  client.workspaces = client.workspaces;
+  // @ts-expect-error: setToken takes the token string
+  client.setToken({ token: next });
+  // @ts-expect-error: the token itself is never exposed
+  void info.token;
+  // @ts-expect-error: expiresAt is a Date, not a number of seconds
+  const seconds: number = info.expiresAt;
+  void seconds;
+}
+
+export function lifecycle(client: OblienUserClient): void {
+  expectType<void>()(client.dispose());
+  expectType<void>()(client.free());
+  expectType<void>()(client[Symbol.dispose]());
+  {
+    using scoped = new OblienUserClient({ token: "eyJ…" });
+    expectType<OblienUserClient>()(scoped);
+  }
+}
+
+// ---- workspaces ---------------------------------------------------------------------------------
+
+export async function workspaces(client: OblienUserClient): Promise<void> {
+  const ws = client.workspaces;
+  expectType<Workspaces>()(ws);
+
+  // list: with and without options.
+  expectType<WorkspaceList>()(await ws.list());
+  const listOptions: ListWorkspacesOptions = { page: 2, limit: 10, status: "running", signal };
+  const page = await ws.list(listOptions);
+  expectType<WorkspaceList>()(page);
+  expectType<true>()(page.success);
+  expectType<Workspace[]>()(page.workspaces);
+  expectType<number>()(page.total);
+  expectType<number>()(page.page);
+  expectType<number>()(page.limit);
+  await ws.list({ status: "some-future-status" }); // WorkspaceStatus stays open to new values
+
+  // create
+  const params: CreateWorkspaceParams = {
+    image: "node-20",
+    name: "my-app",
+    slug: "my-app",
+    mode: "temporary",
+    idempotency_key: "k-1",
+    config: { cpus: 1, memory_mb: 512, disk_size_mb: 1024, ttl: "1h", env: { A: "1" } },
+  };
+  const created = await ws.create(params, { signal });
+  expectType<Workspace>()(created);
+  expectType<Workspace>()(await ws.create({ image: "python-3.12" }));
+  expectType<string>()(created.id);
+  expectType<string>()(created.name);
+  expectType<string>()(created.slug);
+  expectType<WorkspaceStatus>()(created.status);
+  expectType<boolean>()(created.ready);
+  expectType<string>()(created.image);
+  expectType<string | null>()(created.namespace);
+  expectType<"permanent" | "temporary">()(created.mode);
+  expectType<WorkspaceProvisioning>()(created.provisioning);
+  expectType<"queued" | "running" | "ready" | "failed">()(created.provisioning.state);
+  expectType<string | null>()(created.provisioning.phase);
+  expectType<string | null>()(created.provisioning.message);
+  expectType<string | null>()(created.provisioning.error);
+  expectType<number>()(created.resources.cpus);
+  expectType<number>()(created.resources.memory_mb);
+  expectType<number>()(created.resources.disk_size_mb);
+  expectType<string>()(created.created_at);
+  expectType<string>()(created.updated_at);
+  const config: WorkspaceConfig = { cpus: 2, gpu: "none" }; // open to extra keys
+  void config;
+
+  // get, delete, runtime
+  expectType<Workspace>()(await ws.get(created.id));
+  expectType<Workspace>()(await ws.get(created.id, { signal }));
+  const deleted = await ws.delete(created.id, { signal });
+  expectType<DeleteWorkspaceResult>()(deleted);
+  expectType<true>()(deleted.success);
+  expectType<string | undefined>()(deleted.id);
+  expectType<boolean | undefined>()(deleted.deleted);
+  expectType<DeleteWorkspaceResult>()(await ws.delete(created.id));
+  expectType<WorkspaceRuntime>()(await ws.runtime(created.id));
+  expectType<WorkspaceRuntime>()(await ws.runtime(created.id, { signal }));
+
+  // @ts-expect-error: the image is required
+  await ws.create({ name: "no image" });
+  // @ts-expect-error: mode is "permanent" | "temporary"
+  await ws.create({ image: "node-20", mode: "forever" });
+  // @ts-expect-error: config.cpus is a number
+  await ws.create({ image: "node-20", config: { cpus: "2" } });
+  // @ts-expect-error: config.env values are strings
+  await ws.create({ image: "node-20", config: { env: { PORT: 3000 } } });
+  // @ts-expect-error: the namespace is the token's; it is not a create parameter
+  await ws.create({ image: "node-20", namespace: "other-tenant" });
+  // @ts-expect-error: page is a number
+  await ws.list({ page: "1" });
+  // @ts-expect-error: limit is a number
+  await ws.list({ limit: "10" });
+  // @ts-expect-error: the options are an object
+  await ws.list(2);
+  // @ts-expect-error: ids are strings
+  await ws.get(123);
+  // @ts-expect-error: the id is required
+  await ws.get();
+  // @ts-expect-error: the id is required
+  await ws.delete();
+  // @ts-expect-error: the second argument is call options, not a signal
+  await ws.runtime(created.id, signal);
+  // @ts-expect-error: no such method
+  await ws.update(created.id, {});
+  // @ts-expect-error: the list's items are in `workspaces`
+  void page.items;
+  // @ts-expect-error: cpus is a number
+  created.resources.cpus.toUpperCase();
+  const options: CallOptions = { signal };
+  // @ts-expect-error: CallOptions has only a signal
+  const badOptions: CallOptions = { timeoutMs: 5 };
+  void options, badOptions;
+}
+
+// ---- the runtime --------------------------------------------------------------------------------
+
+export async function runtime(rt: WorkspaceRuntime): Promise<void> {
+  expectType<string>()(rt.workspaceId);
+  expectType<TokenInfo | null>()(rt.tokenInfo);
+  expectType<RuntimeFiles>()(rt.files);
+  expectType<RuntimeExec>()(rt.exec);
+
+  const health = await rt.health();
+  expectType<HealthResult>()(health);
+  expectType<HealthResult>()(await rt.health({ signal }));
+  const healthStatus: "ok" | (string & {}) = health.status;
+  void healthStatus;
+
+  // files
+  const listOptions: ListFilesOptions = { path: "/app", nested: true, signal };
+  const listing = await rt.files.list(listOptions);
+  expectType<FileList>()(listing);
+  expectType<true>()(listing.success);
+  expectType<string>()(listing.path);
+  expectType<FileEntry[]>()(listing.entries);
+  expectType<number>()(listing.count);
+  const entry = listing.entries[0]!;
+  expectType<string>()(entry.name);
+  expectType<string>()(entry.path);
+  expectType<"file" | "directory">()(entry.type);
+  expectType<number>()(entry.size);
+  expectType<string>()(entry.modified);
+
+  const pathOptions: PathOptions = { path: "/app/a.txt" };
+  const content = await rt.files.read(pathOptions);
+  expectType<FileContent>()(content);
+  expectType<string>()(content.content);
+  expectType<number>()(content.size);
+  const writeOptions: WriteFileOptions = { path: "/app/a.txt", content: "hi", createDirs: true, append: false, signal };
+  const written = await rt.files.write(writeOptions);
+  expectType<FileWriteResult>()(written);
+  expectType<number>()(written.size);
+  expectType<FileEntry>()(await rt.files.stat({ path: "/app" }));
+  const made = await rt.files.mkdir({ path: "/app/dir" });
+  expectType<PathResult>()(made);
+  expectType<string>()(made.path);
+  expectType<boolean | undefined>()(made.deleted);
+  expectType<PathResult>()(await rt.files.delete({ path: "/app/dir", signal }));
+
+  // exec
+  const execOptions: ExecOptions = { timeoutSeconds: 5, signal };
+  const ran = await rt.exec.run(["echo", "hi"], execOptions);
+  expectType<ExecResult>()(ran);
+  expectType<ExecResult>()(await rt.exec.run(["true"]));
+  expectType<true>()(ran.success);
+  expectType<string>()(ran.id);
+  expectType<string[]>()(ran.command);
+  expectType<string>()(ran.status);
+  expectType<number>()(ran.exit_code);
+  expectType<string>()(ran.stdout);
+  expectType<string>()(ran.stderr);
+  expectType<number | undefined>()(ran.duration_ms);
+
+  // fetch
+  expectType<Response>()(await rt.fetch("/health"));
+  expectType<Response>()(await rt.fetch("/api", { method: "POST", body: "{}", headers: { "content-type": "application/json" } }));
+
+  // @ts-expect-error: argv form: an array of strings, not a shell string
+  await rt.exec.run("echo hi");
+  // @ts-expect-error: argv items are strings
+  await rt.exec.run(["sleep", 1]);
+  // @ts-expect-error: timeoutSeconds is a number
+  await rt.exec.run(["true"], { timeoutSeconds: "5" });
+  // @ts-expect-error: the path is required
+  await rt.files.read({});
+  // @ts-expect-error: the options are required
+  await rt.files.read();
+  // @ts-expect-error: the options are an object, not a path string
+  await rt.files.stat("/app");
+  // @ts-expect-error: write needs the content
+  await rt.files.write({ path: "/app/a.txt" });
+  // @ts-expect-error: content is text
+  await rt.files.write({ path: "/app/a.txt", content: new Uint8Array(1) });
+  // @ts-expect-error: nested is a boolean
+  await rt.files.list({ path: "/", nested: "yes" });
+  // @ts-expect-error: workspaceId is read-only
+  rt.workspaceId = "other";
+  // @ts-expect-error: the gateway token's info may be null before the first mint
+  const scope: string = rt.tokenInfo.scope;
+  void scope;
+  // @ts-expect-error: fetch takes a path string
+  await rt.fetch(new URL("http://x/health"));
+  // @ts-expect-error: exit_code is a number
+  ran.exit_code.trim();
+}
+
+// ---- errors -------------------------------------------------------------------------------------
+
+export async function errors(client: OblienUserClient): Promise<void> {
+  try {
+    await client.workspaces.list();
+  } catch (e) {
+    // @ts-expect-error: an unknown catch variable has no `code` before narrowing
+    void e.code;
+    if (isOblienError(e)) {
+      expectType<OblienError>()(e);
+      expectType<"OblienError">()(e.name);
+      expectType<string>()(e.message);
+      expectType<OblienErrorCode>()(e.code);
+      expectType<number | undefined>()(e.status);
+      expectType<number | undefined>()(e.retryAfter);
+      expectType<string | undefined>()(e.requestId);
+      const asError: Error = e;
+      void asError;
+      switch (e.code) {
+        case "rate_limited":
+          if (e.retryAfter !== undefined) expectType<number>()(e.retryAfter);
+          break;
+        case "token_expired":
+        case "invalid_token":
+        case "refresh_failed":
+        case "disposed":
+          break;
+        default: {
+          const other: OblienErrorCode = e.code;
+          void other;
+        }
+      }
+      // @ts-expect-error: status is a number
+      e.status?.toUpperCase();
+    }
+  }
+  expectType<boolean>()(isOblienError(new Error("x")));
+}
+
+// ---- no `any` leaks into the public API ---------------------------------------------------------
+
+type Awaited2<T> = T extends Promise<infer U> ? U : T;
+assert<Equals<IsAny<OblienUserClient["tokenInfo"]>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<Workspaces["list"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<Workspaces["create"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<Workspaces["get"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<Workspaces["delete"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<Workspaces["runtime"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<RuntimeFiles["list"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<RuntimeFiles["read"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<RuntimeExec["run"]>>>, false>>();
+assert<Equals<IsAny<Parameters<typeof isOblienError>[0]>, false>>();
+assert<Equals<Parameters<typeof isOblienError>[0], unknown>>();
+assert<Equals<IsAny<OblienError["code"]>, false>>();
+assert<Equals<IsAny<Workspace["status"]>, false>>();
+// Workspace is open to extra fields from the server, typed `unknown` (not `any`).
+declare const someWorkspace: Workspace;
+expectType<unknown>()(someWorkspace["future_field"]);
