@@ -677,3 +677,135 @@ async fn unmodelled_sub_resource_of_own_workspace_is_not_scope_denied() {
             .err(403, "scope_denied");
     }
 }
+
+// ── Widening by a request field ─────────────────────────────────────────────────────────────
+
+/// A scoped credential's reach comes from the credential alone: no query parameter or body field
+/// (`namespace`, `workspaceId`, `scope`, `namespace_id`, …) widens it, on any endpoint.
+#[tokio::test]
+async fn no_query_or_body_field_widens_a_scope() {
+    let w = world().await;
+    let hostile_query = |id: &str| {
+        format!("namespace=beta&namespace_id=beta&workspaceId={id}&workspace_id={id}&scope=admin&admin=true")
+    };
+    let hostile_body = |id: &str| {
+        json!({
+            "image": "node-20",
+            "namespace": "beta",
+            "namespace_id": "beta",
+            "workspaceId": id,
+            "workspace_id": id,
+            "scope": "admin",
+        })
+    };
+    let mut expected: BTreeSet<String> = [w.a1.clone(), w.a2.clone()].into();
+    for kind in NS_CREDS {
+        let cred = ns_cred(&w, kind).await;
+        // The list stays alpha's, whatever the query names.
+        let r = w
+            .emu
+            .get(&format!("/workspace?{}", hostile_query(&w.b1)), &cred)
+            .await;
+        assert_eq!(ids(r.ok(200)), expected, "{kind:?}: hostile list query");
+        // Beta's workspace stays out of reach with the fields naming it or alpha.
+        for path in [
+            format!("/workspace/{}?{}", w.b1, hostile_query(&w.b1)),
+            format!("/workspace/{}?namespace=alpha", w.b1),
+            format!(
+                "/workspace/{}/internal-api-access/token/raw?namespace=alpha",
+                w.b1
+            ),
+        ] {
+            w.emu.get(&path, &cred).await.err(403, "scope_denied");
+        }
+        let r = w
+            .emu
+            .post(
+                &format!("/workspace/{}/internal-api-access/enable", w.b1),
+                &cred,
+                json!({ "namespace": "alpha" }),
+            )
+            .await;
+        r.err(403, "scope_denied");
+        // Create: forced into alpha whatever the body and query say.
+        let r = w
+            .emu
+            .post(
+                &format!("/workspace?{}", hostile_query(&w.b1)),
+                &cred,
+                hostile_body(&w.b1),
+            )
+            .await;
+        let ws = r.ok(201)["workspace"].clone();
+        assert_eq!(ws["namespace"], "alpha", "{kind:?}: hostile create");
+        expected.insert(ws["id"].as_str().unwrap().to_string());
+        // Enable on its own workspace with a body naming beta's: the gateway token is for its own.
+        let r = w
+            .emu
+            .post(
+                &format!(
+                    "/workspace/{}/internal-api-access/enable?workspaceId={}",
+                    w.a1, w.b1
+                ),
+                &cred,
+                json!({ "workspaceId": w.b1 }),
+            )
+            .await;
+        let token = r.ok(200)["token"].as_str().unwrap().to_string();
+        assert_eq!(
+            common::claims(&token)["workspaceId"],
+            w.a1.as_str(),
+            "{kind:?}"
+        );
+        // Tokens and keys: a body asking for more is still refused.
+        for body in [
+            json!({ "scope": "namespace", "namespace": "alpha", "admin": true }),
+            json!({ "scope": "admin" }),
+        ] {
+            w.emu
+                .post("/tokens", &cred, body)
+                .await
+                .err(403, "scope_denied");
+        }
+    }
+    for kind in WS_CREDS {
+        let cred = ws_cred(&w, kind).await;
+        // Its own workspace with fields naming another: still its own; the list stays refused.
+        let r = w
+            .emu
+            .get(
+                &format!("/workspace/{}?{}", w.a1, hostile_query(&w.a2)),
+                &cred,
+            )
+            .await;
+        assert_eq!(r.ok(200)["workspace"]["id"], w.a1.as_str(), "{kind:?}");
+        w.emu
+            .get(
+                &format!(
+                    "/workspace?workspaceId={}&scope=namespace&namespace=alpha",
+                    w.a1
+                ),
+                &cred,
+            )
+            .await
+            .err(403, "scope_denied");
+        w.emu
+            .get(&format!("/workspace/{}?workspaceId={}", w.a2, w.a1), &cred)
+            .await
+            .err(403, "scope_denied");
+        w.emu
+            .post(
+                &format!("/workspace?workspaceId={}", w.a1),
+                &cred,
+                hostile_body(&w.a1),
+            )
+            .await
+            .err(403, "scope_denied");
+    }
+    // Nothing landed in beta.
+    let r = w
+        .emu
+        .get("/workspace", &Cred::bearer(w.emu.ns_token("beta").await))
+        .await;
+    assert_eq!(ids(r.ok(200)), [w.b1.clone()].into());
+}

@@ -520,3 +520,94 @@ async fn gateway_needs_a_token_on_every_endpoint() {
         emu.send(rb).await.err(401, "missing_credentials");
     }
 }
+
+/// The gateway routes by the token alone: a query parameter, a header or a path naming another
+/// workspace (of another namespace) reaches nothing of it; its files stay its own.
+#[tokio::test]
+async fn gateway_target_comes_from_the_token_alone() {
+    let emu = common::start().await;
+    emu.create_namespace("tenant-a").await;
+    emu.create_namespace("tenant-b").await;
+    let wa = emu.workspace_in(Some("tenant-a")).await;
+    let wb = emu.workspace_in(Some("tenant-b")).await;
+    emu.wait_ready(&wa).await;
+    emu.wait_ready(&wb).await;
+    let ta = emu.enable_access(&wa).await;
+    let tb = emu.enable_access(&wb).await;
+    emu.gw_post(
+        "/files/write",
+        &tb,
+        json!({ "path": "/app/b-secret.txt", "content": "tenant b only" }),
+    )
+    .await
+    .ok(200);
+
+    let hints = [
+        format!("workspaceId={wb}"),
+        format!("workspace_id={wb}"),
+        format!("workspace={wb}"),
+        "namespace=tenant-b".to_string(),
+    ];
+    for hint in &hints {
+        let path = format!("/files/read?path=%2Fapp%2Fb-secret.txt&{hint}");
+        emu.gw_get(&path, &ta).await.err(404, "not_found");
+        let r = emu.gw_get(&format!("/files?path=%2Fapp&{hint}"), &ta).await;
+        assert!(
+            !names(r.ok(200)).contains(&"b-secret.txt".to_string()),
+            "{hint}"
+        );
+    }
+    for (name, value) in [
+        ("X-Workspace-Id", wb.as_str()),
+        ("X-Workspace", wb.as_str()),
+        ("X-Namespace", "tenant-b"),
+        ("X-Forwarded-Host", "tenant-b.workspace.oblien.com"),
+    ] {
+        let rb = emu
+            .gw_req(
+                Method::GET,
+                "/files/read?path=%2Fapp%2Fb-secret.txt",
+                &Cred::bearer(&ta),
+            )
+            .header(name, value);
+        emu.send(rb).await.err(404, "not_found");
+    }
+    // A path naming the other workspace is no route at all.
+    emu.gw_get(
+        &format!("/workspace/{wb}/files/read?path=%2Fapp%2Fb-secret.txt"),
+        &ta,
+    )
+    .await
+    .err(404, "not_found");
+    // Writes with a hint land in A's tree; B's file is untouched.
+    emu.send(
+        emu.gw_req(
+            Method::POST,
+            &format!("/files/write?workspaceId={wb}"),
+            &Cred::bearer(&ta),
+        )
+        .header("X-Workspace-Id", &wb)
+        .json(
+            &json!({ "path": "/app/b-secret.txt", "content": "overwritten?", "workspaceId": wb }),
+        ),
+    )
+    .await
+    .ok(200);
+    let r = emu
+        .gw_get_path("/files/read", "/app/b-secret.txt", &tb)
+        .await;
+    assert_eq!(r.ok(200)["content"], "tenant b only");
+    let r = emu
+        .gw_get_path("/files/read", "/app/b-secret.txt", &ta)
+        .await;
+    assert_eq!(r.ok(200)["content"], "overwritten?");
+    // Exec with a hint runs in A.
+    let r = emu
+        .gw_post(
+            "/exec",
+            &ta,
+            json!({ "cmd": ["cat", "b-secret.txt"], "workspaceId": wb }),
+        )
+        .await;
+    assert_eq!(r.ok(200)["stdout"], "overwritten?");
+}

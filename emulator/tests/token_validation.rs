@@ -362,3 +362,217 @@ async fn gateway_token_refusals() {
         .await
         .err(401, "token_revoked");
 }
+
+/// `header.payload` signed as-is with `alg` under `key` (any header, however odd).
+fn sign_raw(header: &Value, payload: &Value, alg: Algorithm, key: &[u8]) -> String {
+    let message = format!("{}.{}", b64(header), b64(payload));
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &EncodingKey::from_secret(key), alg)
+            .expect("sign");
+    format!("{message}.{signature}")
+}
+
+/// Keys an attacker knows or can guess are not the signing key, whatever the HMAC: the admin
+/// key's public client id, an empty key, the issuer name, a workspace's raw connection token
+/// (which a namespace credential may read), a genuine token used as a key. HS256 with them is a
+/// bad signature; HS384/HS512 with them (or with the real key) is refused for the algorithm alone.
+#[tokio::test]
+async fn known_or_guessable_keys_are_refused() {
+    let emu = start_with_secret().await;
+    emu.create_namespace("t").await;
+    let ns = Cred::bearer(emu.ns_token("t").await);
+    let ws = emu.workspace_in(Some("t")).await;
+    emu.post_empty(&format!("/workspace/{ws}/internal-api-access/enable"), &ns)
+        .await
+        .ok(200);
+    let raw = emu
+        .get(
+            &format!("/workspace/{ws}/internal-api-access/token/raw"),
+            &ns,
+        )
+        .await
+        .ok(200)["token"]
+        .as_str()
+        .expect("raw token")
+        .to_string();
+    let genuine = emu.ns_token("t").await;
+    let payload = scoped_claims("t", now_secs() + 600);
+    let header = |alg: &str| json!({ "alg": alg, "typ": "JWT" });
+
+    // Control: the real key with HS256 is accepted (the claims are well-formed).
+    let control = sign_raw(
+        &header("HS256"),
+        &payload,
+        Algorithm::HS256,
+        SECRET.as_bytes(),
+    );
+    emu.get("/workspace", &Cred::bearer(control)).await.ok(200);
+
+    let guesses: [&[u8]; 7] = [
+        common::ADMIN_ID.as_bytes(),
+        b"",
+        b"secret",
+        b"oblien-emulator",
+        raw.as_bytes(),
+        genuine.as_bytes(),
+        "t".as_bytes(),
+    ];
+    for key in guesses {
+        let label = String::from_utf8_lossy(key)
+            .chars()
+            .take(12)
+            .collect::<String>();
+        let forged = sign_raw(&header("HS256"), &payload, Algorithm::HS256, key);
+        emu.get("/workspace", &Cred::bearer(&forged))
+            .await
+            .err(401, "invalid_signature");
+        for (name, alg) in [("HS384", Algorithm::HS384), ("HS512", Algorithm::HS512)] {
+            let forged = sign_raw(&header(name), &payload, alg, key);
+            let r = emu.get("/workspace", &Cred::bearer(&forged)).await;
+            assert_eq!(
+                r.status.as_u16(),
+                401,
+                "{name} with key {label:?}: {}",
+                r.text
+            );
+            r.err(401, "invalid_token_algorithm");
+        }
+    }
+    // HS512 with the real key too: one algorithm only, whoever holds the key.
+    let forged = sign_raw(
+        &header("HS512"),
+        &payload,
+        Algorithm::HS512,
+        SECRET.as_bytes(),
+    );
+    emu.get("/workspace", &Cred::bearer(forged))
+        .await
+        .err(401, "invalid_token_algorithm");
+    // An HS512 signature under a header that claims HS256: a bad signature.
+    let forged = sign_raw(
+        &header("HS256"),
+        &payload,
+        Algorithm::HS512,
+        SECRET.as_bytes(),
+    );
+    emu.get("/workspace", &Cred::bearer(forged))
+        .await
+        .err(401, "invalid_signature");
+}
+
+/// Header tricks: a key carried in the header (`jwk`, `jku`, `kid`, `x5u`) is never used; public-key
+/// algorithm names over an HMAC made with the real key (RS/HS confusion) and a lower-case `hs256`
+/// are refused for their algorithm; the header's own `typ` changes nothing.
+#[tokio::test]
+async fn header_tricks_are_refused() {
+    let emu = start_with_secret().await;
+    emu.create_namespace("t").await;
+    let payload = scoped_claims("t", now_secs() + 600);
+    let attacker = b"attacker-chosen-key";
+    let attacker_jwk = json!({ "kty": "oct", "k": base64_url(attacker), "alg": "HS256" });
+    for header in [
+        json!({ "alg": "HS256", "jwk": attacker_jwk }),
+        json!({ "alg": "HS256", "jku": "https://attacker.example/jwks.json" }),
+        json!({ "alg": "HS256", "kid": "attacker" }),
+        json!({ "alg": "HS256", "kid": "../../../../dev/null" }),
+        json!({ "alg": "HS256", "x5u": "https://attacker.example/cert.pem" }),
+    ] {
+        let forged = sign_raw(&header, &payload, Algorithm::HS256, attacker);
+        let r = emu.get("/workspace", &Cred::bearer(&forged)).await;
+        assert_eq!(r.status.as_u16(), 401, "header {header}: {}", r.text);
+        r.err(401, "invalid_signature");
+        // The empty key a `kid` of /dev/null would select.
+        let forged = sign_raw(&header, &payload, Algorithm::HS256, b"");
+        emu.get("/workspace", &Cred::bearer(&forged))
+            .await
+            .err(401, "invalid_signature");
+    }
+    // The real key's HMAC under another algorithm's name.
+    let genuine = sign_raw(
+        &json!({ "alg": "HS256" }),
+        &payload,
+        Algorithm::HS256,
+        SECRET.as_bytes(),
+    );
+    let signature = genuine.rsplit('.').next().unwrap();
+    for alg in ["RS256", "ES256", "PS256", "EdDSA", "hs256", "HS256 ", ""] {
+        let forged = format!(
+            "{}.{}.{signature}",
+            b64(&json!({ "alg": alg, "typ": "JWT" })),
+            b64(&payload)
+        );
+        let r = emu.get("/workspace", &Cred::bearer(&forged)).await;
+        assert_eq!(r.status.as_u16(), 401, "alg {alg:?}: {}", r.text);
+        r.err(401, "invalid_token_algorithm");
+    }
+    // A header without `alg`, or whose `alg` is not a string.
+    for header in [
+        json!({ "typ": "JWT" }),
+        json!({ "alg": 256 }),
+        json!({ "alg": null }),
+    ] {
+        let forged = sign_raw(&header, &payload, Algorithm::HS256, SECRET.as_bytes());
+        let r = emu.get("/workspace", &Cred::bearer(&forged)).await;
+        assert_eq!(r.status.as_u16(), 401, "header {header}: {}", r.text);
+    }
+}
+
+/// Gateway tokens cannot be forged with what a workspace holder knows: the raw connection token,
+/// the API's signing key, an empty key; nor with HS512; nor re-signed claims for another
+/// workspace.
+#[tokio::test]
+async fn gateway_tokens_cannot_be_forged() {
+    let emu = start_with_secret().await;
+    let (ws, token) = emu.ready_workspace(None).await;
+    let (_, other_token) = emu.ready_workspace(None).await;
+    let raw = emu
+        .get(
+            &format!("/workspace/{ws}/internal-api-access/token/raw"),
+            &Cred::admin(),
+        )
+        .await
+        .ok(200)["token"]
+        .as_str()
+        .expect("raw token")
+        .to_string();
+    let mut payload = claims(&token);
+    payload["exp"] = json!(now_secs() + 3600);
+    for key in [
+        raw.as_bytes(),
+        SECRET.as_bytes(),
+        b"".as_slice(),
+        other_token.as_bytes(),
+    ] {
+        let forged = sign_raw(
+            &json!({ "alg": "HS256", "typ": "JWT" }),
+            &payload,
+            Algorithm::HS256,
+            key,
+        );
+        emu.gw_get("/health", &forged)
+            .await
+            .err(401, "invalid_signature");
+        let forged = sign_raw(
+            &json!({ "alg": "HS512", "typ": "JWT" }),
+            &payload,
+            Algorithm::HS512,
+            key,
+        );
+        emu.gw_get("/health", &forged)
+            .await
+            .err(401, "invalid_token_algorithm");
+    }
+    // Another workspace's genuine token with this workspace's id swapped in.
+    let mut swapped = claims(&other_token);
+    swapped["workspaceId"] = json!(ws);
+    emu.gw_get("/health", &with_payload(&other_token, &swapped))
+        .await
+        .err(401, "invalid_signature");
+    // The genuine one still works.
+    emu.gw_get("/health", &token).await.ok(200);
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

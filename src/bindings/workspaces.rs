@@ -116,7 +116,9 @@ impl Workspaces {
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkspaceList>")]
     pub fn list(
         &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "ListWorkspacesOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "ListWorkspacesOptions")] options: Option<
+            JsValue,
+        >,
     ) -> Promise {
         let inner = self.inner.clone();
         let options = options.unwrap_or(JsValue::UNDEFINED);
