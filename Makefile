@@ -21,7 +21,7 @@ DEMO_GATEWAY_PORT ?= 8788
 DEMO_CLIENT_ID ?= demo-admin
 DEMO_CLIENT_SECRET ?= demo-admin-secret
 
-.PHONY: help install build pkg size test test-native test-browser test-pkg test-client test-consumer test-e2e demo clean
+.PHONY: help install build pkg size test test-native test-browser test-pkg test-client test-consumer test-e2e fuzz fuzz-smoke demo clean
 
 help:
 	@echo "make demo          build the package and serve the demo page on http://127.0.0.1:$(DEMO_PORT)/"
@@ -36,6 +36,8 @@ help:
 	@echo "make test-client   the built pkg/ through its JS API in headless Chromium against the emulator"
 	@echo "make test-consumer a Vite app and a plain <script type=module> page using pkg/; tsc --strict on the public API"
 	@echo "make test-e2e      the demo page end to end (Playwright, headless Chromium); screenshots in test-results/e2e/"
+	@echo "make fuzz          fuzz each core target for FUZZ_SECONDS (default 60) with cargo-fuzz (nightly; installed if missing)"
+	@echo "make fuzz-smoke    the same, 10 s per target (make test replays the corpus on stable instead)"
 	@echo "make clean         remove build outputs"
 
 install:
@@ -100,6 +102,15 @@ demo: pkg
 	OBLIEN_CLIENT_ID='$(DEMO_CLIENT_ID)' OBLIEN_CLIENT_SECRET='$(DEMO_CLIENT_SECRET)' \
 	  exec target/release/oblien-emulator --demo --static www \
 	  --host 127.0.0.1 --port $(DEMO_PORT) --gateway-port $(DEMO_GATEWAY_PORT)
+
+# Real fuzzing: nightly + cargo-fuzz, which scripts/fuzz.sh installs if missing. `make test` only
+# replays the committed corpus and a few thousand mutations on stable (tests/fuzz_corpus.rs).
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	scripts/fuzz.sh 10
 
 clean:
 	cargo clean

@@ -558,13 +558,15 @@ fn refresh_returning_a_stale_token_is_refused() {
     );
     assert_eq!(env.transport.sent(), 0);
 
-    // Within the 10 min skew tolerance a token is taken (the server clock may lag).
+    // Within the 10 min skew tolerance too, when the held token proves the server's clock is
+    // already past the new token's `exp` (iat of the held token + time since its receipt).
     let env = Env::default();
     env.host.script([HostStep::Stale { age_s: 9.0 * 60.0 }]);
     env.advance(TTL_MS);
-    assert_eq!(env.get_now(), Ok("ok".to_string()));
-    assert_eq!(env.transport.bearers(), ["tok-1"]);
-    assert_eq!(env.cell.token_state(), TokenState::Fresh);
+    let error = env.get_now().unwrap_err();
+    assert_eq!(error.code, codes::TOKEN_EXPIRED);
+    assert_eq!(env.secret().as_deref(), Some("tok-0"));
+    assert_eq!(env.transport.sent(), 0);
 }
 
 #[test]
@@ -710,6 +712,87 @@ fn dispose_while_a_request_is_in_flight_rejects_it() {
     env.advance(500.0);
     assert_eq!(outcome.err().code, codes::DISPOSED);
     assert_eq!(env.transport.sent(), 1);
+}
+
+// Reduced from tests/policy_props.rs: a refresh runs as a spawned task, so `check()` (a timer, a
+// focus listener) followed at once by `dispose()` or `setToken` used to reach the host anyway.
+#[test]
+fn dispose_before_the_refresh_task_runs_never_calls_the_host() {
+    let env = Env::default();
+    env.advance(TTL_MS - MARGIN_MS);
+    env.cell.check();
+    env.cell.dispose();
+    env.advance(60_000.0);
+    assert_eq!(env.host.calls(), 0);
+    assert!(env.events().is_empty());
+}
+
+#[test]
+fn set_token_before_the_refresh_task_runs_skips_the_host_call() {
+    let env = Env::default();
+    env.advance(TTL_MS - MARGIN_MS);
+    env.cell.check();
+    env.set_token("tok-set", "ns", 900.0);
+    env.settle();
+    assert_eq!(env.host.calls(), 0);
+    assert_eq!(env.get_now(), Ok("ok".to_string()));
+    assert_eq!(env.transport.bearers(), ["tok-set"]);
+    assert_eq!(env.events(), vec!["changed:same"]);
+}
+
+// Reduced from tests/policy_props.rs: `setToken` during a refresh released the waiters but not
+// the host call still running; a refresh needed before that call settled started a second one.
+#[test]
+fn a_refresh_needed_while_a_superseded_call_runs_waits_for_it() {
+    let env = Env::default();
+    env.host
+        .script([HostStep::after(10_000.0, HostStep::token())]);
+    env.advance(TTL_MS);
+    let first = env.spawn_get();
+    env.settle();
+    assert_eq!(env.host.calls(), 1);
+    // A short-lived token for another tenant, while the host is still busy.
+    env.set_token("tok-set", "other", 5.0);
+    env.settle();
+    assert_eq!(first.ok(), "ok");
+    env.advance(5_000.0);
+    assert_eq!(env.cell.token_state(), TokenState::Expired);
+    let second = env.spawn_get();
+    env.settle();
+    assert_eq!(
+        env.host.calls(),
+        1,
+        "a second call while the first is in flight"
+    );
+    assert!(!second.is_done());
+    // The first call settles (discarded: tok-set is newer), then the second starts.
+    env.advance(5_000.0);
+    assert_eq!(env.host.calls(), 2);
+    assert_eq!(env.host.reasons(), vec![Expired, Expired]);
+    assert_eq!(second.ok(), "ok");
+    assert_eq!(env.transport.bearers(), ["tok-set", "tok-2"]);
+    assert_eq!(env.host.max_in_flight(), 1);
+    assert_eq!(env.events(), vec!["changed:other", "changed:other"]);
+}
+
+// Reduced from tests/policy_props.rs: a request released twice by `setToken` with tokens that
+// had expired by the time it looked gave up with `token_expired`, even once disposed.
+#[test]
+fn dispose_rejects_a_request_released_by_set_token_with_disposed() {
+    let env = Env::default();
+    env.host.always(HostStep::Hang);
+    env.advance(TTL_MS);
+    let outcome = env.spawn_get();
+    env.settle();
+    env.set_token("tok-set-1", "ns", 2.0);
+    env.jump_wall(60_000.0);
+    env.settle();
+    env.set_token("tok-set-2", "ns", 2.0);
+    env.cell.dispose();
+    env.settle();
+    assert_eq!(outcome.err().code, codes::DISPOSED);
+    assert_eq!(env.transport.sent(), 0);
+    assert_eq!(env.host.calls(), 1);
 }
 
 #[test]

@@ -33,6 +33,11 @@ struct State {
     /// Bumped on every token change; a request remembers the generation it used.
     generation: u64,
     flight: Option<Rc<Flight>>,
+    /// A call to the source is running; after `setToken` it may no longer be `flight`'s.
+    calling: bool,
+    /// A refresh asked for while a call `setToken` superseded was still running: it starts when
+    /// that call ends, so the source never has two calls in flight.
+    queued: Option<RefreshReason>,
     failures: u32,
     /// No new refresh before this (back-off); callers meanwhile share `last_error`.
     retry_at_ms: f64,
@@ -157,7 +162,12 @@ impl TokenCell {
                 });
             }
         }
-        Err(ClientError::expired())
+        // Released twice by `setToken` with no usable token: expired, unless disposed meanwhile.
+        Err(if self.is_disposed() {
+            ClientError::disposed()
+        } else {
+            ClientError::expired()
+        })
     }
 
     fn expired_error(&self, cause: ClientError) -> ClientError {
@@ -194,8 +204,9 @@ impl TokenCell {
         Ok(self.generation() != used_generation)
     }
 
-    /// Joins the refresh in flight or starts one. Refused (with the last failure) during back-off
-    /// and when there is no source.
+    /// Joins the refresh in flight or starts one (its call waits for a call `setToken`
+    /// superseded, if one is still running). Refused (with the last failure) during back-off and
+    /// when there is no source.
     fn try_start_refresh(
         self: &Rc<Self>,
         reason: RefreshReason,
@@ -218,24 +229,62 @@ impl TokenCell {
         }
         let flight = Flight::new();
         state.flight = Some(flight.clone());
+        if state.calling {
+            state.queued = Some(reason);
+            return Ok(flight);
+        }
+        state.calling = true;
         let started_generation = state.generation;
         drop(state);
+        self.spawn_call(source, flight.clone(), started_generation, reason);
+        Ok(flight)
+    }
 
+    /// Calls the source for `flight` in a task (`calling` is already set).
+    fn spawn_call(
+        self: &Rc<Self>,
+        source: Rc<dyn TokenSource>,
+        flight: Rc<Flight>,
+        started_generation: u64,
+        reason: RefreshReason,
+    ) {
         let cell = self.clone();
-        let task_flight = flight.clone();
         let runtime = self.runtime.clone();
         self.runtime.spawn(Box::pin(async move {
-            let timeout = async {
-                runtime.sleep(policy::HOST_TIMEOUT_MS).await;
-                Err(ClientError::new(
-                    codes::REFRESH_FAILED,
-                    "The refresh callback did not settle within 15 s",
-                ))
-            };
-            let result = race(source.fetch(reason), timeout).await;
-            cell.finish_refresh(&task_flight, started_generation, result);
+            // Disposed, or superseded by `setToken`, before the task first ran: both already
+            // released the waiters, and the source must not be asked.
+            if !cell.is_disposed() && cell.generation() == started_generation {
+                let timeout = async {
+                    runtime.sleep(policy::HOST_TIMEOUT_MS).await;
+                    Err(ClientError::new(
+                        codes::REFRESH_FAILED,
+                        "The refresh callback did not settle within 15 s",
+                    ))
+                };
+                let result = race(source.fetch(reason), timeout).await;
+                cell.finish_refresh(&flight, started_generation, result);
+            }
+            cell.call_ended();
         }));
-        Ok(flight)
+    }
+
+    /// The call to the source ended (or was skipped): start the refresh queued meanwhile.
+    fn call_ended(self: &Rc<Self>) {
+        let next = {
+            let mut state = self.state.borrow_mut();
+            state.calling = false;
+            match (state.queued.take(), &state.flight, &self.source) {
+                (Some(reason), Some(flight), Some(source)) if !state.disposed => {
+                    let flight = flight.clone();
+                    state.calling = true;
+                    Some((source.clone(), flight, state.generation, reason))
+                }
+                _ => None,
+            }
+        };
+        if let Some((source, flight, generation, reason)) = next {
+            self.spawn_call(source, flight, generation, reason);
+        }
     }
 
     fn finish_refresh(
@@ -263,6 +312,13 @@ impl TokenCell {
                 flight.complete(Ok(()));
                 return;
             }
+            // A lower bound on the server's clock, from the token held: it was issued at `iat`
+            // (server time) no later than we received it, so the server now reads at least
+            // `iat + (now − received)`. A refreshed token already past that is surely expired.
+            let server_now_at_least = state
+                .token
+                .as_ref()
+                .and_then(|t| t.claims.iat.map(|iat| iat * 1000.0 + (now - t.received_ms)));
             let result = result.and_then(|fetched| {
                 // Stale beyond any plausible skew, or (no `iat`) already past its local deadline:
                 // held, it would be expired at once and every caller would refresh again.
@@ -270,7 +326,9 @@ impl TokenCell {
                     .claims
                     .lifetime_ms()
                     .unwrap_or(fetched.claims.exp * 1000.0 - now);
-                if fetched.claims.exp * 1000.0 + STALE_REFRESH_TOLERANCE_MS <= now
+                let exp_ms = fetched.claims.exp * 1000.0;
+                if exp_ms + STALE_REFRESH_TOLERANCE_MS <= now
+                    || server_now_at_least.is_some_and(|server_now| exp_ms <= server_now)
                     || lifetime_ms <= 0.0
                 {
                     Err(ClientError::new(

@@ -216,10 +216,25 @@ impl HostStep {
     }
 }
 
+/// A token the host handed over: its secret, the clocks then, and its claims.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    pub secret: String,
+    /// Device wall clock.
+    pub at_ms: f64,
+    /// Monotonic clock.
+    pub mono_ms: f64,
+    pub claims: Claims,
+}
+
 struct HostState {
     rt: Rc<FakeRuntime>,
     calls: Cell<usize>,
     answers: Cell<usize>,
+    /// Calls whose future is still alive (neither settled nor dropped by the cell).
+    in_flight: Cell<usize>,
+    max_in_flight: Cell<usize>,
+    issued_log: RefCell<Vec<Issued>>,
     reasons: RefCell<Vec<RefreshReason>>,
     script: RefCell<VecDeque<HostStep>>,
     /// Used once the script is empty.
@@ -238,6 +253,9 @@ impl FakeHost {
             rt,
             calls: Cell::new(0),
             answers: Cell::new(0),
+            in_flight: Cell::new(0),
+            max_in_flight: Cell::new(0),
+            issued_log: RefCell::new(Vec::new()),
             reasons: RefCell::new(Vec::new()),
             script: RefCell::new(VecDeque::new()),
             fallback: RefCell::new(HostStep::token()),
@@ -254,6 +272,21 @@ impl FakeHost {
     /// Calls that settled (after any delay), including ones the cell no longer waited for.
     pub fn answers(&self) -> usize {
         self.0.answers.get()
+    }
+
+    /// Calls in flight now: started, and neither settled nor abandoned (dropped) by the cell.
+    pub fn in_flight(&self) -> usize {
+        self.0.in_flight.get()
+    }
+
+    /// The most calls ever in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.0.max_in_flight.get()
+    }
+
+    /// Every token handed over, in order.
+    pub fn issued(&self) -> Vec<Issued> {
+        self.0.issued_log.borrow().clone()
     }
 
     pub fn reasons(&self) -> Vec<RefreshReason> {
@@ -276,6 +309,19 @@ impl FakeHost {
 
     fn settle_step(&self, step: HostStep) -> Result<Fetched, ClientError> {
         self.0.answers.set(self.0.answers.get() + 1);
+        let result = self.answer(step);
+        if let Ok(fetched) = &result {
+            self.0.issued_log.borrow_mut().push(Issued {
+                secret: fetched.secret.clone(),
+                at_ms: self.0.rt.now_ms(),
+                mono_ms: self.0.rt.mono_ms(),
+                claims: fetched.claims.clone(),
+            });
+        }
+        result
+    }
+
+    fn answer(&self, step: HostStep) -> Result<Fetched, ClientError> {
         match step {
             HostStep::Token { namespace, ttl_s } => {
                 let n = self.0.issued.get() + 1;
@@ -329,7 +375,9 @@ impl TokenSource for FakeHost {
             .pop_front()
             .unwrap_or_else(|| self.0.fallback.borrow().clone());
         let host = self.clone();
+        let in_flight = InFlight::enter(self);
         Box::pin(async move {
+            let _in_flight = in_flight;
             let mut step = step;
             loop {
                 match step {
@@ -343,6 +391,24 @@ impl TokenSource for FakeHost {
                 }
             }
         })
+    }
+}
+
+/// Counts a call as in flight until its future settles or is dropped.
+struct InFlight(Rc<HostState>);
+
+impl InFlight {
+    fn enter(host: &FakeHost) -> Self {
+        let n = host.0.in_flight.get() + 1;
+        host.0.in_flight.set(n);
+        host.0.max_in_flight.set(host.0.max_in_flight.get().max(n));
+        InFlight(host.0.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.set(self.0.in_flight.get() - 1);
     }
 }
 
