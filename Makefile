@@ -21,11 +21,11 @@ DEMO_GATEWAY_PORT ?= 8788
 DEMO_CLIENT_ID ?= demo-admin
 DEMO_CLIENT_SECRET ?= demo-admin-secret
 
-.PHONY: help install build pkg size test test-native test-browser test-pkg test-client test-consumer test-e2e fuzz fuzz-smoke demo clean
+.PHONY: help install build pkg size test test-native test-browser test-pkg test-client test-consumer test-e2e bench bench-smoke fuzz fuzz-smoke demo clean
 
 help:
 	@echo "make demo          build the package and serve the demo page on http://127.0.0.1:$(DEMO_PORT)/"
-	@echo "make test          everything CI runs: test-native, test-browser, test-pkg, size, test-client, test-consumer, test-e2e"
+	@echo "make test          everything CI runs: test-native, test-browser, test-pkg, size, test-client, test-consumer, test-e2e, bench-smoke"
 	@echo "make install       install the missing tools (wasm target, wasm-bindgen, wasm-pack, chromium, npm)"
 	@echo "make build         cargo build the workspace, and the client for wasm32"
 	@echo "make pkg           the npm package in pkg/ (wasm-pack --target web, wasm-opt -Oz)"
@@ -36,6 +36,8 @@ help:
 	@echo "make test-client   the built pkg/ through its JS API in headless Chromium against the emulator"
 	@echo "make test-consumer a Vite app and a plain <script type=module> page using pkg/; tsc --strict on the public API"
 	@echo "make test-e2e      the demo page end to end (Playwright, headless Chromium); screenshots in test-results/e2e/"
+	@echo "make bench         benchmarks: the package vs plain fetch in headless Chromium, the emulator under wrk (~5 min; docs/BENCHMARKS.md)"
+	@echo "make bench-smoke   the benchmarks with tiny counts and the same invariant checks (~30 s)"
 	@echo "make fuzz          fuzz each core target for FUZZ_SECONDS (default 60) with cargo-fuzz (nightly; installed if missing)"
 	@echo "make fuzz-smoke    the same, 10 s per target (make test replays the corpus on stable instead)"
 	@echo "make clean         remove build outputs"
@@ -61,7 +63,7 @@ SIZE_BUDGET_JS_GZ ?= 9000
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)
 
-test: install test-native test-browser test-pkg size test-client test-consumer test-e2e
+test: install test-native test-browser test-pkg size test-client test-consumer test-e2e bench-smoke
 	@echo "make test: all green"
 
 test-native: install
@@ -103,6 +105,17 @@ demo: pkg
 	  exec target/release/oblien-emulator --demo --static www \
 	  --host 127.0.0.1 --port $(DEMO_PORT) --gateway-port $(DEMO_GATEWAY_PORT)
 
+# Benchmarks (docs/BENCHMARKS.md): the built package in headless Chromium against a release
+# emulator, the same calls made with plain fetch, and the emulator under wrk. One table on stdout,
+# every figure in bench-results/bench.json. Not in `make test`: minutes long, figures vary by machine.
+bench: pkg
+	bench/run.sh
+
+# The same scenarios with tiny counts on the debug emulator (~30 s): fails when an invariant does
+# (one host refresh for a fan-in, the client's answers and requests equal plain fetch's).
+bench-smoke: pkg
+	bench/run.sh --smoke
+
 # Real fuzzing: nightly + cargo-fuzz, which scripts/fuzz.sh installs if missing. `make test` only
 # replays the committed corpus and a few thousand mutations on stable (tests/fuzz_corpus.rs).
 FUZZ_SECONDS ?= 60
@@ -114,4 +127,4 @@ fuzz-smoke:
 
 clean:
 	cargo clean
-	rm -rf pkg www/pkg
+	rm -rf pkg www/pkg bench-results

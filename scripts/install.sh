@@ -82,18 +82,22 @@ if have cargo; then
   fi
 fi
 
-# (d) Chromium and ChromeDriver from Debian, for the headless browser tests.
+# (d) Chromium and ChromeDriver from Debian, for the headless browser tests, and wrk, the load
+# tool of the benchmarks (make bench-smoke runs in make test).
 # (Test tools cannot download their own browser here: only package registries are reachable.)
 chromium=${CHROMIUM:-/usr/bin/chromium} chromedriver=${CHROMEDRIVER:-/usr/bin/chromedriver}
-if [ ! -x "$chromium" ] || [ ! -x "$chromedriver" ]; then
+apt_packages=()
+if [ ! -x "$chromium" ] || [ ! -x "$chromedriver" ]; then apt_packages+=(chromium chromium-driver); fi
+have wrk || apt_packages+=(wrk)
+if [ ${#apt_packages[@]} -gt 0 ]; then
   if ! have apt-get; then
-    fail "chromium, chromium-driver" "no apt-get: install Chromium and ChromeDriver (same version) by hand as $chromium and $chromedriver"
+    fail "${apt_packages[*]}" "no apt-get: install Chromium and ChromeDriver (same version) by hand as $chromium and $chromedriver, and wrk"
   elif [ "$(id -u)" -ne 0 ] && ! { have sudo && sudo -v; }; then
-    fail "chromium, chromium-driver" "apt-get needs root: run as root, or with sudo rights"
+    fail "${apt_packages[*]}" "apt-get needs root: run as root, or with sudo rights"
   else
     # apt-get update only now that something is to be installed.
     install_chromium() {
-      as_root apt-get update -q && as_root apt-get install -y -q chromium chromium-driver
+      as_root apt-get update -q && as_root apt-get install -y -q "${apt_packages[@]}"
     }
     export DEBIAN_FRONTEND=noninteractive
     background chromium "apt-get failed (no access to the Debian archive?)" install_chromium
