@@ -22,13 +22,12 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { execFileSync, spawn } from "node:child_process";
 import os from "node:os";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../scripts/chromium.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "..");
 const pagesDir = join(here, "pages");
 const pkgDir = resolve(process.env.PKG_DIR ?? join(root, "pkg"));
-const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 const args = process.argv.slice(2);
 const smoke = args.includes("--smoke");
@@ -271,16 +270,10 @@ function machine(browserVersion) {
 }
 
 try {
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-      // performance.memory in bytes (not bucketed), and window.gc() before every memory reading.
-      "--enable-precise-memory-info", "--js-flags=--expose-gc",
-    ],
-    timeout: 30_000,
-  });
+  browser = await launchChromium([
+    // performance.memory in bytes (not bucketed), and window.gc() before every memory reading.
+    "--enable-precise-memory-info", "--js-flags=--expose-gc",
+  ]);
   results.machine = machine(browser.version());
   console.error(`bench (${results.mode}): pages ${origin}, emulator ${api} / ${gateway}, ${results.machine.cores} cores, Chromium ${results.machine.chromium}`);
 

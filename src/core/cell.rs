@@ -91,10 +91,6 @@ impl TokenCell {
         self.state.borrow().disposed
     }
 
-    pub fn has_source(&self) -> bool {
-        self.source.is_some()
-    }
-
     fn margin_for(&self, token: &HeldToken) -> f64 {
         policy::margin_ms(token.lifetime_ms(), self.margin_secs)
     }
@@ -437,16 +433,6 @@ impl TokenCell {
         (self.observer)(CellEvent::TokenChanged { same_identity });
         if let Some(flight) = flight {
             flight.complete(Ok(()));
-        }
-    }
-
-    /// Forgets the token (e.g. a gateway token known to be revoked) so the next use re-mints.
-    pub fn invalidate(&self, generation: u64) {
-        let mut state = self.state.borrow_mut();
-        if state.generation == generation {
-            if let Some(token) = &mut state.token {
-                token.expire_now(f64::MIN);
-            }
         }
     }
 

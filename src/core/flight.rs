@@ -35,10 +35,6 @@ impl Flight {
         }
     }
 
-    pub fn is_done(&self) -> bool {
-        self.state.borrow().0.is_some()
-    }
-
     pub fn wait(self: &Rc<Self>) -> FlightWait {
         FlightWait(self.clone())
     }

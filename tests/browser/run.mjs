@@ -17,14 +17,13 @@ import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../../scripts/chromium.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "..", "..");
 const pkgDir = resolve(process.env.PKG_DIR ?? join(root, "pkg"));
 const filter = process.argv[2] ?? "";
 const totalTimeoutMs = Number(process.env.TEST_CLIENT_TIMEOUT_MS ?? 170_000);
-const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 const env = (name) => {
   const value = process.env[name];
@@ -92,14 +91,7 @@ const killTimer = setTimeout(() => finish({ timedOut: true }), totalTimeoutMs);
 const started = Date.now();
 let exitCode = 1;
 try {
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-    ],
-    timeout: 30_000,
-  });
+  browser = await launchChromium();
   const context = await browser.newContext();
   const page = await context.newPage();
 

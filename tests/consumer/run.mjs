@@ -17,7 +17,7 @@ import { createServer } from "node:http";
 import { readFile, readdir } from "node:fs/promises";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../../scripts/chromium.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "..", "..");
@@ -25,7 +25,6 @@ const pkgDir = resolve(process.env.PKG_DIR ?? join(root, "pkg"));
 const distDir = join(here, "dist");
 const plainDir = join(here, "plain");
 const totalTimeoutMs = Number(process.env.CONSUMER_TIMEOUT_MS ?? 120_000);
-const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const wasmFile = join(pkgDir, "oblien_user_client_bg.wasm");
 
 const env = (name) => {
@@ -210,14 +209,7 @@ const killTimer = setTimeout(() => {
 }, totalTimeoutMs);
 try {
   if (mine && theirs) {
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-      ],
-      timeout: 30_000,
-    });
+    browser = await launchChromium();
     for (const spec of pages) await check(spec.name, () => runPage(spec));
   }
 } catch (error) {

@@ -11,11 +11,10 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../../scripts/chromium.mjs";
 
 const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
 const outDir = resolve(process.env.E2E_OUT_DIR ?? join(root, "test-results", "e2e"));
-const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const totalTimeoutMs = Number(process.env.TEST_E2E_TIMEOUT_MS ?? 150_000);
 const TTL = 12; // seconds: the client refreshes min(60, 12/4) = 3 s before expiry, ~9 s after a token arrives
 const LAPTOP = { width: 1366, height: 860 };
@@ -153,14 +152,7 @@ let signedInAt = 0;
 const timings = {};
 
 try {
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-    ],
-    timeout: 30_000,
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: PHONE, colorScheme: "light", reducedMotion: "reduce" });
   context.setDefaultTimeout(15_000);
   page = await context.newPage();
