@@ -236,6 +236,8 @@ pub struct Shared {
     pub allowed_origins: std::sync::RwLock<Option<Vec<String>>>,
     pub api_up: AtomicBool,
     pub gateway_up: AtomicBool,
+    /// Lifetime of minted gateway tokens; starts from the config, changed by the control API.
+    pub gateway_token_ttl: std::sync::atomic::AtomicU64,
 }
 
 pub type AppState = Arc<Shared>;
@@ -248,5 +250,10 @@ impl Shared {
 
     pub fn provision_delay_ms(&self) -> u64 {
         self.config.provision_delay_ms
+    }
+
+    pub fn gateway_token_ttl_secs(&self) -> u64 {
+        self.gateway_token_ttl
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 }

@@ -54,7 +54,7 @@ pub async fn enable(
     principal: Principal,
     Path(id): Path<String>,
 ) -> JsonResult {
-    let ttl = state.config.gateway_token_ttl_secs;
+    let ttl = state.gateway_token_ttl_secs();
     let key = state.keys.gateway.clone();
     let token = with_workspace(&state, &principal, &id, |w| {
         w.access.enabled = true;
@@ -87,7 +87,7 @@ pub async fn read_token(
     principal: Principal,
     Path(id): Path<String>,
 ) -> JsonResult {
-    let ttl = state.config.gateway_token_ttl_secs;
+    let ttl = state.gateway_token_ttl_secs();
     let key = state.keys.gateway.clone();
     let token = with_workspace(&state, &principal, &id, |w| {
         require_enabled(w).map(|_| gateway_token(&w.id, w.access.generation, ttl, &key))
@@ -97,7 +97,7 @@ pub async fn read_token(
 
 /// `POST …/token` and `POST …/reconnect`: new connection token, so every earlier gateway JWT dies.
 async fn rotate(state: AppState, principal: Principal, id: String) -> JsonResult {
-    let ttl = state.config.gateway_token_ttl_secs;
+    let ttl = state.gateway_token_ttl_secs();
     let key = state.keys.gateway.clone();
     let token = with_workspace(&state, &principal, &id, |w| {
         require_enabled(w).map(|_| {
