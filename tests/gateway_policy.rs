@@ -40,7 +40,11 @@ fn a_device_clock_twenty_minutes_fast_admits_fresh_tokens_at_every_entry_point()
     env.jump_wall(20.0 * MINUTE_MS);
     let server_now = env.host.server_now_s();
     // The constructor.
-    let first = token::first_token(session_jwt(server_now, 15.0 * MINUTE_S), env.rt.arrival(), false);
+    let first = token::first_token(
+        session_jwt(server_now, 15.0 * MINUTE_S),
+        env.rt.arrival(),
+        false,
+    );
     let first = first.map_err(|e| e.code);
     assert!(
         first.is_ok(),

@@ -73,8 +73,7 @@ impl ApiCall for SessionApi {
 impl Session {
     pub fn new(config: Config) -> Result<Rc<Self>, ClientError> {
         let platform = Rc::new(BrowserPlatform);
-        let held =
-            token::first_token(config.token, platform.arrival(), config.refresh.is_some())?;
+        let held = token::first_token(config.token, platform.arrival(), config.refresh.is_some())?;
         let dispose = AbortController::new().map_err(|_| ClientError::disposed())?;
         let host = config.refresh.map(|callback| {
             Rc::new(HostRefresh {

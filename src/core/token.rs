@@ -265,7 +265,11 @@ impl HeldToken {
 }
 
 /// The constructor's token: decoded, admitted by the rule every entry point shares, held.
-pub fn first_token(secret: String, at: Arrival, refreshable: bool) -> Result<HeldToken, ClientError> {
+pub fn first_token(
+    secret: String,
+    at: Arrival,
+    refreshable: bool,
+) -> Result<HeldToken, ClientError> {
     let claims = decode_session(&secret)?;
     admit(&claims, None, at)?;
     Ok(handed_over(secret, claims, at, refreshable))
