@@ -145,14 +145,26 @@ pub async fn raw_token(
 
 /// `POST …/workspace`: a 30-day workspace-scoped API token (it works wherever a workspace-scoped
 /// token works; it is not bound to the connection token).
+///
+/// Who may call it: by default whoever may reach the workspace, as the Scoped Tokens page's
+/// tables say ("access workspace in own namespace: allowed", "access bound workspace: allowed
+/// (all sub-resources)"). That lets a 15-minute scoped token mint a 30-day one (docs/SECURITY.md);
+/// `--strict-workspace-tokens` keeps it to admin API keys.
 pub async fn workspace_token(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> JsonResult {
     with_workspace(&state, &principal, &id, |_| ())?;
-    // A long-lived credential must not be mintable from a short-lived, unrevocable one.
-    principal.require_admin()?;
+    if state.config.strict_workspace_tokens {
+        principal.require_admin().map_err(|_| {
+            ApiError::scope_denied(format!(
+                "Only an admin API key may mint a 30-day workspace token on this server \
+                 (--strict-workspace-tokens); this credential is {}-scoped",
+                principal.scope.name()
+            ))
+        })?;
+    }
     let (token, exp) = mint_scoped_token(
         &state,
         &Scope::Workspace(id),
