@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::faults::Faults;
 use crate::gateway::files::FileTree;
+use crate::live::{Live, Signal};
 use crate::ratelimit::RateLimiter;
 use crate::util::{iso8601, now_millis, random_hex};
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,8 @@ pub struct Workspace {
     pub idempotency_key: Option<String>,
     pub access: RuntimeAccess,
     pub files: FileTree,
+    /// Socket, terminals, watchers and the interrupt signal (`crate::live`).
+    pub live: Arc<Live>,
 }
 
 impl Workspace {
@@ -248,5 +251,12 @@ impl Shared {
 
     pub fn provision_delay_ms(&self) -> u64 {
         self.config.provision_delay_ms
+    }
+
+    /// The interrupt signal of workspace `id` (stopped, rotated, disabled, deleted, shutdown):
+    /// long-lived gateway streams end when it changes. See `crate::live`.
+    #[allow(dead_code)] // for the exec streams
+    pub fn workspace_signal(&self, id: &str) -> Option<tokio::sync::watch::Receiver<Signal>> {
+        self.store().workspace(id).map(|w| w.live.subscribe())
     }
 }

@@ -1,8 +1,15 @@
 //! A workspace's file system, in memory: absolute paths, directories and UTF-8 text files.
+//!
+//! **Every change to the tree goes through [`FileTree::insert_node`] / [`FileTree::remove_node`]**,
+//! which report it to the workspace's watchers ([`crate::live::Live::file_changed`]): REST file
+//! calls, exec, terminals and uploads alike. Code that changes the tree must use them (or the
+//! public methods built on them), never `nodes` directly.
 
+use crate::live::{ChangeOp, Live};
 use crate::util::{iso8601, now_millis};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub enum Node {
@@ -14,6 +21,8 @@ pub enum Node {
 #[derive(Debug, Clone)]
 pub struct FileTree {
     nodes: BTreeMap<String, Node>,
+    /// Told of every change (the workspace's watchers); `None` for a detached tree.
+    observer: Option<Arc<Live>>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -88,6 +97,7 @@ impl FileTree {
         let now = now_millis();
         let mut tree = FileTree {
             nodes: BTreeMap::new(),
+            observer: None,
         };
         for dir in ["/", "/app", "/tmp", "/home"] {
             tree.nodes
@@ -105,6 +115,55 @@ impl FileTree {
 
     pub fn get(&self, path: &str) -> Option<&Node> {
         self.nodes.get(path)
+    }
+
+    /// Reports every later change of this tree to `live` (its watchers).
+    pub fn observe(&mut self, live: Arc<Live>) {
+        self.observer = Some(live);
+    }
+
+    fn emit(&self, path: &str, op: ChangeOp) {
+        if let Some(live) = &self.observer {
+            live.file_changed(path, op);
+        }
+    }
+
+    /// Inserts or replaces a node at a normalised path, and reports it: `create` for a new path,
+    /// `write` for a file replaced or changed. (A directory that already exists stays silent.)
+    pub fn insert_node(&mut self, path: String, node: Node) {
+        let op = match (self.nodes.get(&path), &node) {
+            (None, _) => Some(ChangeOp::Create),
+            (Some(Node::Dir { .. }), Node::Dir { .. }) => None,
+            _ => Some(ChangeOp::Write),
+        };
+        self.nodes.insert(path.clone(), node);
+        if let Some(op) = op {
+            self.emit(&path, op);
+        }
+    }
+
+    /// Removes a node (not its children) at a normalised path, and reports `remove`.
+    pub fn remove_node(&mut self, path: &str) -> Option<Node> {
+        let node = self.nodes.remove(path)?;
+        self.emit(path, ChangeOp::Remove);
+        Some(node)
+    }
+
+    /// Number of directories at and under `path` (normalised), skipping those `skip` rejects.
+    pub fn count_dirs(&self, path: &str, skip: impl Fn(&str) -> bool) -> usize {
+        let prefix = if path == "/" {
+            "/".to_string()
+        } else {
+            format!("{path}/")
+        };
+        let own =
+            usize::from(matches!(self.nodes.get(path), Some(Node::Dir { .. })) && !skip(path));
+        own + self
+            .nodes
+            .range(prefix.clone()..)
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .filter(|(p, n)| p.as_str() != path && matches!(n, Node::Dir { .. }) && !skip(p))
+            .count()
     }
 
     fn entry_json(&self, path: &str, node: &Node) -> Value {
@@ -195,10 +254,12 @@ impl FileTree {
                     *existing = content.to_string();
                 }
                 *modified_ms = now;
-                existing.len()
+                let size = existing.len();
+                self.emit(&path, ChangeOp::Write);
+                size
             }
             None => {
-                self.nodes.insert(
+                self.insert_node(
                     path.clone(),
                     Node::File {
                         content: content.to_string(),
@@ -222,10 +283,7 @@ impl FileTree {
             match self.nodes.get(&current) {
                 Some(Node::Dir { .. }) => {}
                 Some(Node::File { .. }) => return Err(FsError::AlreadyExists),
-                None => {
-                    self.nodes
-                        .insert(current.clone(), Node::Dir { modified_ms: now });
-                }
+                None => self.insert_node(current.clone(), Node::Dir { modified_ms: now }),
             }
         }
         Ok(())
@@ -237,11 +295,21 @@ impl FileTree {
         if path == "/" {
             return Err(FsError::RootProtected);
         }
-        if self.nodes.remove(&path).is_none() {
+        if !self.nodes.contains_key(&path) {
             return Err(FsError::NotFound);
         }
+        // Children first, deepest first (as `rm -r` removes them), then the path itself.
         let prefix = format!("{path}/");
-        self.nodes.retain(|p, _| !p.starts_with(&prefix));
+        let children: Vec<String> = self
+            .nodes
+            .range(prefix.clone()..)
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for child in children.iter().rev() {
+            self.remove_node(child);
+        }
+        self.remove_node(&path);
         Ok(path)
     }
 }

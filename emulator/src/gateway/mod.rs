@@ -3,18 +3,21 @@
 
 mod exec;
 pub mod files;
+mod terminals;
+mod watchers;
+mod ws;
 
 use crate::auth::{bearer_token, header_str};
 use crate::body::{query_map, JsonBody};
 use crate::error::ApiError;
 use crate::jwt::{self, GatewayClaims, TYP_GATEWAY};
-use crate::state::{AppState, Workspace};
+use crate::state::{AppState, Lifecycle, Workspace};
 use crate::util::{now_millis, random_hex};
 use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{self, get, post};
 use axum::{Json, Router};
 use files::FsError;
 use serde::Deserialize;
@@ -30,6 +33,15 @@ pub fn routes() -> Router<AppState> {
         .route("/files/mkdir", post(mkdir))
         .route("/files/delete", post(delete))
         .route("/exec", post(exec_command))
+        .route("/ws", get(ws::upgrade))
+        .route("/terminals", get(terminals::list).post(terminals::create))
+        .route("/terminals/{id}", routing::delete(terminals::close))
+        .route("/terminals/{id}/scrollback", get(terminals::scrollback))
+        .route("/watchers", get(watchers::list).post(watchers::create))
+        .route(
+            "/watchers/{id}",
+            get(watchers::get).delete(watchers::delete),
+        )
 }
 
 /// The workspace a gateway request reaches, resolved from its bearer token.
@@ -40,6 +52,22 @@ impl FromRequestParts<AppState> for Target {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         resolve_target(state, &parts.headers).map(Target)
+    }
+}
+
+impl FromRequestParts<AppState> for Reach {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let authorization = header_str(&parts.headers, header::AUTHORIZATION.as_str())
+            .ok_or_else(ApiError::missing_credentials)?;
+        let token = bearer_token(authorization).ok_or_else(|| {
+            unauthorized(
+                "invalid_credentials",
+                "Authorization must be 'Bearer <token>'",
+            )
+        })?;
+        resolve_token(state, token)
     }
 }
 
@@ -58,6 +86,21 @@ fn resolve_target(state: &AppState, headers: &axum::http::HeaderMap) -> Result<S
             "Authorization must be 'Bearer <token>'",
         )
     })?;
+    resolve_token(state, token).map(|reach| reach.id)
+}
+
+/// A workspace a token reaches, with its live part and the interrupt epoch seen at the check.
+pub struct Reach {
+    pub id: String,
+    pub live: std::sync::Arc<crate::live::Live>,
+    pub epoch: u64,
+}
+
+/// The checks of every gateway request, on a token however it came (header or `?token=`):
+/// 401 `token_revoked` (rotated), 401 `token_expired` / `invalid_signature` / …, 403
+/// `internal_api_disabled`, 503 `workspace_not_running` with `Retry-After` (provisioning or
+/// stopped).
+pub fn resolve_token(state: &AppState, token: &str) -> Result<Reach, ApiError> {
     let is_raw = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
     let store = state.store();
     let workspace: &Workspace = if is_raw {
@@ -95,18 +138,27 @@ fn resolve_target(state: &AppState, headers: &axum::http::HeaderMap) -> Result<S
         ));
     }
     if !workspace.is_ready(now_millis(), state.provision_delay_ms()) {
+        let message = if workspace.lifecycle == Lifecycle::Stopped {
+            "The workspace is stopped: start it first"
+        } else {
+            "The workspace is not running yet"
+        };
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "workspace_not_running",
-            "The workspace is not running yet",
+            message,
         )
         .with_retry_after(1));
     }
-    Ok(workspace.id.clone())
+    Ok(Reach {
+        id: workspace.id.clone(),
+        live: workspace.live.clone(),
+        epoch: workspace.live.epoch(),
+    })
 }
 
 /// Runs `f` on the target workspace's file tree.
-fn with_files<R>(
+pub(crate) fn with_files<R>(
     state: &AppState,
     id: &str,
     f: impl FnOnce(&mut files::FileTree) -> R,
@@ -122,7 +174,7 @@ fn with_files<R>(
     Ok(f(&mut workspace.files))
 }
 
-fn fs_error(err: FsError, path: &str) -> ApiError {
+pub(crate) fn fs_error(err: FsError, path: &str) -> ApiError {
     let (status, code, message) = err.describe();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     let error = ApiError::new(status, code, format!("{message}: {path}")).with("path", path);
