@@ -22,6 +22,9 @@ pub const PROMPT: &[u8] = b"$ ";
 pub const DEFAULT_SCROLLBACK: usize = 64 * 1024;
 pub const MAX_SCROLLBACK: usize = 16 * 1024 * 1024;
 const DEFAULT_COMMAND: &str = "/bin/bash";
+/// A line longer than this takes no more characters, and input typed ahead while a command runs
+/// is kept up to this many bytes (Linux's tty input buffer is 4095 bytes).
+pub const MAX_INPUT: usize = 4095;
 /// Program names that start the interactive emulated shell (any directory, any arguments but
 /// `-c`).
 const SHELLS: [&str; 7] = ["sh", "bash", "zsh", "dash", "ash", "ksh", "fish"];
@@ -247,6 +250,7 @@ impl LineDiscipline {
                     }
                 }
                 0x1b => self.escape = Escape::Start,
+                b if self.line.len() >= MAX_INPUT && (b >= 0x20 || b == b'\t') => {}
                 b'\t' => {
                     self.line.push(b' ');
                     echo.push(b' ');
@@ -281,6 +285,13 @@ impl LineDiscipline {
         self.line.clear();
         self.escape = Escape::None;
     }
+}
+
+/// Keeps input typed while a command runs, up to [`MAX_INPUT`] bytes (the rest is lost, as a
+/// full tty buffer loses it).
+pub fn type_ahead(pending: &mut VecDeque<u8>, bytes: &[u8]) {
+    let room = MAX_INPUT.saturating_sub(pending.len());
+    pending.extend(&bytes[..bytes.len().min(room)]);
 }
 
 /// `\n` → `\r\n` (a lone `\n` only), as a tty's `onlcr` does.
@@ -447,7 +458,7 @@ mod backend {
                             _ = &mut sleep => break,
                             bytes = input.recv() => match bytes {
                                 Some(bytes) if bytes.contains(&0x03) => return None,
-                                Some(bytes) => pending.extend(bytes),
+                                Some(bytes) => super::type_ahead(pending, &bytes),
                                 None => return None,
                             },
                         }
@@ -542,6 +553,21 @@ mod tests {
         let (_, actions) = feed_all(&mut d, b"x\x04\x7f\x04");
         assert_eq!(actions, [Action::Eof], "Ctrl-D only on an empty line");
         // Arrow keys are ignored; Ctrl-U erases the line.
+        let (echo, actions) = feed_all(&mut d, b"a\x1b[A\x1bOBb\x15c\r");
+        assert_eq!(echo, b"ab\x08 \x08\x08 \x08c\r\n");
+        assert_eq!(actions, [Action::Line("c".into())]);
+        // A line takes at most MAX_INPUT bytes.
+        let long = vec![b'x'; MAX_INPUT + 10];
+        let (echo, _) = feed_all(&mut d, &long);
+        assert_eq!(echo.len(), MAX_INPUT);
+        let (_, actions) = feed_all(&mut d, b"\r");
+        let Action::Line(line) = &actions[0] else {
+            panic!("{actions:?}")
+        };
+        assert_eq!(line.len(), MAX_INPUT);
+        let mut pending = VecDeque::new();
+        type_ahead(&mut pending, &long);
+        assert_eq!(pending.len(), MAX_INPUT);
         let (echo, actions) = feed_all(&mut d, b"a\x1b[A\x1bOBb\x15c\r");
         assert_eq!(echo, b"ab\x08 \x08\x08 \x08c\r\n");
         assert_eq!(actions, [Action::Line("c".into())]);
