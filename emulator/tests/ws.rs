@@ -1183,3 +1183,47 @@ async fn watcher_events_from_a_terminal_program() {
     ws.output_until(1, "emulator.\r\n$ ").await;
     assert!(changes(&ws.drain(Duration::from_millis(200)).await, "1").is_empty());
 }
+
+/// A socket that does not read: once its TCP buffers are full the server's sends block, events
+/// pile up, and past 256 the watcher's queue is dropped for one `overflow`.
+#[tokio::test]
+async fn watcher_overflow_when_the_socket_is_slow() {
+    let (emu, _, token) = setup().await;
+    let big = "y".repeat(4 * 1024 * 1024);
+    emu.gw_post(
+        "/files/write",
+        &token,
+        json!({ "path": "/tmp/big", "content": big }),
+    )
+    .await
+    .ok(200);
+    emu.gw_post("/watchers", &token, json!({ "path": "/app" }))
+        .await
+        .ok(201);
+    create_terminal(&emu, &token, json!({ "scrollback_size": 1024 })).await;
+    let mut ws = connect(&emu, &token).await;
+    // 40 MiB of output that the client does not read: more than loopback buffers hold.
+    for _ in 0..10 {
+        ws.send_terminal(1, b"cat /tmp/big\r").await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for i in 0..300 {
+        emu.gw_post(
+            "/files/write",
+            &token,
+            json!({ "path": format!("/app/s{i}"), "content": "" }),
+        )
+        .await
+        .ok(200);
+    }
+    // Now read everything.
+    let overflow = ws.json_where("overflow", watcher_msg("overflow")).await;
+    assert_eq!(overflow["watcher_id"], "1");
+    let frames = ws.drain(Duration::from_millis(500)).await;
+    let after: Vec<_> = changes(&frames, "1");
+    assert!(
+        after.len() < 300,
+        "events were dropped: {} change events arrived",
+        after.len()
+    );
+}
