@@ -20,6 +20,7 @@ mod jwt;
 mod middleware;
 mod ratelimit;
 mod server;
+mod shell;
 mod state;
 mod util;
 
