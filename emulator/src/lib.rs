@@ -21,6 +21,7 @@ mod live;
 mod middleware;
 mod ratelimit;
 mod server;
+mod shell;
 mod state;
 mod util;
 

@@ -260,3 +260,60 @@ impl Shared {
         self.store().workspace(id).map(|w| w.live.subscribe())
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::faults::Faults;
+    use crate::gateway::files::FileTree;
+
+    /// A store with one ready workspace, for unit tests of the shell and the exec tasks.
+    pub fn state_with_workspace() -> (AppState, String) {
+        let id = format!("ws_{}", random_hex(4));
+        let now = now_millis();
+        let workspace = Workspace {
+            id: id.clone(),
+            name: "test".into(),
+            slug: "test".into(),
+            image: "node-20".into(),
+            namespace: None,
+            mode: "permanent".into(),
+            resources: Resources {
+                cpus: 2.0,
+                memory_mb: 1024,
+                disk_size_mb: 1024,
+            },
+            ingress_ports: Vec::new(),
+            lifecycle: Lifecycle::Provisioning,
+            phase_started_ms: 0,
+            created_ms: now,
+            updated_ms: now,
+            idempotency_key: None,
+            access: RuntimeAccess {
+                enabled: true,
+                connection_token: random_hex(32),
+                generation: 0,
+                private_ip: "10.40.0.2".into(),
+            },
+            files: FileTree::seeded(),
+            live: Live::new(),
+        };
+        let state = Arc::new(Shared {
+            config: Config::default(),
+            keys: Keys {
+                api: b"k".to_vec(),
+                gateway: b"g".to_vec(),
+            },
+            store: Mutex::new(Store {
+                workspaces: vec![workspace],
+                ..Store::default()
+            }),
+            faults: Faults::default(),
+            rate_limiter: RateLimiter::new(None),
+            allowed_origins: std::sync::RwLock::new(None),
+            api_up: AtomicBool::new(true),
+            gateway_up: AtomicBool::new(true),
+        });
+        (state, id)
+    }
+}

@@ -49,7 +49,7 @@ async fn list_seeded_tree() {
     assert_eq!(root["path"], "/");
     let mut n = names(root);
     n.sort();
-    assert_eq!(n, ["app", "home", "tmp"]);
+    assert_eq!(n, ["app", "home", "root", "tmp"]);
     assert!(root["entries"]
         .as_array()
         .unwrap()

@@ -1012,7 +1012,7 @@ async fn watcher_ready_is_sent_when_a_socket_attaches() {
         .ok(201);
     let ready = ws.json_where("ready", watcher_msg("ready")).await;
     assert_eq!(ready["watcher_id"], "2");
-    assert_eq!(ready["dirs"], 4, "/, /app, /tmp, /home");
+    assert_eq!(ready["dirs"], 5, "/, /app, /home, /root, /tmp");
     let mut ws = connect(&emu, &token).await;
     let again = ws.drain(Duration::from_millis(200)).await;
     assert!(again.is_empty(), "ready is sent once: {again:?}");
@@ -1085,9 +1085,11 @@ async fn watcher_events_from_rest_calls_with_excludes() {
         pairs(&[
             ("/app/a.txt", "create"),
             ("/app/a.txt", "write"),
+            ("/app/a.txt", "write"),
             ("/app/d", "create"),
             ("/app/d/e", "create"),
             ("/app/d/e/f.txt", "create"),
+            ("/app/d/e/f.txt", "write"),
             ("/app/m", "create"),
             ("/app/d/e/f.txt", "remove"),
             ("/app/d/e", "remove"),
@@ -1118,12 +1120,12 @@ async fn watcher_overflow_when_no_socket_listens() {
     emu.gw_post("/watchers", &token, json!({ "path": "/app" }))
         .await
         .ok(201);
-    // 300 changes with no socket: more than the 256 that may wait.
+    // 300 changes with no socket (one `create` each): more than the 256 that may wait.
     for i in 0..300 {
         emu.gw_post(
-            "/files/write",
+            "/files/mkdir",
             &token,
-            json!({ "path": format!("/app/f{i}"), "content": "" }),
+            json!({ "path": format!("/app/f{i}") }),
         )
         .await
         .ok(200);
@@ -1157,9 +1159,9 @@ async fn watcher_overflow_when_no_socket_listens() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     for i in 0..10 {
         emu.gw_post(
-            "/files/write",
+            "/files/mkdir",
             &token,
-            json!({ "path": format!("/app/g{i}"), "content": "" }),
+            json!({ "path": format!("/app/g{i}") }),
         )
         .await
         .ok(200);
@@ -1170,18 +1172,129 @@ async fn watcher_overflow_when_no_socket_listens() {
 }
 
 #[tokio::test]
-async fn watcher_events_from_a_terminal_program() {
+async fn watcher_events_from_a_terminal() {
     let (emu, _, token) = setup().await;
-    emu.gw_post("/watchers", &token, json!({ "path": "/" }))
-        .await
-        .ok(201);
+    emu.gw_post(
+        "/watchers",
+        &token,
+        json!({ "path": "/app", "excludes": ["tmp*"] }),
+    )
+    .await
+    .ok(201);
     let mut ws = connect(&emu, &token).await;
     ws.json_where("ready", watcher_msg("ready")).await;
-    // No change from reading.
     create_terminal(&emu, &token, json!({})).await;
-    ws.send_terminal(1, b"cat /app/README.md\r").await;
-    ws.output_until(1, "emulator.\r\n$ ").await;
-    assert!(changes(&ws.drain(Duration::from_millis(200)).await, "1").is_empty());
+    // Reading changes nothing.
+    ws.send_terminal(1, b"cat /app/README.md; ls\r").await;
+    ws.output_until(1, "README.md\r\n$ ").await;
+    // Redirections, mkdir, touch, rm: each is a change under /app.
+    ws.send_terminal(
+        1,
+        b"echo hi > notes.txt && echo more >> notes.txt; mkdir -p src/lib; touch src/lib/a.rs tmp1; rm notes.txt\r",
+    )
+    .await;
+    ws.output_until(1, "$ ").await;
+    let frames = ws.drain(Duration::from_millis(300)).await;
+    assert_eq!(
+        changes(&frames, "1"),
+        pairs(&[
+            // `>` creates (or truncates) the file, then the output is written; `>>` opens it
+            // (a write of nothing) and appends.
+            ("/app/notes.txt", "create"),
+            ("/app/notes.txt", "write"),
+            ("/app/notes.txt", "write"),
+            ("/app/notes.txt", "write"),
+            ("/app/notes.txt", "write"),
+            ("/app/src", "create"),
+            ("/app/src/lib", "create"),
+            ("/app/src/lib/a.rs", "create"),
+            ("/app/src/lib/a.rs", "write"),
+            ("/app/notes.txt", "remove"),
+        ]),
+        "{frames:?}"
+    );
+}
+
+/// The terminal runs the emulated shell: `cd` persists, `;`/`&&`/`||`, redirections, `sh -c`,
+/// unknown commands exit 127 with a message; nothing runs on the host.
+#[tokio::test]
+async fn terminal_runs_the_emulated_shell() {
+    let (emu, _, token) = setup().await;
+    create_terminal(&emu, &token, json!({})).await;
+    let mut ws = connect(&emu, &token).await;
+    ws.send_terminal(1, b"cd /tmp && pwd\r").await;
+    assert_eq!(
+        ws.output_until(1, "$ ").await,
+        "cd /tmp && pwd\r\n/tmp\r\n$ "
+    );
+    ws.send_terminal(1, b"pwd; echo 'a  b' > x; cat x\r").await;
+    assert_eq!(
+        ws.output_until(1, "b\r\n$ ").await,
+        "pwd; echo 'a  b' > x; cat x\r\n/tmp\r\na  b\r\n$ "
+    );
+    ws.send_terminal(1, b"seq 3\r").await;
+    assert!(ws
+        .output_until(1, "$ ")
+        .await
+        .ends_with("1\r\n2\r\n3\r\n$ "));
+    ws.send_terminal(1, b"definitely-not-a-command || echo status=127\r")
+        .await;
+    let out = ws.output_until(1, "status=127\r\n$ ").await;
+    assert!(out.contains("not found"), "{out:?}");
+    let r = emu.gw_get_path("/files/read", "/tmp/x", &token).await;
+    assert_eq!(r.ok(200)["content"], "a  b\n");
+    // `exit` inside `sh -c` ends the subshell, not the terminal.
+    ws.send_terminal(1, b"sh -c 'exit 4'; echo after\r").await;
+    ws.output_until(1, "after\r\n$ ").await;
+    assert_eq!(terminals(&emu, &token).await[0]["alive"], true);
+}
+
+/// While a command runs, keystrokes go through the line discipline to its stdin: `cat` echoes
+/// lines until Ctrl-D. Lines typed ahead while a command ignores stdin run after it.
+#[tokio::test]
+async fn terminal_stdin_and_typeahead() {
+    let (emu, _, token) = setup().await;
+    create_terminal(&emu, &token, json!({})).await;
+    let mut ws = connect(&emu, &token).await;
+    ws.send_terminal(1, b"cat\r").await;
+    ws.output_until(1, "cat\r\n").await;
+    ws.send_terminal(1, b"hello\r").await;
+    // The echo of the line, then cat's copy of it.
+    assert_eq!(
+        ws.output_until(1, "hello\r\nhello\r\n").await,
+        "hello\r\nhello\r\n"
+    );
+    ws.send_terminal(1, b"\x04").await;
+    assert_eq!(ws.output_until(1, "$ ").await, "$ ");
+    // Typed ahead during a sleep: echoed at once, run (and echoed again) after it.
+    ws.send_terminal(1, b"sleep 0.3\r").await;
+    ws.output_until(1, "sleep 0.3\r\n").await;
+    ws.send_terminal(1, b"echo later\r").await;
+    let out = ws.output_until(1, "later\r\nlater\r\n$ ").await;
+    assert_eq!(out, "echo later\r\n$ echo later\r\nlater\r\n$ ");
+    // A partial line typed during a command is redrawn after the prompt.
+    ws.send_terminal(1, b"sleep 0.3\r").await;
+    ws.output_until(1, "sleep 0.3\r\n").await;
+    ws.send_terminal(1, b"echo par").await;
+    ws.output_until(1, "echo par").await;
+    let out = ws.output_until(1, "$ echo par").await;
+    assert_eq!(out, "$ echo par");
+    ws.send_terminal(1, b"tial\r").await;
+    ws.output_until(1, "partial\r\n$ ").await;
+}
+
+/// Output of a terminal comes as binary frames of `[id][bytes]`, large output in several frames.
+#[tokio::test]
+async fn large_output_is_framed() {
+    let (emu, _, token) = setup().await;
+    create_terminal(&emu, &token, json!({ "scrollback_size": 1048576 })).await;
+    let mut ws = connect(&emu, &token).await;
+    ws.send_terminal(1, b"seq 20000\r").await;
+    let out = ws.output_until(1, "\r\n20000\r\n$ ").await;
+    assert!(out.starts_with("seq 20000\r\n1\r\n2\r\n"));
+    assert_eq!(out.matches("\r\n").count(), 20001);
+    let (data, _) = scrollback(&emu, &token, "1", "").await;
+    assert!(String::from_utf8_lossy(&data).ends_with("19999\r\n20000\r\n$ "));
 }
 
 /// A socket that does not read: once its TCP buffers are full the server's sends block, events
@@ -1209,9 +1322,9 @@ async fn watcher_overflow_when_the_socket_is_slow() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     for i in 0..300 {
         emu.gw_post(
-            "/files/write",
+            "/files/mkdir",
             &token,
-            json!({ "path": format!("/app/s{i}"), "content": "" }),
+            json!({ "path": format!("/app/s{i}") }),
         )
         .await
         .ok(200);

@@ -159,9 +159,13 @@ test('watcher: ready, change events from file writes, list/get/delete', async ()
   await rt.files.write({ fullPath: '/app/notes.txt', content: 'two' });
   await rt.files.write({ fullPath: '/app/node_modules/x.js', content: '', createDirs: true });
   await rt.files.delete({ path: '/app/notes.txt' });
-  await state.until('3 changes', () => state.watcher.filter((e) => e.type === 'change').length >= 3);
+  await state.until('4 changes', () => state.watcher.filter((e) => e.type === 'change').length >= 4);
   const changes = state.watcher.filter((e) => e.type === 'change').map((e) => [e.path, e.op]);
-  assert.deepEqual(changes, [['/app/notes.txt', 'create'], ['/app/notes.txt', 'write'], ['/app/notes.txt', 'remove']]);
+  assert.deepEqual(changes, [
+    ['/app/notes.txt', 'create'], ['/app/notes.txt', 'write'], // a new file: created, then written
+    ['/app/notes.txt', 'write'],
+    ['/app/notes.txt', 'remove'],
+  ]);
   for (const e of state.watcher.filter((e) => e.type === 'change')) {
     assert.equal(e.channel, 'watcher');
     assert.equal(e.watcher_id, watcher.id);

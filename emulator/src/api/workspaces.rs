@@ -160,8 +160,7 @@ pub async fn create(
         }
         let private_ip = store.allocate_ip();
         let live = Live::new();
-        let mut files = FileTree::seeded();
-        files.observe(live.clone());
+        let files = FileTree::seeded();
         let workspace = Workspace {
             id: format!("ws_{}", random_hex(6)),
             name,

@@ -94,7 +94,7 @@ fn cat(tree: &FileTree, args: &[String]) -> ExecOutput {
     let (mut stdout, mut stderr, mut code) = (String::new(), String::new(), 0);
     for arg in args {
         match tree.read(&resolve(arg)) {
-            Ok((_, content)) => stdout.push_str(content),
+            Ok((_, content)) => stdout.push_str(&String::from_utf8_lossy(content)),
             Err(super::files::FsError::IsADirectory) => {
                 stderr.push_str(&format!("cat: {arg}: Is a directory\n"));
                 code = 1;

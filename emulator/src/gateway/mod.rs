@@ -19,7 +19,7 @@ use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{self, get, post};
 use axum::{Json, Router};
-use files::FsError;
+use files::{FsError, FsOp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -157,26 +157,21 @@ pub fn resolve_token(state: &AppState, token: &str) -> Result<Reach, ApiError> {
     })
 }
 
-/// Runs `f` on the target workspace's file tree.
+/// Runs `f` on the target workspace's file tree (read-only).
 pub(crate) fn with_files<R>(
     state: &AppState,
     id: &str,
-    f: impl FnOnce(&mut files::FileTree) -> R,
+    f: impl FnOnce(&files::FileTree) -> R,
 ) -> Result<R, ApiError> {
-    let mut store = state.store();
-    let workspace = store.workspace_mut(id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "workspace_not_found",
-            "The workspace no longer exists",
-        )
-    })?;
-    Ok(f(&mut workspace.files))
+    files::view(state, id, f).map_err(|e| fs_error(e, ""))
 }
 
 pub(crate) fn fs_error(err: FsError, path: &str) -> ApiError {
     let (status, code, message) = err.describe();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    if err == FsError::WorkspaceGone {
+        return ApiError::new(status, code, message);
+    }
     let error = ApiError::new(status, code, format!("{message}: {path}")).with("path", path);
     if code == "validation_error" {
         error.with("field", "path")
@@ -227,7 +222,7 @@ async fn read(
     let path = required_path(raw)?;
     with_files(&state, &id, |t| {
         t.read(&path).map(|(p, content)| {
-            Json(json!({ "success": true, "path": p, "content": content, "size": content.len() }))
+            Json(json!({ "success": true, "path": p, "content": String::from_utf8_lossy(content), "size": content.len() }))
         })
     })?
     .map_err(|e| fs_error(e, &path))
@@ -262,11 +257,20 @@ async fn write(
     body: Result<JsonBody<WriteBody>, ApiError>,
 ) -> JsonResult {
     let JsonBody(body) = body?;
-    let (path, size) = with_files(&state, &id, |t| {
-        t.write(&body.path, &body.content, body.create_dirs, body.append)
-    })?
+    let done = files::mutate(
+        &state,
+        &id,
+        FsOp::Write {
+            path: &body.path,
+            content: body.content.as_bytes(),
+            create_dirs: body.create_dirs,
+            append: body.append,
+        },
+    )
     .map_err(|e| fs_error(e, &body.path))?;
-    Ok(Json(json!({ "success": true, "path": path, "size": size })))
+    Ok(Json(
+        json!({ "success": true, "path": done.path, "size": done.size }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -280,9 +284,16 @@ async fn mkdir(
     body: Result<JsonBody<PathBody>, ApiError>,
 ) -> JsonResult {
     let JsonBody(body) = body?;
-    with_files(&state, &id, |t| t.mkdir(&body.path))?.map_err(|e| fs_error(e, &body.path))?;
-    let path = files::normalize(&body.path).unwrap_or(body.path);
-    Ok(Json(json!({ "success": true, "path": path })))
+    let done = files::mutate(
+        &state,
+        &id,
+        FsOp::Mkdir {
+            path: &body.path,
+            parents: true,
+        },
+    )
+    .map_err(|e| fs_error(e, &body.path))?;
+    Ok(Json(json!({ "success": true, "path": done.path })))
 }
 
 async fn delete(
@@ -291,10 +302,17 @@ async fn delete(
     body: Result<JsonBody<PathBody>, ApiError>,
 ) -> JsonResult {
     let JsonBody(body) = body?;
-    let path =
-        with_files(&state, &id, |t| t.delete(&body.path))?.map_err(|e| fs_error(e, &body.path))?;
+    let done = files::mutate(
+        &state,
+        &id,
+        FsOp::Delete {
+            path: &body.path,
+            recursive: true,
+        },
+    )
+    .map_err(|e| fs_error(e, &body.path))?;
     Ok(Json(
-        json!({ "success": true, "path": path, "deleted": true }),
+        json!({ "success": true, "path": done.path, "deleted": true }),
     ))
 }
 

@@ -7,11 +7,13 @@ use super::Reach;
 use crate::body::{query_map, JsonBody};
 use crate::error::ApiError;
 use crate::live::{Live, TerminalLimit, MAX_TERMINAL_ID};
+use crate::shell::{Io, Output, Shell};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use base64::Engine;
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -25,6 +27,8 @@ const DEFAULT_COMMAND: &str = "/bin/bash";
 /// A line longer than this takes no more characters, and input typed ahead while a command runs
 /// is kept up to this many bytes (Linux's tty input buffer is 4095 bytes).
 pub const MAX_INPUT: usize = 4095;
+/// Lines typed for a running command that may wait to be read (its stdin).
+const STDIN_LINES: usize = 64;
 /// Program names that start the interactive emulated shell (any directory, any arguments but
 /// `-c`).
 const SHELLS: [&str; 7] = ["sh", "bash", "zsh", "dash", "ash", "ksh", "fish"];
@@ -280,6 +284,11 @@ impl LineDiscipline {
         true
     }
 
+    /// The line typed so far.
+    pub fn line(&self) -> &[u8] {
+        &self.line
+    }
+
     /// Drops the line being typed (a command was interrupted).
     pub fn clear(&mut self) {
         self.line.clear();
@@ -294,29 +303,7 @@ pub fn type_ahead(pending: &mut VecDeque<u8>, bytes: &[u8]) {
     pending.extend(&bytes[..bytes.len().min(room)]);
 }
 
-/// `\n` → `\r\n` (a lone `\n` only), as a tty's `onlcr` does.
-pub fn to_crlf(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() + text.len() / 16);
-    let mut prev = 0u8;
-    for &b in text {
-        if b == b'\n' && prev != b'\r' {
-            out.push(b'\r');
-        }
-        out.push(b);
-        prev = b;
-    }
-    out
-}
-
 // ── The terminal's task ─────────────────────────────────────────────────────────────────────
-
-/// What running a line did.
-pub struct LineResult {
-    pub output: Vec<u8>,
-    pub status: i32,
-    /// `exit`: the terminal ends with this code.
-    pub exit: Option<i32>,
-}
 
 /// Whether `command` starts the interactive shell (`/bin/bash`, `sh -l`, …, but not `sh -c`).
 fn is_interactive_shell(command: &[String]) -> bool {
@@ -327,179 +314,229 @@ fn is_interactive_shell(command: &[String]) -> bool {
     SHELLS.contains(&name) && !command.iter().skip(1).any(|a| a == "-c")
 }
 
+/// `\n` → `\r\n` across output chunks (a `\r\n` split between two chunks stays one).
+#[derive(Default)]
+struct Crlf {
+    prev: u8,
+}
+
+impl Crlf {
+    fn convert(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 16);
+        for &b in chunk {
+            if b == b'\n' && self.prev != b'\r' {
+                out.push(b'\r');
+            }
+            out.push(b);
+            self.prev = b;
+        }
+        out
+    }
+}
+
+/// The terminal was closed (deleted, or its workspace stopped): the task ends.
+struct Gone;
+
+/// One terminal: its output side and its line discipline.
+struct Term {
+    live: Arc<Live>,
+    id: u32,
+    crlf: Crlf,
+    discipline: LineDiscipline,
+    /// Keystrokes not yet processed at the prompt (typed ahead).
+    pending: VecDeque<u8>,
+    input: mpsc::UnboundedReceiver<Vec<u8>>,
+}
+
+impl Term {
+    /// Raw bytes to the terminal (echo, prompt).
+    fn print(&mut self, bytes: &[u8]) -> Result<(), Gone> {
+        if !bytes.is_empty() {
+            self.crlf.prev = bytes[bytes.len() - 1];
+        }
+        if self.live.terminal_output(self.id, bytes) {
+            Ok(())
+        } else {
+            Err(Gone)
+        }
+    }
+
+    /// A command's output (newlines become `\r\n`).
+    fn output(&mut self, chunk: &[u8]) -> Result<(), Gone> {
+        let converted = self.crlf.convert(chunk);
+        if self.live.terminal_output(self.id, &converted) {
+            Ok(())
+        } else {
+            Err(Gone)
+        }
+    }
+
+    fn write_output(&mut self, output: Output) -> Result<(), Gone> {
+        match output {
+            Output::Stdout(b) | Output::Stderr(b) => self.output(&b),
+        }
+    }
+
+    /// Runs a command (`command` borrows the shell and its I/O): its output goes to the terminal
+    /// while keystrokes go through the line discipline to its stdin (a line on Enter, an
+    /// end-of-file on Ctrl-D at the start of a line). `Ok(None)` when Ctrl-C interrupted it: the
+    /// command is dropped, and output and typed-ahead input it had not consumed are flushed, as
+    /// a tty does on SIGINT.
+    async fn run(
+        &mut self,
+        stdin: &mpsc::Sender<Bytes>,
+        out_rx: &mut mpsc::Receiver<Output>,
+        command: impl std::future::Future<Output = i32>,
+    ) -> Result<Option<i32>, Gone> {
+        tokio::pin!(command);
+        loop {
+            tokio::select! {
+                biased;
+                keys = self.input.recv() => {
+                    let Some(keys) = keys else { return Err(Gone) };
+                    let mut rest: &[u8] = &keys;
+                    while !rest.is_empty() {
+                        let (used, echo, action) = self.discipline.feed(rest);
+                        rest = &rest[used..];
+                        self.print(&echo)?;
+                        match action {
+                            None => {}
+                            Some(Action::Interrupt) => {
+                                while out_rx.try_recv().is_ok() {}
+                                return Ok(None);
+                            }
+                            Some(Action::Line(line)) => {
+                                // A full tty buffer loses input.
+                                let _ = stdin.try_send(Bytes::from(format!("{line}\n")));
+                            }
+                            Some(Action::Eof) => {
+                                let _ = stdin.try_send(Bytes::new());
+                            }
+                        }
+                    }
+                }
+                chunk = out_rx.recv() => {
+                    if let Some(chunk) = chunk {
+                        self.write_output(chunk)?;
+                    }
+                }
+                status = &mut command => {
+                    // Everything it wrote is in the channel by now.
+                    while let Ok(chunk) = out_rx.try_recv() {
+                        self.write_output(chunk)?;
+                    }
+                    return Ok(Some(status));
+                }
+            }
+        }
+    }
+
+    /// The prompt, then the part of a line typed while the last command ran (echoed again, as
+    /// readline redraws it).
+    fn prompt(&mut self) -> Result<(), Gone> {
+        self.print(PROMPT)?;
+        let partial = self.discipline.line().to_vec();
+        self.print(&partial)
+    }
+}
+
 async fn run_terminal(
     state: AppState,
     workspace: String,
     live: Arc<Live>,
     id: u32,
     command: Vec<String>,
-    mut input: mpsc::UnboundedReceiver<Vec<u8>>,
+    input: mpsc::UnboundedReceiver<Vec<u8>>,
 ) {
-    let mut shell = backend::Session::new(&state, &workspace);
+    let mut term = Term {
+        live: live.clone(),
+        id,
+        crlf: Crlf::default(),
+        discipline: LineDiscipline::default(),
+        pending: VecDeque::new(),
+        input,
+    };
+    let mut shell = Shell::new(state, workspace);
+    let (out_tx, mut out_rx) = mpsc::channel::<Output>(64);
+    let (stdin_tx, stdin_rx) = mpsc::channel::<Bytes>(STDIN_LINES);
+    let mut io = Io::new(out_tx, stdin_rx);
     if !is_interactive_shell(&command) {
-        // A program: run it once, its output on the terminal, then the terminal ends.
-        let result = shell
-            .run_argv(&state, &workspace, &command, &mut input)
-            .await;
-        live.terminal_output(id, &to_crlf(&result.output));
-        live.terminal_exited(id, result.exit.unwrap_or(result.status));
+        // A program: run once, its output on the terminal, then the terminal ends.
+        let status = match term
+            .run(&stdin_tx, &mut out_rx, shell.run_argv(&command, &mut io))
+            .await
+        {
+            Ok(Some(status)) => status,
+            Ok(None) => 130,
+            Err(Gone) => return,
+        };
+        live.terminal_exited(id, status);
         return;
     }
-    let mut discipline = LineDiscipline::default();
-    let mut pending: VecDeque<u8> = VecDeque::new();
+    // `Err(Gone)`: the terminal was closed; nothing is left to report.
+    let _ = interactive(&mut term, &mut shell, &mut io, &stdin_tx, &mut out_rx).await;
+}
+
+/// The prompt loop of an interactive terminal; returns once it exited (`exit`, Ctrl-D).
+async fn interactive(
+    term: &mut Term,
+    shell: &mut Shell,
+    io: &mut Io,
+    stdin_tx: &mpsc::Sender<Bytes>,
+    out_rx: &mut mpsc::Receiver<Output>,
+) -> Result<(), Gone> {
+    // `$?`: the last status, 130 after an interrupt.
     let mut status = 0;
-    if !live.terminal_output(id, PROMPT) {
-        return;
-    }
+    term.prompt()?;
     loop {
-        if pending.is_empty() {
-            match input.recv().await {
-                Some(bytes) => pending.extend(bytes),
-                None => return,
+        if term.pending.is_empty() {
+            match term.input.recv().await {
+                Some(keys) => term.pending.extend(keys),
+                None => return Err(Gone),
             }
         }
-        let chunk: Vec<u8> = pending.drain(..).collect();
-        let (used, echo, action) = discipline.feed(&chunk);
-        pending.extend(&chunk[used..]);
-        if !live.terminal_output(id, &echo) {
-            return;
-        }
+        let chunk: Vec<u8> = term.pending.drain(..).collect();
+        let (used, echo, action) = term.discipline.feed(&chunk);
+        term.pending.extend(&chunk[used..]);
+        term.print(&echo)?;
         match action {
             None => {}
             Some(Action::Interrupt) => {
                 status = 130;
-                if !live.terminal_output(id, PROMPT) {
-                    return;
-                }
+                term.prompt()?;
             }
             Some(Action::Eof) => {
-                live.terminal_output(id, b"exit\r\n");
-                live.terminal_exited(id, status);
-                return;
+                term.print(b"exit\r\n")?;
+                term.live.terminal_exited(term.id, status);
+                return Ok(());
             }
             Some(Action::Line(line)) => {
-                let result = shell
-                    .run_line(&state, &workspace, &line, &mut input, &mut pending)
-                    .await;
-                let Some(result) = result else {
-                    // Interrupted (Ctrl-C): the typed-ahead input is flushed, as a tty does.
-                    pending.clear();
-                    discipline.clear();
-                    status = 130;
-                    if !live.terminal_output(id, b"^C\r\n") || !live.terminal_output(id, PROMPT) {
-                        return;
+                match term
+                    .run(stdin_tx, out_rx, shell.run_line(&line, io))
+                    .await?
+                {
+                    None => {
+                        // Ctrl-C: flush what was typed ahead.
+                        status = 130;
+                        term.pending.clear();
+                        term.discipline.clear();
+                        while io.stdin.try_recv().is_ok() {}
                     }
-                    continue;
-                };
-                if !live.terminal_output(id, &to_crlf(&result.output)) {
-                    return;
-                }
-                status = result.status;
-                if let Some(code) = result.exit {
-                    live.terminal_exited(id, code);
-                    return;
-                }
-                if !live.terminal_output(id, PROMPT) {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// The command back-end of a terminal: the emulated shell.
-mod backend {
-    use super::LineResult;
-    use crate::gateway::exec;
-    use crate::state::AppState;
-    use std::collections::VecDeque;
-    use std::time::Duration;
-    use tokio::sync::mpsc;
-
-    /// A shell session (working directory, last status) of one terminal.
-    pub struct Session;
-
-    impl Session {
-        pub fn new(_state: &AppState, _workspace: &str) -> Self {
-            Session
-        }
-
-        /// Runs one line. `None` when Ctrl-C interrupted it; input that arrives meanwhile is
-        /// typed ahead into `pending`.
-        pub async fn run_line(
-            &mut self,
-            state: &AppState,
-            workspace: &str,
-            line: &str,
-            input: &mut mpsc::UnboundedReceiver<Vec<u8>>,
-            pending: &mut VecDeque<u8>,
-        ) -> Option<LineResult> {
-            let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
-            match words.first().map(String::as_str) {
-                None => Some(LineResult {
-                    output: Vec::new(),
-                    status: 0,
-                    exit: None,
-                }),
-                Some("exit") => {
-                    let code = words.get(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-                    Some(LineResult {
-                        output: Vec::new(),
-                        status: code,
-                        exit: Some(code),
-                    })
-                }
-                Some("sleep") => {
-                    let secs: f64 = words.get(1).and_then(|s| s.parse().ok()).unwrap_or(0.0);
-                    let sleep = tokio::time::sleep(Duration::from_secs_f64(secs.clamp(0.0, 1e6)));
-                    tokio::pin!(sleep);
-                    loop {
-                        tokio::select! {
-                            _ = &mut sleep => break,
-                            bytes = input.recv() => match bytes {
-                                Some(bytes) if bytes.contains(&0x03) => return None,
-                                Some(bytes) => super::type_ahead(pending, &bytes),
-                                None => return None,
-                            },
+                    Some(code) => {
+                        status = code;
+                        if shell.has_exited() {
+                            term.live.terminal_exited(term.id, code);
+                            return Ok(());
+                        }
+                        // Lines typed while it ran that it did not read: the shell reads them
+                        // next, as it would from the tty.
+                        while let Ok(line) = io.stdin.try_recv() {
+                            type_ahead(&mut term.pending, &line);
                         }
                     }
-                    Some(LineResult {
-                        output: Vec::new(),
-                        status: 0,
-                        exit: None,
-                    })
                 }
-                Some(_) => {
-                    let out =
-                        crate::gateway::with_files(state, workspace, |t| exec::run(t, &words))
-                            .ok()?;
-                    let mut output = out.stdout.into_bytes();
-                    output.extend(out.stderr.into_bytes());
-                    Some(LineResult {
-                        output,
-                        status: out.exit_code,
-                        exit: None,
-                    })
-                }
+                term.prompt()?;
             }
-        }
-
-        /// Runs a program given as argv (a terminal created with a `cmd` that is not a shell).
-        pub async fn run_argv(
-            &mut self,
-            state: &AppState,
-            workspace: &str,
-            argv: &[String],
-            input: &mut mpsc::UnboundedReceiver<Vec<u8>>,
-        ) -> LineResult {
-            let mut pending = VecDeque::new();
-            self.run_line(state, workspace, &argv.join(" "), input, &mut pending)
-                .await
-                .unwrap_or(LineResult {
-                    output: Vec::new(),
-                    status: 130,
-                    exit: Some(130),
-                })
         }
     }
 }
@@ -575,7 +612,11 @@ mod tests {
 
     #[test]
     fn crlf() {
-        assert_eq!(to_crlf(b"a\nb\r\nc\n"), b"a\r\nb\r\nc\r\n");
+        let mut c = Crlf::default();
+        assert_eq!(c.convert(b"a\nb\r\nc\n"), b"a\r\nb\r\nc\r\n");
+        // A `\r\n` split across two chunks stays one.
+        assert_eq!(c.convert(b"x\r"), b"x\r");
+        assert_eq!(c.convert(b"\ny"), b"\ny");
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub struct CreateWatcher {
 /// Directories a watcher of `root` with `excludes` covers (its root included), counted now.
 fn dir_count(state: &AppState, id: &str, root: &str, excludes: &[String]) -> usize {
     super::with_files(state, id, |t| {
-        t.count_dirs(root, |p| !covers(root, excludes, p))
+        t.walk(root)
+            .filter(|(p, n)| matches!(n, Node::Dir { .. }) && covers(root, excludes, p))
+            .count()
     })
     .unwrap_or(0)
 }
