@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::faults::Faults;
+use crate::gateway::exec::Tasks;
 use crate::gateway::files::FileTree;
 use crate::ratelimit::RateLimiter;
 use crate::util::{iso8601, now_millis, random_hex};
@@ -102,7 +103,7 @@ pub struct Resources {
     pub disk_size_mb: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Workspace {
     pub id: String,
     pub name: String,
@@ -120,6 +121,8 @@ pub struct Workspace {
     pub idempotency_key: Option<String>,
     pub access: RuntimeAccess,
     pub files: FileTree,
+    /// Exec tasks; dropping them (workspace deleted) kills the running ones.
+    pub exec: Tasks,
 }
 
 impl Workspace {
@@ -286,6 +289,7 @@ pub(crate) mod tests {
                 private_ip: "10.40.0.2".into(),
             },
             files: FileTree::seeded(),
+            exec: Tasks::default(),
         };
         let state = Arc::new(Shared {
             config: Config::default(),
