@@ -574,3 +574,69 @@ async fn deleting_the_workspace_kills_its_tasks() {
         .ok(200);
     assert_eq!(collect(&sse.rest(Duration::from_secs(3)).await).2, 137);
 }
+
+/// `drop` with `after_bytes`: the stream starts, is cut mid-body (no clean end), and the task
+/// goes on: a subscriber resumes it whole.
+#[tokio::test]
+async fn drop_after_bytes_cuts_a_stream_mid_body() {
+    let (emu, token) = ready().await;
+    let first = "event: task_id\ndata: {\"task_id\":\"1\"}\n\n";
+    let limit = first.len() + 10;
+    emu.add_fault(json!({
+        "kind": "drop", "path": "/exec/stream", "listener": "gateway", "after_bytes": limit,
+    }))
+    .await;
+    let client = common::fresh_client();
+    let mut response = client
+        .post(format!("{}/exec/stream", emu.gw))
+        .bearer_auth(&token)
+        .json(&json!({ "cmd": ["sh", "-c", "echo one; sleep 0.3; echo two"] }))
+        .send()
+        .await
+        .expect("the response starts");
+    assert_eq!(response.status(), 200);
+    let mut received = Vec::new();
+    let broke = loop {
+        match tokio::time::timeout(Duration::from_secs(5), response.chunk()).await {
+            Ok(Ok(Some(chunk))) => received.extend_from_slice(&chunk),
+            Ok(Ok(None)) => break false,
+            Ok(Err(_)) => break true,
+            Err(_) => panic!("the cut stream hung"),
+        }
+    };
+    assert!(broke, "the body must end with an error, not cleanly");
+    assert_eq!(
+        received.len(),
+        limit,
+        "{:?}",
+        String::from_utf8_lossy(&received)
+    );
+    assert!(received.starts_with(first.as_bytes()));
+    assert!(received.ends_with(b"event: std"));
+    // The fault was used once; the task ran on, and resuming gives everything.
+    let mut sse = subscribe(&emu, &token, "1").await;
+    first_task_id(&mut sse).await;
+    let (out, _, code) = collect(&sse.rest(Duration::from_secs(5)).await);
+    assert_eq!((out.as_str(), code), ("one\ntwo\n", 0));
+    // A JSON response with a length is cut too.
+    emu.add_fault(json!({
+        "kind": "drop", "path": "/files/read", "listener": "gateway", "after_bytes": 5,
+    }))
+    .await;
+    let response = client
+        .get(format!("{}/files/read?path=/app/README.md", emu.gw))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("headers arrive");
+    assert!(response.text().await.is_err(), "a short body is an error");
+    // `after_bytes` is only for drop.
+    let r = emu
+        .post(
+            "/__emulator/faults",
+            &Cred::admin(),
+            json!({ "kind": "latency", "path": "/x", "after_bytes": 3 }),
+        )
+        .await;
+    r.validation("after_bytes");
+}
