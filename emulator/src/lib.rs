@@ -23,6 +23,7 @@ mod ratelimit;
 mod server;
 mod shell;
 mod state;
+mod stream;
 mod util;
 
 pub use config::{Config, RateLimit};

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::faults::Faults;
+use crate::gateway::exec::Tasks;
 use crate::gateway::files::FileTree;
 use crate::live::{Live, Signal};
 use crate::ratelimit::RateLimiter;
@@ -103,7 +104,7 @@ pub struct Resources {
     pub disk_size_mb: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Workspace {
     pub id: String,
     pub name: String,
@@ -123,6 +124,8 @@ pub struct Workspace {
     pub files: FileTree,
     /// Socket, terminals, watchers and the interrupt signal (`crate::live`).
     pub live: Arc<Live>,
+    /// Exec tasks; dropping them (workspace deleted) kills the running ones.
+    pub exec: Tasks,
 }
 
 impl Workspace {
@@ -297,6 +300,7 @@ pub(crate) mod tests {
             },
             files: FileTree::seeded(),
             live: Live::new(),
+            exec: Tasks::default(),
         };
         let state = Arc::new(Shared {
             config: Config::default(),

@@ -183,12 +183,21 @@ async fn add_fault(
             "must be at most 67108864",
         ));
     }
+    if spec.after_bytes.is_some() && spec.kind != crate::faults::FaultKind::Drop {
+        return Err(ApiError::validation(
+            "after_bytes",
+            "is only valid with kind \"drop\"",
+        ));
+    }
     // A `drop` on the gateway's `/ws` is a network loss for the sockets that are open now: they
     // end at once, without a close frame. That is one of its uses; any left drop the next
     // upgrade requests, as for any path.
     let mut spec = spec;
     let mut killed = None;
-    if spec.kind == FaultKind::Drop && spec.matches(Listener::Gateway, "GET", "/ws") {
+    if spec.kind == FaultKind::Drop
+        && spec.after_bytes.is_none()
+        && spec.matches(Listener::Gateway, "GET", "/ws")
+    {
         let lives: Vec<_> = state
             .store()
             .workspaces

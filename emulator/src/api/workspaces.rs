@@ -183,6 +183,7 @@ pub async fn create(
             },
             files,
             live,
+            exec: Default::default(),
         };
         let json = workspace.to_json(now, state.provision_delay_ms());
         let id = workspace.id.clone();
@@ -328,8 +329,12 @@ async fn transition(
         if to == Lifecycle::Provisioning && !restart && w.lifecycle != Lifecycle::Stopped {
             return (w.to_json(now, delay), None);
         }
-        // Stop and restart end the VM's processes: its socket, terminals, watchers, streams.
+        // Stop and restart end the VM's processes: exec tasks, its socket, terminals, watchers,
+        // streams.
         let ends = (to == Lifecycle::Stopped || restart) && w.lifecycle != Lifecycle::Stopped;
+        if to == Lifecycle::Stopped || restart {
+            w.exec.kill_all();
+        }
         w.lifecycle = to;
         w.phase_started_ms = now;
         w.updated_ms = now;

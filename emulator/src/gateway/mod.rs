@@ -1,7 +1,8 @@
 //! The data plane (`workspace.oblien.com`): its own listener, reaching a workspace by its token
 //! alone. Files and exec are emulated over an in-memory file tree per workspace.
 
-mod exec;
+pub mod exec;
+mod exec_http;
 pub mod files;
 mod terminals;
 mod watchers;
@@ -12,7 +13,7 @@ use crate::body::{query_map, JsonBody};
 use crate::error::ApiError;
 use crate::jwt::{self, GatewayClaims, TYP_GATEWAY};
 use crate::state::{AppState, Lifecycle, Workspace};
-use crate::util::{now_millis, random_hex};
+use crate::util::now_millis;
 use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode, Uri};
@@ -32,7 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/files/write", post(write))
         .route("/files/mkdir", post(mkdir))
         .route("/files/delete", post(delete))
-        .route("/exec", post(exec_command))
+        .merge(exec_http::routes())
         .route("/ws", get(ws::upgrade))
         .route("/terminals", get(terminals::list).post(terminals::create))
         .route("/terminals/{id}", routing::delete(terminals::close))
@@ -314,44 +315,6 @@ async fn delete(
     Ok(Json(
         json!({ "success": true, "path": done.path, "deleted": true }),
     ))
-}
-
-#[derive(Deserialize)]
-struct ExecBody {
-    cmd: Vec<String>,
-    timeout_seconds: Option<u32>,
-}
-
-async fn exec_command(
-    State(state): State<AppState>,
-    Target(id): Target,
-    body: Result<JsonBody<ExecBody>, ApiError>,
-) -> JsonResult {
-    let JsonBody(body) = body?;
-    if body.cmd.is_empty() {
-        return Err(ApiError::validation(
-            "cmd",
-            "must be a non-empty array of strings",
-        ));
-    }
-    if body.timeout_seconds.is_some_and(|t| t == 0 || t > 3600) {
-        return Err(ApiError::validation(
-            "timeout_seconds",
-            "must be between 1 and 3600",
-        ));
-    }
-    let started = now_millis();
-    let out = with_files(&state, &id, |t| exec::run(t, &body.cmd))?;
-    Ok(Json(json!({
-        "success": true,
-        "id": format!("exec_{}", random_hex(6)),
-        "command": body.cmd,
-        "status": "completed",
-        "exit_code": out.exit_code,
-        "stdout": out.stdout,
-        "stderr": out.stderr,
-        "duration_ms": now_millis().saturating_sub(started),
-    })))
 }
 
 /// Unknown gateway paths: 404 once the token is checked.
