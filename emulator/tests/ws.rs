@@ -1340,3 +1340,54 @@ async fn watcher_overflow_when_the_socket_is_slow() {
         after.len()
     );
 }
+
+/// Exec commands change the tree through the same place: watchers see them (plain and streamed).
+#[tokio::test]
+async fn watcher_events_from_exec() {
+    let (emu, _, token) = setup().await;
+    emu.gw_post("/watchers", &token, json!({ "path": "/app" }))
+        .await
+        .ok(201);
+    let mut ws = connect(&emu, &token).await;
+    ws.json_where("ready", watcher_msg("ready")).await;
+    let r = emu
+        .gw_post(
+            "/exec",
+            &token,
+            json!({ "cmd": ["sh", "-c", "mkdir /app/out && touch /app/out/a; rm -r /app/out"] }),
+        )
+        .await;
+    assert_eq!(r.ok(200)["exit_code"], 0, "{}", r.text);
+    let frames = ws.drain(Duration::from_millis(300)).await;
+    assert_eq!(
+        changes(&frames, "1"),
+        pairs(&[
+            ("/app/out", "create"),
+            ("/app/out/a", "create"),
+            ("/app/out/a", "write"),
+            ("/app/out/a", "remove"),
+            ("/app/out", "remove"),
+        ])
+    );
+    // Argv form with a redirection inside `sh -c`, over the SSE endpoint.
+    let r = emu
+        .send(
+            emu.gw_req(reqwest::Method::POST, "/exec/stream", &Cred::bearer(&token))
+                .json(&json!({ "cmd": ["sh", "-c", "echo streamed > /app/s.txt"] })),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    assert!(r.text.contains("event: exit"), "{}", r.text);
+    let frames = ws.drain(Duration::from_millis(300)).await;
+    let got = changes(&frames, "1");
+    assert_eq!(
+        got.first(),
+        Some(&("/app/s.txt".to_string(), "create".to_string()))
+    );
+    assert!(
+        got.iter()
+            .skip(1)
+            .all(|(p, op)| p == "/app/s.txt" && op == "write"),
+        "{got:?}"
+    );
+}
