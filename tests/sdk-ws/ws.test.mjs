@@ -230,3 +230,24 @@ test('the SDK reconnects after a dropped connection (drop fault on /ws)', async 
   await state.until('output', () => state.outputOf('1').includes('reconnected\r\n$ '));
   socket.close();
 });
+
+test('watcher events from a terminal command and from rt.exec', async () => {
+  const { rt } = await freshWorkspace();
+  const watcher = await rt.watcher.create({ path: '/app' });
+  const term = await rt.terminal.create();
+  const { socket, state } = await open(rt);
+  await state.until('ready', () => state.watcher.some((e) => e.type === 'ready'));
+  socket.writeTerminalInput(term.id, 'mkdir /app/from-term && cd /app/from-term && pwd\r');
+  await state.until('pwd', () => state.outputOf(term.id).includes('/app/from-term\r\n$ '));
+  await state.until('terminal change', () => state.watcher.some((e) => e.path === '/app/from-term'));
+  const result = await rt.exec.run(['sh', '-c', 'touch /app/from-exec']);
+  assert.equal(result.exit_code, 0);
+  await state.until('exec change', () => state.watcher.some((e) => e.path === '/app/from-exec'));
+  const ops = state.watcher.filter((e) => e.type === 'change').map((e) => [e.path, e.op]);
+  assert.deepEqual(ops, [
+    ['/app/from-term', 'create'],
+    ['/app/from-exec', 'create'], ['/app/from-exec', 'write'],
+  ]);
+  assert.ok(state.watcher.every((e) => e.watcher_id === watcher.id));
+  socket.close();
+});
