@@ -1,9 +1,11 @@
 //! The data plane (`workspace.oblien.com`): its own listener, reaching a workspace by its token
 //! alone. Files and exec are emulated over an in-memory file tree per workspace.
 
+mod browse;
 pub mod exec;
 mod exec_http;
 pub mod files;
+mod search;
 
 use crate::auth::{bearer_token, header_str};
 use crate::body::{query_map, JsonBody};
@@ -24,12 +26,12 @@ use serde_json::{json, Value};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
-        .route("/files", get(list))
-        .route("/files/read", get(read))
         .route("/files/stat", get(stat))
         .route("/files/write", post(write))
         .route("/files/mkdir", post(mkdir))
         .route("/files/delete", post(delete))
+        .merge(browse::routes())
+        .merge(search::routes())
         .merge(exec_http::routes())
 }
 
@@ -107,7 +109,7 @@ fn resolve_target(state: &AppState, headers: &axum::http::HeaderMap) -> Result<S
 }
 
 /// Runs `f` on the target workspace's file tree (read-only).
-fn with_files<R>(
+pub(crate) fn with_files<R>(
     state: &AppState,
     id: &str,
     f: impl FnOnce(&files::FileTree) -> R,
@@ -115,7 +117,7 @@ fn with_files<R>(
     files::view(state, id, f).map_err(|e| fs_error(e, ""))
 }
 
-fn fs_error(err: FsError, path: &str) -> ApiError {
+pub(crate) fn fs_error(err: FsError, path: &str) -> ApiError {
     let (status, code, message) = err.describe();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     if err == FsError::WorkspaceGone {
@@ -129,7 +131,7 @@ fn fs_error(err: FsError, path: &str) -> ApiError {
     }
 }
 
-fn required_path(raw: Option<String>) -> Result<String, ApiError> {
+pub(crate) fn required_path(raw: Option<String>) -> Result<String, ApiError> {
     let query = query_map(raw.as_deref());
     query
         .get("path")
@@ -142,39 +144,6 @@ type JsonResult = Result<Json<Value>, ApiError>;
 
 async fn health(Target(_): Target) -> Json<Value> {
     Json(json!({ "success": true, "status": "ok" }))
-}
-
-async fn list(
-    State(state): State<AppState>,
-    Target(id): Target,
-    RawQuery(raw): RawQuery,
-) -> JsonResult {
-    let query = query_map(raw.as_deref());
-    let path = query
-        .get("path")
-        .filter(|p| !p.is_empty())
-        .cloned()
-        .unwrap_or_else(|| "/".to_string());
-    let nested = matches!(query.get("nested").map(String::as_str), Some("true" | "1"));
-    let (path, entries) =
-        with_files(&state, &id, |t| t.list(&path, nested))?.map_err(|e| fs_error(e, &path))?;
-    Ok(Json(
-        json!({ "success": true, "path": path, "count": entries.len(), "entries": entries }),
-    ))
-}
-
-async fn read(
-    State(state): State<AppState>,
-    Target(id): Target,
-    RawQuery(raw): RawQuery,
-) -> JsonResult {
-    let path = required_path(raw)?;
-    with_files(&state, &id, |t| {
-        t.read(&path).map(|(p, content)| {
-            Json(json!({ "success": true, "path": p, "content": String::from_utf8_lossy(content), "size": content.len() }))
-        })
-    })?
-    .map_err(|e| fs_error(e, &path))
 }
 
 async fn stat(
