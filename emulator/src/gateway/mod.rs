@@ -1,9 +1,11 @@
 //! The data plane (`workspace.oblien.com`): its own listener, reaching a workspace by its token
 //! alone. Files and exec are emulated over an in-memory file tree per workspace.
 
+mod browse;
 pub mod exec;
 mod exec_http;
 pub mod files;
+mod search;
 mod terminals;
 mod watchers;
 mod ws;
@@ -27,12 +29,12 @@ use serde_json::{json, Value};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
-        .route("/files", get(list))
-        .route("/files/read", get(read))
         .route("/files/stat", get(stat))
         .route("/files/write", post(write))
         .route("/files/mkdir", post(mkdir))
         .route("/files/delete", post(delete))
+        .merge(browse::routes())
+        .merge(search::routes())
         .merge(exec_http::routes())
         .route("/ws", get(ws::upgrade))
         .route("/terminals", get(terminals::list).post(terminals::create))
@@ -181,7 +183,7 @@ pub(crate) fn fs_error(err: FsError, path: &str) -> ApiError {
     }
 }
 
-fn required_path(raw: Option<String>) -> Result<String, ApiError> {
+pub(crate) fn required_path(raw: Option<String>) -> Result<String, ApiError> {
     let query = query_map(raw.as_deref());
     query
         .get("path")
@@ -194,39 +196,6 @@ type JsonResult = Result<Json<Value>, ApiError>;
 
 async fn health(Target(_): Target) -> Json<Value> {
     Json(json!({ "success": true, "status": "ok" }))
-}
-
-async fn list(
-    State(state): State<AppState>,
-    Target(id): Target,
-    RawQuery(raw): RawQuery,
-) -> JsonResult {
-    let query = query_map(raw.as_deref());
-    let path = query
-        .get("path")
-        .filter(|p| !p.is_empty())
-        .cloned()
-        .unwrap_or_else(|| "/".to_string());
-    let nested = matches!(query.get("nested").map(String::as_str), Some("true" | "1"));
-    let (path, entries) =
-        with_files(&state, &id, |t| t.list(&path, nested))?.map_err(|e| fs_error(e, &path))?;
-    Ok(Json(
-        json!({ "success": true, "path": path, "count": entries.len(), "entries": entries }),
-    ))
-}
-
-async fn read(
-    State(state): State<AppState>,
-    Target(id): Target,
-    RawQuery(raw): RawQuery,
-) -> JsonResult {
-    let path = required_path(raw)?;
-    with_files(&state, &id, |t| {
-        t.read(&path).map(|(p, content)| {
-            Json(json!({ "success": true, "path": p, "content": String::from_utf8_lossy(content), "size": content.len() }))
-        })
-    })?
-    .map_err(|e| fs_error(e, &path))
 }
 
 async fn stat(
