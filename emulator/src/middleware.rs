@@ -96,6 +96,8 @@ pub async fn faults_and_limits(
     if req.method() == Method::OPTIONS {
         return next.run(req).await;
     }
+    // `drop` with `after_bytes`: the response goes out, cut after that many body bytes.
+    let mut cut_after = None;
     if let Some(fault) =
         ctx.state
             .faults
@@ -106,6 +108,7 @@ pub async fn faults_and_limits(
         }
         match fault.kind {
             FaultKind::Latency => {}
+            FaultKind::Drop if fault.after_bytes.is_some() => cut_after = fault.after_bytes,
             FaultKind::Drop => {
                 let mut response = Response::new(Body::empty());
                 response.extensions_mut().insert(DropConnection);
@@ -126,7 +129,11 @@ pub async fn faults_and_limits(
             .into_response();
         }
     }
-    next.run(req).await
+    let response = next.run(req).await;
+    match cut_after {
+        Some(limit) => response.map(|body| crate::stream::cut_after(body, limit)),
+        None => response,
+    }
 }
 
 /// A hash of the credential the request carries (API key id or bearer token), if any.
