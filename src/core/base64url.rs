@@ -74,7 +74,10 @@ mod tests {
 
     #[test]
     fn standard_alphabet() {
-        assert_eq!(super::decode_standard("+/8=").as_deref(), Some(&[0xfb, 0xff][..]));
+        assert_eq!(
+            super::decode_standard("+/8=").as_deref(),
+            Some(&[0xfb, 0xff][..])
+        );
         assert_eq!(super::decode_standard("-_8"), None);
         assert_eq!(decode("+/8"), None);
     }

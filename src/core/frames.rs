@@ -50,10 +50,22 @@ pub fn output(frame: &[u8]) -> Option<(u8, &[u8])> {
 /// What a text frame from the gateway says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
-    TerminalExit { terminal: u8, code: i32 },
-    WatcherReady { watcher: String },
-    WatcherChange { watcher: String, path: String, op: String },
-    WatcherOverflow { watcher: String, message: String },
+    TerminalExit {
+        terminal: u8,
+        code: i32,
+    },
+    WatcherReady {
+        watcher: String,
+    },
+    WatcherChange {
+        watcher: String,
+        path: String,
+        op: String,
+    },
+    WatcherOverflow {
+        watcher: String,
+        message: String,
+    },
     /// Anything else (unknown channels or types, unreadable text): ignored.
     Other,
 }
@@ -61,7 +73,9 @@ pub enum Message {
 fn text_of(members: &[json::Member<'_>], key: &str) -> Option<String> {
     match json::last(members, key) {
         Some(Value::String(s)) => Some(s.decode().into_owned()),
-        Some(Value::Number(n)) if n.fract() == 0.0 && n.abs() < 1e15 => Some((*n as i64).to_string()),
+        Some(Value::Number(n)) if n.fract() == 0.0 && n.abs() < 1e15 => {
+            Some((*n as i64).to_string())
+        }
         _ => None,
     }
 }
@@ -83,7 +97,10 @@ pub fn message(text: &str) -> Message {
                 }
                 _ => -1,
             };
-            terminal.map_or(Message::Other, |terminal| Message::TerminalExit { terminal, code })
+            terminal.map_or(Message::Other, |terminal| Message::TerminalExit {
+                terminal,
+                code,
+            })
         }
         ("watcher", kind) => {
             let Some(watcher) = field("watcher_id") else {
@@ -98,8 +115,7 @@ pub fn message(text: &str) -> Message {
                 },
                 "overflow" => Message::WatcherOverflow {
                     watcher,
-                    message: field("message")
-                        .unwrap_or_else(|| String::from("events were lost")),
+                    message: field("message").unwrap_or_else(|| String::from("events were lost")),
                 },
                 _ => Message::Other,
             }
@@ -136,14 +152,22 @@ mod tests {
     fn messages() {
         assert_eq!(
             message(r#"{"channel":"terminal","type":"exit","id":"2","code":3}"#),
-            Message::TerminalExit { terminal: 2, code: 3 }
+            Message::TerminalExit {
+                terminal: 2,
+                code: 3
+            }
         );
         assert_eq!(
             message(r#"{"type":"exit","id":2,"code":0}"#),
-            Message::TerminalExit { terminal: 2, code: 0 }
+            Message::TerminalExit {
+                terminal: 2,
+                code: 0
+            }
         );
         assert_eq!(
-            message(r#"{"channel":"watcher","type":"change","watcher_id":"1","path":"/a","op":"write"}"#),
+            message(
+                r#"{"channel":"watcher","type":"change","watcher_id":"1","path":"/a","op":"write"}"#
+            ),
             Message::WatcherChange {
                 watcher: "1".into(),
                 path: "/a".into(),
@@ -152,6 +176,9 @@ mod tests {
         );
         assert_eq!(message("not json"), Message::Other);
         assert_eq!(message(r#"{"channel":"desktop"}"#), Message::Other);
-        assert_eq!(message(r#"{"type":"exit","id":"300","code":1}"#), Message::Other);
+        assert_eq!(
+            message(r#"{"type":"exit","id":"300","code":1}"#),
+            Message::Other
+        );
     }
 }

@@ -67,14 +67,15 @@ pub fn retry_delay_ms(attempt: u32, random: f64) -> f64 {
     base * (0.5 + 0.5 * random.clamp(0.0, 1.0))
 }
 
-/// A socket that did not open tells the page nothing (browsers hide the handshake's status), so
-/// the client asks `GET /health` with the same rules as any gateway call (a 401 re-mints the
-/// token). Its answer decides: the workspace cannot be reached this way (`Err`, the socket ends
-/// with that error) or the next attempt may work (`Ok`).
-pub fn after_probe(probe: Result<(), ClientError>) -> Result<(), ClientError> {
+/// Before a reconnect the client asks `GET /health` with the same rules as any gateway call (a
+/// 401 re-mints the token): a socket that does not open tells the page nothing (browsers hide the
+/// handshake's status). The answer decides: `Err` the workspace cannot be reached this way (the
+/// socket ends with that error); `Ok(Some(error))` a passing failure (retry later); `Ok(None)` go.
+pub fn after_probe(probe: Result<(), ClientError>) -> Result<Option<ClientError>, ClientError> {
     match probe {
+        Ok(()) => Ok(None),
         Err(error) if is_final(&error) => Err(error),
-        _ => Ok(()),
+        Err(error) => Ok(Some(error)),
     }
 }
 
@@ -103,9 +104,18 @@ mod tests {
     #[test]
     fn closes() {
         assert_eq!(after_close(4000), AfterClose::Replaced);
-        assert_eq!(after_close(4001), AfterClose::Reconnect { fresh_token: true });
-        assert_eq!(after_close(1006), AfterClose::Reconnect { fresh_token: false });
-        assert_eq!(after_close(1001), AfterClose::Reconnect { fresh_token: false });
+        assert_eq!(
+            after_close(4001),
+            AfterClose::Reconnect { fresh_token: true }
+        );
+        assert_eq!(
+            after_close(1006),
+            AfterClose::Reconnect { fresh_token: false }
+        );
+        assert_eq!(
+            after_close(1001),
+            AfterClose::Reconnect { fresh_token: false }
+        );
     }
 
     #[test]
@@ -120,8 +130,10 @@ mod tests {
     fn probes() {
         let stopped = ClientError::new("workspace_not_running", "m").with_status(503);
         assert!(after_probe(Err(stopped)).is_err());
-        assert!(after_probe(Err(ClientError::new("network_error", "m"))).is_ok());
-        assert!(after_probe(Err(ClientError::new("bad_gateway", "m").with_status(502))).is_ok());
-        assert!(after_probe(Ok(())).is_ok());
+        let network = ClientError::new("network_error", "m");
+        assert_eq!(after_probe(Err(network.clone())), Ok(Some(network)));
+        let bad_gateway = ClientError::new("bad_gateway", "m").with_status(502);
+        assert_eq!(after_probe(Err(bad_gateway.clone())), Ok(Some(bad_gateway)));
+        assert_eq!(after_probe(Ok(())), Ok(None));
     }
 }

@@ -18,13 +18,13 @@ use crate::core::request::{send_authorised, Retries};
 use crate::core::runtime::HttpRequest;
 use exec::RuntimeExec;
 use files::RuntimeFiles;
-use socket::Connection;
-use terminals::{RuntimeConnection, RuntimeTerminals};
-use watchers::RuntimeWatchers;
 use js_sys::Promise;
+use socket::Connection;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
+use terminals::{RuntimeConnection, RuntimeTerminals};
 use wasm_bindgen::prelude::*;
+use watchers::RuntimeWatchers;
 use web_sys::{AbortSignal, Request, RequestInit};
 
 /// What the runtime and its views (`files`, `exec`) share.

@@ -339,10 +339,14 @@ impl Connection {
         self.target.session.now_ms()
     }
 
-    /// One attempt: a token valid now, then `new WebSocket`.
+    /// One attempt. A reconnect first asks `GET /health` with the same rules as any gateway call
+    /// (a refused token is re-minted there): a handshake the gateway would refuse is never tried,
+    /// since browsers hide its status and log its URL, token included. Then `new WebSocket` with
+    /// the token valid now.
     fn connect(self: &Rc<Self>) {
         let epoch = self.socket_epoch.get() + 1;
         self.socket_epoch.set(epoch);
+        let probe_first = self.state() != State::Connecting;
         let weak = Rc::downgrade(self);
         wasm_bindgen_futures::spawn_local(async move {
             let Some(this) = weak.upgrade() else { return };
@@ -350,14 +354,29 @@ impl Connection {
             if this.stale_token.replace(false) {
                 cell.clear();
             }
-            let session = this.target.session.clone();
-            let lease = session.guarded(None, cell.acquire()).await;
-            if this.socket_epoch.get() != epoch || this.state() == State::Closed {
+            let current = |this: &Connection| {
+                this.socket_epoch.get() == epoch && this.state() != State::Closed
+            };
+            if probe_first {
+                let health = this.target.url("/health", &[]);
+                let probe = this.target.call_text(api::get(health), None).await;
+                if !current(&this) {
+                    return;
+                }
+                match socket::after_probe(probe.map(|_| ())) {
+                    Err(error) => return this.shut_down(Some(error)),
+                    Ok(Some(_transient)) => return this.schedule_retry(),
+                    Ok(None) => {}
+                }
+            }
+            let lease = this.target.session.guarded(None, cell.acquire()).await;
+            if !current(&this) {
                 return;
             }
             match lease {
                 Ok(lease) => this.open(epoch, &lease.secret),
-                Err(error) => this.failed_attempt(epoch, Some(error)),
+                Err(error) if socket::is_final(&error) => this.shut_down(Some(error)),
+                Err(_) => this.schedule_retry(),
             }
         });
     }
@@ -387,7 +406,7 @@ impl Connection {
         let listeners = [
             on("open", |c, _, _| c.opened()),
             on("message", |c, _, e| c.message(e)),
-            on("close", |c, epoch, e| c.closed(epoch, e)),
+            on("close", |c, _, e| c.closed(e)),
         ];
         self.live.replace(Some(Live {
             socket: ws,
@@ -501,15 +520,16 @@ impl Connection {
             .cloned()
     }
 
-    fn closed(self: &Rc<Self>, epoch: u64, event: &web_sys::Event) {
+    fn closed(self: &Rc<Self>, event: &web_sys::Event) {
         let code = event.dyn_ref::<CloseEvent>().map_or(1006, CloseEvent::code);
         let opened = self
             .live
             .replace(None)
             .and_then(|live| live.opened_ms.get());
         self.heartbeat.replace(None);
+        // A socket that never opened: the next attempt's probe says why.
         let Some(opened_ms) = opened else {
-            return self.failed_attempt(epoch, None);
+            return self.schedule_retry();
         };
         if self.now() - opened_ms >= socket::STABLE_MS {
             self.attempts.set(0);
@@ -521,28 +541,6 @@ impl Connection {
                 self.schedule_retry();
             }
         }
-    }
-
-    /// The socket did not open (or no token could be had): ask `/health` why, then retry or end.
-    fn failed_attempt(self: &Rc<Self>, epoch: u64, error: Option<ClientError>) {
-        self.live.replace(None);
-        if let Some(error) = error.filter(socket::is_final) {
-            return self.shut_down(Some(error));
-        }
-        self.set_state(State::Reconnecting);
-        let weak = Rc::downgrade(self);
-        wasm_bindgen_futures::spawn_local(async move {
-            let Some(this) = weak.upgrade() else { return };
-            let probe = this.target.call_text(api::get(this.target.url("/health", &[])), None);
-            let verdict = socket::after_probe(probe.await.map(|_| ()));
-            if this.socket_epoch.get() != epoch || this.state() == State::Closed {
-                return;
-            }
-            match verdict {
-                Ok(()) => this.schedule_retry(),
-                Err(error) => this.shut_down(Some(error)),
-            }
-        });
     }
 
     fn schedule_retry(self: &Rc<Self>) {
@@ -686,7 +684,9 @@ impl Connection {
     }
 
     pub fn forget_watcher(self: &Rc<Self>, watcher: &Rc<WatcherState>) {
-        self.watchers.borrow_mut().retain(|w| !Rc::ptr_eq(w, watcher));
+        self.watchers
+            .borrow_mut()
+            .retain(|w| !Rc::ptr_eq(w, watcher));
         self.release();
     }
 
@@ -754,7 +754,8 @@ impl Connection {
                 .call_text(api::get(this.target.url(&path, &[])), None)
                 .await;
             if exists.as_ref().is_err_and(|e| e.status == Some(404)) {
-                if let Ok(id) = create_watcher(&this.target, &watcher.path, &watcher.excludes).await {
+                if let Ok(id) = create_watcher(&this.target, &watcher.path, &watcher.excludes).await
+                {
                     watcher.server_id.replace(id);
                 }
             }
@@ -815,7 +816,10 @@ pub async fn create_watcher(
     match json::last(&members, "id") {
         Some(Value::String(s)) => Ok(s.decode().into_owned()),
         Some(Value::Number(n)) => Ok((*n as i64).to_string()),
-        _ => Err(ClientError::new(codes::SERVER_ERROR, "The watcher has no id")),
+        _ => Err(ClientError::new(
+            codes::SERVER_ERROR,
+            "The watcher has no id",
+        )),
     }
 }
 
@@ -839,4 +843,3 @@ pub async fn wait_ready(
         .guarded(signal, crate::core::flight::race(ready, timed_out))
         .await
 }
-

@@ -139,9 +139,8 @@ impl RuntimeTerminals {
                 .call_text(api::post(target.url("/terminals", &[]), body), signal)
                 .await?;
             let session = field_object(&text, "terminal").unwrap_or(text);
-            let id = string_field(&session, "id").ok_or_else(|| {
-                ClientError::new(codes::SERVER_ERROR, "The terminal has no id")
-            })?;
+            let id = string_field(&session, "id")
+                .ok_or_else(|| ClientError::new(codes::SERVER_ERROR, "The terminal has no id"))?;
             let capacity = number_field(&session, "scrollback_size")
                 .map(|n| n as usize)
                 .or(capacity.map(|n| n as usize))
@@ -314,7 +313,13 @@ impl Terminal {
             None => data
                 .dyn_into::<Uint8Array>()
                 .map(|a| a.to_vec())
-                .map_err(|_| to_js(invalid("terminal.write(data)", "data", "a string or a Uint8Array")))?,
+                .map_err(|_| {
+                    to_js(invalid(
+                        "terminal.write(data)",
+                        "data",
+                        "a string or a Uint8Array",
+                    ))
+                })?,
         };
         if self.state.ended.get() {
             return Err(to_js(ClientError::new(
@@ -336,7 +341,13 @@ impl Terminal {
                 .as_f64()
                 .filter(|n| *n >= 1.0 && *n <= 10_000.0 && n.fract() == 0.0)
                 .map(|n| n as u16)
-                .ok_or_else(|| to_js(invalid("terminal.resize(cols, rows)", name, "an integer 1–10000")))
+                .ok_or_else(|| {
+                    to_js(invalid(
+                        "terminal.resize(cols, rows)",
+                        name,
+                        "an integer 1–10000",
+                    ))
+                })
         };
         let (cols, rows) = (dimension(&cols, "cols")?, dimension(&rows, "rows")?);
         self.connection.resize(&self.state, cols, rows);
