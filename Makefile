@@ -101,6 +101,7 @@ test-sdk-ws: install
 
 demo: pkg
 	rm -rf www/pkg && cp -r pkg www/pkg
+	scripts/vendor-demo.sh www/vendor
 	cargo build --release -p oblien-emulator
 	@echo
 	@echo "  Demo:          http://127.0.0.1:$(DEMO_PORT)/"
@@ -134,4 +135,4 @@ fuzz-smoke:
 
 clean:
 	cargo clean
-	rm -rf pkg www/pkg bench-results
+	rm -rf pkg www/pkg www/vendor bench-results

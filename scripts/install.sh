@@ -104,7 +104,8 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
   fi
 fi
 
-# (e) npm dev tools (binaryen's wasm-opt; Debian's binaryen is too old for wasm-bindgen 0.2.130).
+# (e) npm dev tools (binaryen's wasm-opt; Debian's binaryen is too old for wasm-bindgen 0.2.130;
+# xterm.js for the demo page).
 # npm ci when node_modules is missing or older than the lockfile.
 if ! have npm; then
   fail "npm dev tools (binaryen)" "node/npm not found; install Node.js 20+ with npm"

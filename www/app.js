@@ -144,6 +144,8 @@ async function switchTenant(next, button) {
   if (!client) return;
   await withBusy(button, `Switching to ${next}`, async () => {
     const session = await demoSession(next, { ttl });
+    // The runtime's terminal and watcher are closed while the token can still reach them.
+    await runtime.close();
     pageChanges += 1;
     let info;
     try {
@@ -158,26 +160,28 @@ async function switchTenant(next, button) {
     logTokenChange({ reason: "switch", info, tenant, kind: "page" });
     renderTenantSwitch();
     document.title = `${tenantName(tenant)} · Workspaces`;
-    runtime.close();
     workspaces.reset();
     await workspaces.reload();
   });
 }
 
-function signOut() {
+async function signOut() {
   generation += 1;
-  client?.dispose();
+  const old = client;
   client = null;
   tenant = null;
   pageChanges = 0;
   refreshReason = null;
   backendFailure = null;
-  runtime.close();
+  // The runtime's terminal and watcher are closed at the gateway before the client is disposed.
+  const closing = runtime.close();
   workspaces.reset();
   resetSession();
   clearErrors();
   document.title = "Workspaces · oblien-user-client demo";
   showSignedIn(false);
+  await closing;
+  old?.dispose();
 }
 
 // ---- boot -------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 // The runtime panel: one workspace's files and commands through the gateway, from
-// `await client.workspaces.runtime(id)`: a file browser (files.list), an editor (files.read,
-// files.write) and a command box (exec.run with argv split on whitespace).
+// `await client.workspaces.runtime(id)`: a file browser (files.list) kept current by a file
+// watcher, an editor (files.read, files.write), a terminal (xterm.js on rt.terminals), a badge
+// with the socket's state (live.js), and a command box (exec.run with argv split on whitespace).
+import { startLive, WATCH_ROOT } from "./live.js";
 import { $, fmtBytes, fmtTime, h, showError, text, withBusy } from "./ui.js";
 
 const HOME = "/app";
@@ -12,6 +14,10 @@ export function createRuntimePanel(app) {
   let cwd = HOME;
   let loadedPath = null;
   let dirty = false;
+  let live = null; // terminal, watcher and connection badge of the workspace shown
+  let watching = "off"; // the watcher: "off" | "starting" | "on"
+  const changed = new Set(); // paths the watcher reported since the last listing
+  let relistTimer = null;
 
   const body = $("rt-body");
   const editorPath = $("editor-path");
@@ -33,8 +39,20 @@ export function createRuntimePanel(app) {
     $("rt-close").hidden = !open;
   }
 
+  /** Closes the terminal and the watcher of the workspace shown (resolves once they are). */
+  function endLive() {
+    clearTimeout(relistTimer);
+    relistTimer = null;
+    changed.clear();
+    const ending = live?.close();
+    live = null;
+    return ending ?? Promise.resolve();
+  }
+
   async function open(workspace) {
     const mine = ++seq;
+    const previous = rt;
+    endLive().then(() => previous?.free());
     ws = workspace;
     rt = null;
     showShell(true);
@@ -59,19 +77,69 @@ export function createRuntimePanel(app) {
     const info = rt.tokenInfo;
     text("rt-gateway", info ? `gateway token until ${fmtTime(info.expiresAt)}` : "connected");
     $("runtime").dataset.workspace = workspace.id;
+    live = startLive(rt, liveFiles);
     await browse(HOME);
     if (mine === seq) await openFile(join(HOME, "README.md"), { quiet: true });
   }
 
+  /** Closes the panel; resolves once its terminal and watcher are closed at the gateway. */
   function close() {
     seq += 1;
+    const ending = endLive();
+    const runtime = rt;
     rt = null;
     ws = null;
     delete $("runtime").dataset.workspace;
     showShell(false);
     text("rt-title", "Runtime");
     text("rt-gateway", "");
+    // The socket closed with its last terminal and watcher; free() releases the handle now
+    // rather than when the garbage collector gets to it.
+    return ending.then(() => runtime?.free());
   }
+
+  // ---- the live file list: a watcher on WATCH_ROOT ----------------------------------------------
+
+  const under = (path, dir) => path === dir || path.startsWith(dir === "/" ? "/" : `${dir}/`);
+
+  function showLive() {
+    const el = $("files-live");
+    const covered = under(cwd, WATCH_ROOT);
+    const state = watching === "on" ? (covered ? "on" : "off") : watching === "starting" ? "stale" : "off";
+    el.dataset.state = state;
+    el.textContent = state === "on" ? "live" : watching === "starting" ? "starting…" : "not live";
+    el.title = watching !== "on"
+      ? "No file watcher: use Reload or reopen the workspace"
+      : covered
+        ? `A file watcher on ${WATCH_ROOT} updates this list: files written in the terminal, by commands or by the editor appear without a reload`
+        : `Only ${WATCH_ROOT} is watched: this folder is listed once`;
+  }
+
+  /** Lists the folder shown again, soon, once per burst of events. */
+  function relistSoon() {
+    if (relistTimer) return;
+    relistTimer = setTimeout(async () => {
+      relistTimer = null;
+      if (rt) await browse(cwd, { highlight: true });
+    }, 120);
+  }
+
+  const liveFiles = {
+    watching(state) {
+      watching = state;
+      showLive();
+    },
+    /** A watcher event: list the folder shown again when the change is in it. */
+    changed({ path, op }) {
+      if (parentOf(path) !== cwd && path !== cwd) return;
+      if (op !== "remove") changed.add(path);
+      relistSoon();
+    },
+    /** Events may have been missed (the gateway's queue overflowed, or the socket was away). */
+    overflow() {
+      relistSoon();
+    },
+  };
 
   function renderCrumbs(path) {
     const parts = path.split("/").filter(Boolean);
@@ -88,7 +156,7 @@ export function createRuntimePanel(app) {
     $("files-path").replaceChildren(...crumbs);
   }
 
-  async function browse(path) {
+  async function browse(path, { highlight = false } = {}) {
     if (!rt) return;
     const mine = seq;
     const list = $("file-list");
@@ -98,6 +166,9 @@ export function createRuntimePanel(app) {
       if (mine !== seq) return;
       cwd = result.path || path;
       renderCrumbs(cwd);
+      showLive();
+      const flash = highlight ? new Set(changed) : new Set();
+      changed.clear();
       const entries = [...result.entries].sort((a, b) =>
         a.type === b.type ? a.name.localeCompare(b.name) : a.type === "directory" ? -1 : 1);
       const items = [];
@@ -110,7 +181,7 @@ export function createRuntimePanel(app) {
         items.push(h("li", {},
           h("button", {
             type: "button",
-            class: `file${entry.path === loadedPath ? " selected" : ""}`,
+            class: `file${entry.path === loadedPath ? " selected" : ""}${flash.has(entry.path) ? " changed" : ""}`,
             dataset: { testid: "file-entry", path: entry.path, type: entry.type },
             "aria-current": entry.path === loadedPath ? "true" : null,
             onclick: () => (isDir ? browse(entry.path) : openFile(entry.path)),
@@ -227,7 +298,7 @@ export function createRuntimePanel(app) {
     out.scrollTop = out.scrollHeight;
   }
 
-  $("rt-close").addEventListener("click", close);
+  $("rt-close").addEventListener("click", () => close());
   $("files-new").addEventListener("click", newFile);
   $("editor-form").addEventListener("submit", save);
   $("editor-open").addEventListener("click", () => openFile(editorPath.value.trim()));

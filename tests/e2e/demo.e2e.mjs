@@ -5,7 +5,11 @@
 // emulator that serves the page on its API origin: sign in as a tenant, create a workspace and see
 // it become ready, watch the client refresh the short-lived token by itself, swap tenants with
 // setToken (no reload), open the workspace's runtime, see an error with its code, save a file and
-// read it back in the editor, run a command. Selects by role, label and data-testid only.
+// read it back in the editor, run a command, type in the terminal (xterm.js over the workspace's
+// WebSocket) and see the file it writes appear in the live file list, rotate the gateway token
+// (POST …/reconnect) and see the socket come back with every output line exactly once.
+// Selects by role, label and data-testid only; the terminal's text is read through
+// window.__demoTerminal (xterm.js's buffer, and the bytes the page received).
 // Screenshots (laptop 1366x860, phone 390x844) go to test-results/e2e/; at phone width the page
 // must not overflow horizontally. One line per step, then `N passed, M failed`.
 import { mkdir } from "node:fs/promises";
@@ -33,7 +37,7 @@ const gateway = env("OBLIEN_EMULATOR_GATEWAY");
 const adminId = env("OBLIEN_EMULATOR_CLIENT_ID");
 const adminSecret = env("OBLIEN_EMULATOR_CLIENT_SECRET");
 
-/** The test's own admin call to the emulator (fault injection); the page never has this key. */
+/** The test's own admin call to the emulator (fault injection, rotation); the page never has this key. */
 async function emulatorAdmin(method, path, body) {
   const res = await fetch(api + path, {
     method,
@@ -96,7 +100,9 @@ const killTimer = setTimeout(() => {
 
 const pageErrors = [];
 const consoleErrors = [];
+const consoleTexts = []; // every console message, of any type: none may carry a token
 const requests = [];
+const sockets = []; // WebSocket URLs (they carry the gateway token: checked, never printed)
 let page;
 
 /** What the page shows as errors right now: [{ code, text }]. */
@@ -160,7 +166,9 @@ try {
   // (Chromium logs every non-2xx answer as "Failed to load resource"; the page's own handling of
   // those is checked by the steps.)
   page.on("console", (msg) => msg.type() === "error" && !/^Failed to load resource/.test(msg.text()) && consoleErrors.push(msg.text()));
+  page.on("console", (msg) => consoleTexts.push(msg.text()));
   page.on("request", (request) => requests.push({ url: request.url(), headers: request.headers() }));
+  page.on("websocket", (socket) => sockets.push(socket.url()));
 
   const url = `${api}/?${new URLSearchParams({ gateway, ttl: String(TTL) })}`;
   console.log(`e2e: page ${url}`);
@@ -349,6 +357,91 @@ try {
     await noErrorsShown();
   });
 
+  // ---- the terminal, the live file list and the connection badge --------------------------------
+
+  /** The terminal as xterm.js shows it (whole buffer) and the text the page received. */
+  const terminalLines = () => page.evaluate(() => window.__demoTerminal?.lines() ?? []);
+  const transcript = () => page.evaluate(() => window.__demoTerminal?.transcript() ?? "");
+  const count = (haystack, needle) => haystack.split(needle).length - 1;
+  const badge = () => page.getByRole("status", { name: "Workspace socket" });
+  /** Types a line in the terminal as a person would (focus, keys, Enter). */
+  async function typeLine(line) {
+    await page.getByTestId("terminal").click();
+    await page.keyboard.type(line, { delay: 5 });
+    await page.keyboard.press("Enter");
+  }
+  async function waitForLine(line, what, timeout = 8000) {
+    await page.waitForFunction((l) => (window.__demoTerminal?.lines() ?? []).includes(l), line, { timeout })
+      .catch(async () => {
+        throw new Failure(`${what}: no line ${JSON.stringify(line)} in the terminal: ${JSON.stringify(await terminalLines())}`);
+      });
+  }
+
+  await step("the terminal: a prompt over the socket, badge open; `echo hi > /app/x.txt` appears in the live file list", async () => {
+    await badge().and(page.locator('[data-state="open"]')).waitFor({ timeout: 10_000 });
+    eq(await badge().innerText(), "socket open", "the badge");
+    await page.waitForFunction(() => (window.__demoTerminal?.lines() ?? []).some((l) => l.startsWith("$")), null, { timeout: 10_000 });
+    check(/^terminal \d+ · \d+×\d+$/.test(await page.getByTestId("terminal-status").innerText()), `the terminal's id and size (${await page.getByTestId("terminal-status").innerText()})`);
+    await page.getByTestId("files-live").filter({ hasText: "live" }).and(page.locator('[data-state="on"]')).waitFor();
+    const files = page.getByRole("list", { name: "Files" });
+    eq(await files.getByRole("button", { name: /^x\.txt/ }).count(), 0, "no x.txt before");
+    eq(await page.getByTestId("files-path").innerText().then((t) => t.replace(/\s+/g, "")), "/app", "the folder shown");
+    const listsBefore = requests.filter((r) => /\/files\?/.test(r.url)).length;
+    const t0 = Date.now();
+    await typeLine("echo hi > /app/x.txt");
+    await files.getByRole("button", { name: /^x\.txt/ }).waitFor({ timeout: 5000 });
+    timings.fileAppeared = Date.now() - t0;
+    check(requests.filter((r) => /\/files\?/.test(r.url)).length > listsBefore, "the page listed the folder again by itself");
+    await waitForLine("$ echo hi > /app/x.txt", "the typed line, echoed");
+    // The file holds what the shell wrote.
+    await files.getByRole("button", { name: /^x\.txt/ }).click();
+    await page.waitForFunction(() => document.getElementById("editor-path").value === "/app/x.txt");
+    eq(await page.getByLabel("Contents", { exact: true }).inputValue(), "hi\n", "x.txt's contents");
+    await noErrorsShown();
+    await page.getByTestId("terminal").scrollIntoViewIfNeeded();
+    await shot("laptop-terminal.png");
+  });
+
+  await step("rotation (POST …/reconnect): the badge goes reconnecting → open; every line typed comes out exactly once", async () => {
+    // Every state the badge shows, recorded in the page (the reconnect is quick on loopback).
+    await page.evaluate(() => {
+      const el = document.querySelector('[data-testid="connection-badge"]');
+      window.__badgeStates = [el.dataset.state];
+      new MutationObserver(() => {
+        if (window.__badgeStates.at(-1) !== el.dataset.state) window.__badgeStates.push(el.dataset.state);
+      }).observe(el, { attributes: true, attributeFilter: ["data-state"] });
+    });
+    const t0 = Date.now();
+    await emulatorAdmin("POST", `/workspace/${acmeWorkspace}/internal-api-access/reconnect`);
+    // Typed at once, while the socket is away or coming back: the client queues keystrokes.
+    await typeLine("echo during-1");
+    await page.waitForFunction(() => window.__badgeStates.includes("reconnecting") && window.__badgeStates.at(-1) === "open", null, { timeout: 5000 })
+      .catch(async () => { throw new Failure(`badge states: ${JSON.stringify(await page.evaluate(() => window.__badgeStates))}`); });
+    timings.reconnect = Date.now() - t0;
+    const states = await page.evaluate(() => window.__badgeStates);
+    const from = states.indexOf("reconnecting");
+    check(states.slice(from).every((s) => s === "reconnecting" || s === "open") && states.at(-1) === "open", `reconnecting → open (${states.join(" → ")})`);
+    await typeLine("echo again-1");
+    await typeLine("echo again-2");
+    await waitForLine("again-2", "the output after the rotation");
+    await waitForLine("during-1", "the line typed during the reconnect");
+    await page.waitForTimeout(500); // a late duplicate would show by now
+    const lines = await terminalLines();
+    const got = await transcript();
+    for (const word of ["during-1", "again-1", "again-2"]) {
+      eq(lines.filter((l) => l === `$ echo ${word}`).length, 1, `"$ echo ${word}" lines (${JSON.stringify(lines)})`);
+      eq(lines.filter((l) => l === word).length, 1, `"${word}" output lines (${JSON.stringify(lines)})`);
+      eq(count(got, `\r\n${word}\r\n`), 1, `"${word}" in the bytes the page received`);
+    }
+    eq(lines.filter((l) => l === "$ echo hi > /app/x.txt").length, 1, "earlier output is not replayed");
+    const status = await page.getByTestId("terminal-status").innerText();
+    check(!/gap|ambiguous/.test(status), `no catch-up notice (${status})`);
+    eq(await badge().innerText(), "socket open", "the badge after the rotation");
+    await noErrorsShown();
+    await page.getByTestId("terminal").scrollIntoViewIfNeeded();
+    await shot("laptop-terminal-after-rotation.png", { fullPage: false });
+  });
+
   await step("screenshots: laptop and phone; no horizontal overflow at 390 px", async () => {
     await page.getByTestId("runtime-panel").scrollIntoViewIfNeeded();
     await shot("laptop-runtime.png");
@@ -361,9 +454,26 @@ try {
     await page.setViewportSize(LAPTOP);
   });
 
-  await step("sign out and back in as globex: globex's workspace", async () => {
+  await step("sign out closes the terminal and the watcher at the gateway; back in as globex: globex's workspace", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("button", { name: "Sign in" }).waitFor();
+    // What the workspace still runs, asked with the admin key (GET …/token reads, does not rotate).
+    const { token } = await emulatorAdmin("GET", `/workspace/${acmeWorkspace}/internal-api-access/token`);
+    const gatewayGet = async (path) => {
+      const res = await fetch(gateway + path, { headers: { Authorization: `Bearer ${token}` } });
+      if (!res.ok) throw new Failure(`gateway GET ${path}: HTTP ${res.status}`);
+      return res.json();
+    };
+    const deadline = Date.now() + 5000;
+    let left;
+    for (;;) {
+      const terminals = (await gatewayGet("/terminals")).terminals.filter((t) => t.alive !== false);
+      const watchers = (await gatewayGet("/watchers")).watchers;
+      left = { terminals: terminals.length, watchers: watchers.length };
+      if ((left.terminals === 0 && left.watchers === 0) || Date.now() > deadline) break;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    eq(JSON.stringify(left), JSON.stringify({ terminals: 0, watchers: 0 }), "terminals and watchers left running after sign-out");
     await page.getByRole("radio", { name: /Globex Corporation/ }).check();
     await page.getByRole("button", { name: "Sign in" }).click();
     await tokenField("token-namespace").filter({ hasText: "globex" }).waitFor();
@@ -375,6 +485,9 @@ try {
   await step("the page stayed clean: no page errors, no token or admin secret shown or sent", async () => {
     check(pageErrors.length === 0, `page errors: ${pageErrors.join(" | ")}`);
     check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(" | ")}`);
+    check(!consoleTexts.some((t) => /eyJ[\w-]{8,}\.eyJ/.test(t) || /[?&]token=/.test(t)), "no token in the console");
+    check(sockets.length > 0 && sockets.every((u) => new URL(u).origin.replace(/^ws/, "http") === gateway && new URL(u).pathname === "/ws"),
+      `the page's sockets go to the gateway's /ws (${sockets.map((u) => u.replace(/token=[^&]*/, "token=…")).join(", ")})`);
     const body = await page.evaluate(() => document.documentElement.outerHTML + document.body.innerText);
     check(!/eyJ[\w-]{8,}\.eyJ[\w-]{8,}/.test(body), "no JWT in the page");
     check(!adminSecret || !body.includes(adminSecret), "no admin secret in the page");
@@ -397,6 +510,7 @@ try {
 console.log(
   `(${((Date.now() - started) / 1000).toFixed(1)} s; provisioning ${timings.provisioning ?? "?"} ms, ` +
     `first refresh ${timings.firstRefresh ?? "?"} ms after sign-in, error code ${timings.errorCode ?? "?"}, ` +
+    `x.txt listed ${timings.fileAppeared ?? "?"} ms after Enter, socket back ${timings.reconnect ?? "?"} ms after the rotation, ` +
     `${timings.requests ?? "?"} requests; screenshots in ${outDir})`,
 );
 if (skipped) console.log(`(${skipped} steps skipped after the failure)`);

@@ -6,13 +6,14 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 [ -f "$root/pkg/oblien_user_client.js" ] || { echo "tests/e2e/run.sh: no pkg/; run make pkg first" >&2; exit 2; }
 
-# The page and the package in one folder, as `make demo` arranges them (www/ + www/pkg/), without
-# touching www/.
+# The page, the package and xterm.js in one folder, as `make demo` arranges them (www/ + www/pkg/ +
+# www/vendor/), without touching www/.
 static="$(mktemp -d)"
 trap 'rm -rf "$static"' EXIT
 cp -r "$root/www/." "$static/"
-rm -rf "$static/pkg"
+rm -rf "$static/pkg" "$static/vendor"
 cp -r "$root/pkg" "$static/pkg"
+"$root/scripts/vendor-demo.sh" "$static/vendor"
 
 EMULATOR_FLAGS="--demo --static $static ${EMULATOR_FLAGS:-}" \
   "$root/scripts/with-emulator.sh" node "$root/tests/e2e/demo.e2e.mjs" "$@"
