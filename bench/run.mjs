@@ -23,6 +23,7 @@ import { gzipSync } from "node:zlib";
 import { execFileSync, spawn } from "node:child_process";
 import os from "node:os";
 import { launchChromium, watchPage } from "../scripts/chromium.mjs";
+import { socketBench, socketConfig, socketRows } from "./socket.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "..");
@@ -68,6 +69,7 @@ const config = smoke
     memory: { calls: 10_000, swaps: 1000, steps: 10, batch: 50, warmup: 500 },
     wrk: { seconds: 10, connections: 16, maxRequests: 2_000_000 },
   };
+config.socket = socketConfig(smoke);
 const FILE_PATH = "/app/README.md";
 
 // ---- statistics ----------------------------------------------------------------------------------
@@ -511,6 +513,9 @@ try {
   await context.close();
   check("no page errors", pageErrors.length === 0, pageErrors.slice(0, 3).join(" | "));
 
+  // 8. Terminals over the workspace's WebSocket (bench/socket.mjs, its own page and context).
+  results.socket = await socketBench({ browser, origin, smoke, bench: { api, gateway, adminId, adminSecret }, evaluate, check });
+
   // 7. The emulator under wrk ------------------------------------------------------------------------------
   const wrkFixture = await fixture("wrk", config.workspaces);
   const wrk = (url, bearer) => new Promise((done, fail) => {
@@ -605,6 +610,7 @@ function table(r) {
       row(7, `emulator ${label}: wrk, ${x.connections} connections, ${x.seconds} s — req/s, p50 / p99`, `${int(x.requestsPerSecond)} req/s, ${us(x.latency_us.p50 / 1000)} / ${us(x.latency_us.p99 / 1000)}`);
     }
   }
+  socketRows(r.socket, row);
   return ["| # | figure | oblien-user-client | plain fetch | client ÷ plain |", "|---|---|---|---|---|", ...rows].join("\n");
 }
 
