@@ -9,6 +9,9 @@ import init, {
   OblienUserClient,
   version,
   type CallOptions,
+  type ConnectionState,
+  type CreateTerminalOptions,
+  type CreateWatcherOptions,
   type CreateWorkspaceParams,
   type DeleteWorkspaceResult,
   type ExecOptions,
@@ -29,10 +32,20 @@ import init, {
   type PathResult,
   type RefreshContext,
   type RefreshReason,
+  type RuntimeConnection,
   type RuntimeExec,
   type RuntimeFiles,
+  type RuntimeTerminals,
+  type RuntimeWatchers,
+  type ScrollbackOptions,
   type SyncInitInput,
+  type Terminal,
+  type TerminalNotice,
+  type TerminalSession,
   type TokenInfo,
+  type Watcher,
+  type WatcherEvent,
+  type WatcherInfo,
   type GatewayTokenInfo,
   type Workspace,
   type WorkspaceConfig,
@@ -372,6 +385,141 @@ export async function runtime(rt: WorkspaceRuntime): Promise<void> {
   ran.exit_code.trim();
 }
 
+// ---- terminals, watchers and the connection (the workspace's one WebSocket) ----------------------
+
+/** What an xterm.js `Terminal` offers that the example wires up (xterm.js is not a dependency). */
+interface XtermLike {
+  cols: number;
+  rows: number;
+  write(data: string | Uint8Array): void;
+  onData(listener: (data: string) => void): { dispose(): void };
+  onResize(listener: (size: { cols: number; rows: number }) => void): { dispose(): void };
+}
+
+export async function terminals(rt: WorkspaceRuntime, xterm: XtermLike): Promise<void> {
+  expectType<RuntimeTerminals>()(rt.terminals);
+  expectType<RuntimeWatchers>()(rt.watchers);
+  expectType<RuntimeConnection>()(rt.connection);
+
+  // create, attach, list, scrollback
+  const createOptions: CreateTerminalOptions = { cols: 120, rows: 40, shell: "/bin/bash", scrollbackSize: 1 << 20, signal };
+  const term = await rt.terminals.create(createOptions);
+  expectType<Terminal>()(term);
+  expectType<Terminal>()(await rt.terminals.create());
+  expectType<string>()(term.id);
+  expectType<Terminal>()(await rt.terminals.attach(term.id));
+  expectType<Terminal>()(await rt.terminals.attach("1", { signal }));
+  const sessions = await rt.terminals.list({ signal });
+  expectType<TerminalSession[]>()(sessions);
+  expectType<TerminalSession[]>()(await rt.terminals.list());
+  const session = sessions[0]!;
+  expectType<string>()(session.id);
+  expectType<string[]>()(session.command);
+  expectType<number>()(session.cols);
+  expectType<number>()(session.rows);
+  expectType<boolean | undefined>()(session.alive);
+  expectType<number | null | undefined>()(session.exit_code);
+  expectType<unknown>()(session["future_field"]);
+  const scrollbackOptions: ScrollbackOptions = { bytes: 4096, signal };
+  expectType<Uint8Array>()(await rt.terminals.scrollback(term.id, scrollbackOptions));
+  expectType<Uint8Array>()(await rt.terminals.scrollback(term.id));
+
+  // The xterm.js wiring of the README: bytes out, keystrokes in, size on fit.
+  const off = term.onData((bytes) => {
+    expectType<Uint8Array>()(bytes);
+    xterm.write(bytes);
+  });
+  expectType<() => void>()(off);
+  off();
+  xterm.onData((data) => term.write(data));
+  xterm.onResize(({ cols, rows }) => term.resize(cols, rows));
+  expectType<void>()(term.write("ls\r"));
+  expectType<void>()(term.write(new Uint8Array([0x03])));
+  expectType<void>()(term.resize(xterm.cols, xterm.rows));
+  expectType<() => void>()(term.onExit((exitCode) => expectType<number>()(exitCode)));
+  expectType<() => void>()(term.onNotice((notice) => {
+    expectType<TerminalNotice>()(notice);
+    expectType<"gap" | "ambiguous">()(notice.kind);
+    expectType<string>()(notice.message);
+  }));
+  expectType<Promise<void>>()(term.close());
+
+  // watchers
+  const watchOptions: CreateWatcherOptions = { path: "/app", excludes: ["node_modules", "*.log"], signal };
+  const watcher = await rt.watchers.create(watchOptions);
+  expectType<Watcher>()(watcher);
+  expectType<Watcher>()(await rt.watchers.create({ path: "/app" }));
+  expectType<string>()(watcher.id);
+  expectType<() => void>()(watcher.onEvent((event) => {
+    expectType<WatcherEvent>()(event);
+    expectType<string>()(event.path);
+    expectType<"create" | "write" | "remove" | "rename" | "unknown">()(event.op);
+  }));
+  expectType<() => void>()(watcher.onOverflow((message) => expectType<string>()(message)));
+  const watchers = await rt.watchers.list();
+  expectType<WatcherInfo[]>()(watchers);
+  expectType<WatcherInfo[]>()(await rt.watchers.list({ signal }));
+  expectType<string>()(watchers[0]!.root);
+  expectType<number>()(watchers[0]!.dir_count);
+  expectType<Promise<void>>()(watcher.close());
+
+  // the connection
+  const connection = rt.connection;
+  expectType<ConnectionState>()(connection.state);
+  assert<Equals<ConnectionState, "idle" | "connecting" | "open" | "reconnecting" | "replaced" | "closed">>();
+  expectType<OblienError | null>()(connection.error);
+  expectType<OblienErrorCode | undefined>()(connection.error?.code);
+  const offState = connection.onStateChange((state) => {
+    expectType<ConnectionState>()(state);
+    if (state === "replaced") connection.reconnect();
+  });
+  expectType<() => void>()(offState);
+  expectType<void>()(connection.reconnect());
+
+  // @ts-expect-error: terminal ids are strings
+  await rt.terminals.attach(1);
+  // @ts-expect-error: the id is required
+  await rt.terminals.attach();
+  // @ts-expect-error: cols is a number
+  await rt.terminals.create({ cols: "80" });
+  // @ts-expect-error: the shell is one program name, not an argv array
+  await rt.terminals.create({ shell: ["/bin/bash", "-l"] });
+  // @ts-expect-error: scrollback options are an object, not a byte count
+  await rt.terminals.scrollback(term.id, 4096);
+  // @ts-expect-error: keystrokes are a string or bytes
+  term.write(13);
+  // @ts-expect-error: resize takes numbers
+  term.resize("120", 40);
+  // @ts-expect-error: resize takes cols and rows
+  term.resize({ cols: 120, rows: 40 });
+  // @ts-expect-error: output comes as bytes (Uint8Array), not a string
+  term.onData((text: string) => void text);
+  // @ts-expect-error: the exit code is a number
+  term.onExit((code: string) => void code);
+  // @ts-expect-error: "lost" is not a notice kind, so this comparison can never be true
+  term.onNotice((notice) => notice.kind === "lost");
+  // @ts-expect-error: the id is read-only
+  term.id = "2";
+  // @ts-expect-error: the options (with the path) are required
+  await rt.watchers.create();
+  // @ts-expect-error: the path is required
+  await rt.watchers.create({ excludes: ["node_modules"] });
+  // @ts-expect-error: excludes is an array of strings
+  await rt.watchers.create({ path: "/app", excludes: "node_modules" });
+  // @ts-expect-error: events are { path, op }, not a path string
+  watcher.onEvent((path: string) => void path);
+  // @ts-expect-error: "moved" is not an op, so this comparison can never be true
+  watcher.onEvent((event) => event.op === "moved");
+  // @ts-expect-error: "opened" is not a state, so this comparison can never be true
+  if (connection.state === "opened") return;
+  // @ts-expect-error: the state is read-only
+  connection.state = "open";
+  // @ts-expect-error: reconnect takes no token: the client mints a valid one itself
+  connection.reconnect("eyJ…");
+  // @ts-expect-error: the error may be null
+  void connection.error.code;
+}
+
 // ---- errors -------------------------------------------------------------------------------------
 
 export async function errors(client: OblienUserClient): Promise<void> {
@@ -423,6 +571,12 @@ assert<Equals<IsAny<Awaited2<ReturnType<Workspaces["runtime"]>>>, false>>();
 assert<Equals<IsAny<Awaited2<ReturnType<RuntimeFiles["list"]>>>, false>>();
 assert<Equals<IsAny<Awaited2<ReturnType<RuntimeFiles["read"]>>>, false>>();
 assert<Equals<IsAny<Awaited2<ReturnType<RuntimeExec["run"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<RuntimeTerminals["create"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<RuntimeTerminals["list"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<RuntimeWatchers["create"]>>>, false>>();
+assert<Equals<IsAny<Parameters<Terminal["resize"]>[0]>, false>>();
+assert<Equals<IsAny<Parameters<Terminal["write"]>[0]>, false>>();
+assert<Equals<IsAny<RuntimeConnection["state"]>, false>>();
 assert<Equals<IsAny<Parameters<typeof isOblienError>[0]>, false>>();
 assert<Equals<Parameters<typeof isOblienError>[0], unknown>>();
 assert<Equals<IsAny<OblienError["code"]>, false>>();
