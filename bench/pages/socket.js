@@ -128,7 +128,7 @@ window.socketBench = {
     plainWrite("\r");
     await plainSink.until(4, "the plain terminal's prompt");
     await sleep(100);
-    Object.assign(state, { client, rt, term, connection, notices, states, clientSink, plainSink, ws, plainWrite, ns, workspaces: [a.id, b.id] });
+    Object.assign(state, { setupAt: now(), client, rt, term, connection, notices, states, clientSink, plainSink, ws, plainWrite, ns, workspaces: [a.id, b.id] });
     return { crossOriginIsolated: window.crossOriginIsolated, clientTerminal: term.id, plainTerminal: String(plainId) };
   },
 
@@ -180,12 +180,17 @@ window.socketBench = {
    * dropped (a `drop` fault on the gateway's /ws) as soon as its line is echoed, then the time
    * from the fault request to: the client seeing the close (state `reconnecting`), the socket open
    * again, the first byte delivered after the drop, and the command's whole output line.
+   * Before each drop the socket has been open `stableMs`: the client counts a socket that closes
+   * sooner as a failed attempt and backs off further (0.5 s, 1 s, 2 s, …), which is not what one
+   * drop costs.
    */
-  async reconnect({ rounds, delayS }) {
+  async reconnect({ rounds, delayS, stableMs }) {
     const { term, clientSink: s, states, notices, ws } = state;
     ws.close(); // the plain socket is done (the drop would end it too)
     const out = [];
     for (let r = 0; r < rounds; r++) {
+      const openedAt = states.filter((x) => x.state === "open").at(-1)?.at ?? state.setupAt;
+      await sleep(openedAt + stableMs - now());
       const marker = `caught-${r}-${Math.random().toString(36).slice(2, 7)}`;
       s.reset();
       const command = `sleep ${delayS}; echo ${marker}`;
@@ -200,7 +205,12 @@ window.socketBench = {
       const t0 = now();
       const fault = await admin("POST", "/__emulator/faults", { kind: "drop", path: "/ws", listener: "gateway" });
       const answeredAt = now();
-      await first;
+      await first.catch((error) => {
+        const seen = states.slice(stateMark).map((x) => `${x.state} +${Math.round(x.at - t0)} ms`).join(", ");
+        const err = state.connection.error;
+        throw new Error(`round ${r}: ${error.message}; sockets dropped ${fault.sockets_dropped}; states since the drop: ${seen || "none"}; ` +
+          `now ${state.connection.state}${err ? ` (${err.code})` : ""}; notices ${notices.length}`);
+      });
       const line = `${marker}\r\n$ `;
       const end = now() + 15_000;
       let lineAt = null;
