@@ -7,7 +7,8 @@
 // setToken (no reload), open the workspace's runtime, see an error with its code, save a file and
 // read it back in the editor, run a command, type in the terminal (xterm.js over the workspace's
 // WebSocket) and see the file it writes appear in the live file list, rotate the gateway token
-// (POST …/reconnect) and see the socket come back with every output line exactly once.
+// (POST …/reconnect) and see the socket come back with every output line exactly once, let
+// another tab take the socket (badge "replaced", no fight back) and take it back.
 // Selects by role, label and data-testid only; the terminal's text is read through
 // window.__demoTerminal (xterm.js's buffer, and the bytes the page received).
 // Screenshots (laptop 1366x860, phone 390x844) go to test-results/e2e/; at phone width the page
@@ -440,6 +441,39 @@ try {
     await noErrorsShown();
     await page.getByTestId("terminal").scrollIntoViewIfNeeded();
     await shot("laptop-terminal-after-rotation.png", { fullPage: false });
+  });
+
+  await step("another tab takes the socket: the badge says replaced, no fight back; \"Take it back\" reopens it", async () => {
+    // The other tab: a page of its own (another context) opening the workspace's socket.
+    const { token } = await emulatorAdmin("GET", `/workspace/${acmeWorkspace}/internal-api-access/token`);
+    const other = await browser.newContext();
+    try {
+      const tab = await other.newPage();
+      const closed = tab.evaluate((url) => new Promise((resolve, reject) => {
+        const socket = new WebSocket(url);
+        socket.onclose = (event) => resolve(event.code);
+        socket.onerror = () => reject(new Error("the other tab's socket failed"));
+      }), `${gateway.replace(/^http/, "ws")}/ws?token=${encodeURIComponent(token)}`);
+      await badge().and(page.locator('[data-state="replaced"]')).waitFor({ timeout: 5000 });
+      const retake = page.getByRole("button", { name: "Take it back" });
+      await retake.waitFor();
+      await page.waitForTimeout(1500);
+      eq(await badge().getAttribute("data-state"), "replaced", "still replaced 1.5 s later (no reconnect loop)");
+      await shot("laptop-replaced.png", { fullPage: false });
+      await retake.click();
+      await badge().and(page.locator('[data-state="open"]')).waitFor({ timeout: 5000 });
+      eq(await Promise.race([closed, new Promise((ok) => setTimeout(() => ok("still open"), 5000))]), 4000, "the other tab's socket was replaced in turn");
+      await retake.waitFor({ state: "hidden" });
+    } finally {
+      await other.close();
+    }
+    await typeLine("echo back-1");
+    await waitForLine("back-1", "output after taking the socket back");
+    await page.waitForTimeout(300);
+    const lines = await terminalLines();
+    eq(lines.filter((l) => l === "back-1").length, 1, `"back-1" once (${JSON.stringify(lines)})`);
+    eq(lines.filter((l) => l === "again-2").length, 1, "earlier output is not replayed");
+    await noErrorsShown();
   });
 
   await step("screenshots: laptop and phone; no horizontal overflow at 390 px", async () => {
