@@ -358,7 +358,10 @@ impl<'a> Parser<'a> {
         }
         // One rounding: 10^k is exact up to k = 22, so dividing keeps 0.25 = 25 / 100 exact.
         let power = 10f64.powi(scale.unsigned_abs().min(400) as i32);
-        let magnitude = if scale >= 0 {
+        // (0 × ∞ would be NaN: `0e999` is zero.)
+        let magnitude = if mantissa == 0 {
+            0.0
+        } else if scale >= 0 {
             mantissa as f64 * power
         } else {
             mantissa as f64 / power
@@ -401,6 +404,8 @@ mod tests {
             ("1e3", 1000.0),
             ("2.5E-1", 0.25),
             ("12345678901234567890123", 1.2345678901234568e22),
+            ("0E2000000000", 0.0),
+            ("1e400", f64::INFINITY),
         ] {
             assert_eq!(
                 parse(text),
