@@ -5,6 +5,7 @@
 mod abort;
 pub mod client;
 mod convert;
+mod cross_tab;
 mod error;
 mod fetch;
 mod host;

@@ -61,7 +61,7 @@ pub async fn mint(
             )
         })?;
     let claims = decode_gateway(&secret)?;
-    Ok(Fetched { secret, claims })
+    Ok(Fetched::new(secret, claims))
 }
 
 /// A refused mint that means "this workspace is not yours (any more)": drop its entry.

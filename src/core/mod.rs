@@ -5,6 +5,7 @@ pub mod api;
 pub mod base64url;
 pub mod catchup;
 pub mod cell;
+pub mod crosstab;
 pub mod error;
 pub mod flight;
 pub mod frames;
