@@ -6,6 +6,7 @@ pub mod exec;
 mod exec_http;
 pub mod files;
 mod search;
+mod transfer;
 
 use crate::auth::{bearer_token, header_str};
 use crate::body::{query_map, JsonBody};
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/files/delete", post(delete))
         .merge(browse::routes())
         .merge(search::routes())
+        .merge(transfer::routes())
         .merge(exec_http::routes())
 }
 
