@@ -5,6 +5,8 @@ mod browse;
 pub mod exec;
 mod exec_http;
 pub mod files;
+mod proxy;
+mod runtime;
 mod search;
 mod transfer;
 
@@ -24,7 +26,22 @@ use files::{FsError, FsOp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// Every gateway route: the workspace's own (`workspace_routes`), the same under
+/// `/runtimes/{target}/…` for the targets the emulator has, and `GET /runtimes`.
 pub fn routes() -> Router<AppState> {
+    let own = workspace_routes();
+    Router::new()
+        .merge(own.clone())
+        .nest(
+            "/runtimes/{target}",
+            own.layer(axum::middleware::from_fn(runtime::check_target)),
+        )
+        .route("/runtimes", get(runtime::targets))
+}
+
+/// The routes a runtime target answers (prefixed by `/runtimes/<target>` for non-default
+/// targets).
+pub fn workspace_routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/files/stat", get(stat))
@@ -35,6 +52,8 @@ pub fn routes() -> Router<AppState> {
         .merge(search::routes())
         .merge(transfer::routes())
         .merge(exec_http::routes())
+        .merge(runtime::routes())
+        .merge(proxy::routes())
 }
 
 /// The workspace a gateway request reaches, resolved from its bearer token.
@@ -63,6 +82,11 @@ fn resolve_target(state: &AppState, headers: &axum::http::HeaderMap) -> Result<S
             "Authorization must be 'Bearer <token>'",
         )
     })?;
+    resolve_token(state, token)
+}
+
+/// The workspace a gateway token (JWT or raw connection token) reaches, if it may.
+pub(crate) fn resolve_token(state: &AppState, token: &str) -> Result<String, ApiError> {
     let is_raw = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
     let store = state.store();
     let workspace: &Workspace = if is_raw {
