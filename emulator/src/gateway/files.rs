@@ -40,6 +40,9 @@ pub struct FsChange {
     pub is_dir: bool,
 }
 
+/// A node found by a walk: its path and the node.
+pub type Found<'a> = (&'a str, &'a Node);
+
 /// Paths are normalised (`/a/b`, root `/`); a BTreeMap keeps children next to their parent.
 #[derive(Debug, Clone)]
 pub struct FileTree {
@@ -275,6 +278,7 @@ impl FileTree {
     }
 
     /// Total bytes of all files.
+    #[cfg(test)]
     pub fn total_bytes(&self) -> usize {
         self.bytes
     }
@@ -328,6 +332,7 @@ impl FileTree {
     }
 
     /// Direct children of a directory, or every descendant with `nested`.
+    #[cfg(test)]
     pub fn list(&self, path: &str, nested: bool) -> Result<(String, Vec<Value>), FsError> {
         let depth = if nested { None } else { Some(1) };
         let (path, found) = self.descendants(path, depth)?;
@@ -343,7 +348,7 @@ impl FileTree {
         &self,
         path: &str,
         max_depth: Option<usize>,
-    ) -> Result<(String, Vec<(&str, &Node)>), FsError> {
+    ) -> Result<(String, Vec<Found<'_>>), FsError> {
         let path = normalize(path)?;
         match self.nodes.get(&path) {
             None => return Err(FsError::NotFound),
