@@ -17,6 +17,7 @@ mod error;
 pub mod faults;
 mod gateway;
 mod jwt;
+mod live;
 mod middleware;
 mod ratelimit;
 mod server;
@@ -68,6 +69,17 @@ impl Running {
     pub async fn shutdown(self) {
         self.state.api_up.store(false, Ordering::SeqCst);
         self.state.gateway_up.store(false, Ordering::SeqCst);
+        // Sockets and terminals are not requests: end them (1001 `shutting_down`).
+        let lives: Vec<_> = self
+            .state
+            .store()
+            .workspaces
+            .iter()
+            .map(|w| w.live.clone())
+            .collect();
+        for live in lives {
+            live.interrupt(live::Interrupt::Shutdown);
+        }
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             let _ = task.await;
@@ -108,6 +120,7 @@ pub async fn start(mut config: Config) -> std::io::Result<Running> {
         store: Mutex::new(store),
         faults: Faults::default(),
         allowed_origins: std::sync::RwLock::new(config.allowed_origins.clone()),
+        gateway_token_ttl: std::sync::atomic::AtomicU64::new(config.gateway_token_ttl_secs),
         api_up: AtomicBool::new(false),
         gateway_up: AtomicBool::new(false),
         config,
