@@ -55,12 +55,13 @@ pkg: install
 	@# One pkg/ writer at a time; the suites that read pkg/ hold the lock shared.
 	mkdir -p target && flock $(PKG_LOCK) sh -c 'wasm-pack build --release --target web --out-dir pkg && node scripts/finish-pkg.mjs pkg'
 
-# Size budgets in bytes, set at the measured size rounded up (0.1.0: wasm 168194 / 72573 gz,
-# JS 38478 / 8001 gz). Raise them only on purpose, and say why in the change.
-SIZE_BUDGET_WASM_RAW ?= 170000
-SIZE_BUDGET_WASM_GZ ?= 74000
-SIZE_BUDGET_JS_RAW ?= 40000
-SIZE_BUDGET_JS_GZ ?= 9000
+# Size budgets in bytes, set at the measured size rounded up (sound edges: wasm 139822 / 58753 gz,
+# JS 21024 / 5959 gz; 0.1.0 was 168194 / 72573 and 38478 / 8001). Raise them only on purpose, and
+# say why in the change.
+SIZE_BUDGET_WASM_RAW ?= 141000
+SIZE_BUDGET_WASM_GZ ?= 59500
+SIZE_BUDGET_JS_RAW ?= 21500
+SIZE_BUDGET_JS_GZ ?= 6200
 
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)

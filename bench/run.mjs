@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { execFileSync, spawn } from "node:child_process";
 import os from "node:os";
-import { launchChromium } from "../scripts/chromium.mjs";
+import { launchChromium, watchPage } from "../scripts/chromium.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "..");
@@ -291,7 +291,7 @@ try {
       await context.addInitScript((cfg) => { window.__BENCH = cfg; }, { api, gateway, token: startupFixture.token });
       const page = await context.newPage();
       const errors = [];
-      page.on("pageerror", (e) => errors.push(String(e && (e.stack || e.message) || e)));
+      await watchPage(page, (error) => errors.push(error));
       const transfers = [];
       page.on("requestfinished", (request) => {
         transfers.push(request.sizes().then((s) => ({
@@ -352,7 +352,7 @@ try {
   const context = await browser.newContext();
   await context.addInitScript((cfg) => { window.__BENCH = cfg; }, { api, gateway, adminId, adminSecret });
   const page = await context.newPage();
-  page.on("pageerror", (e) => pageErrors.push(`bench page: ${String(e && (e.stack || e.message) || e)}`));
+  await watchPage(page, (error) => pageErrors.push(`bench page: ${error}`));
   page.on("crash", () => pageErrors.push("bench page: crashed"));
   const requests = [];
   const emulatorOrigins = [new URL(api).origin, new URL(gateway).origin];

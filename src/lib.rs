@@ -8,4 +8,9 @@
 pub mod core;
 
 #[cfg(target_arch = "wasm32")]
-mod bindings;
+pub mod bindings;
+
+/// Talc instead of the default dlmalloc: smaller wasm (README, "Dependencies").
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -8,7 +8,7 @@ use oblien_user_client::core::error::{codes, ClientError};
 use oblien_user_client::core::policy::{self, TokenState};
 use oblien_user_client::core::retry_after;
 use oblien_user_client::core::runtime::{RefreshReason, TransportError};
-use oblien_user_client::core::token::{self, RawClaims};
+use oblien_user_client::core::token;
 use support::*;
 
 use RefreshReason::{Expired, Expiring, Unauthorized};
@@ -1073,46 +1073,10 @@ fn non_json_answers_are_clear_errors() {
 // ---------------------------------------------------------------------------------------------
 // Malformed tokens
 
-fn b64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &c)| acc | (u32::from(c) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
-const SIGNATURE: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-
-fn jwt_bytes(payload: &[u8]) -> String {
-    format!(
-        "{}.{}.{SIGNATURE}",
-        b64url(HEADER.as_bytes()),
-        b64url(payload)
-    )
-}
-
-fn jwt(payload: &str) -> String {
-    jwt_bytes(payload.as_bytes())
-}
-
-/// The native decoding path: `payload_bytes` → serde_json → `session_claims`.
+/// The decoder the browser runs too: `payload_bytes` → `read_claims` (core::json) →
+/// `session_claims`.
 fn decode(token: &str) -> Result<token::Claims, ClientError> {
-    let bytes = token::payload_bytes(token)?;
-    let raw: RawClaims = serde_json::from_slice(&bytes).map_err(|_| {
-        ClientError::new(
-            codes::INVALID_TOKEN,
-            "The token's payload is not a JSON object of claims",
-        )
-    })?;
-    token::session_claims(raw)
+    token::decode_session(token)
 }
 
 const GOOD: &str = r#"{"exp":2000000000,"iat":1999999100,"scope":"namespace","namespace":"t"}"#;

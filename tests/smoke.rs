@@ -5,84 +5,16 @@
 //! time with `option_env!`; without it the test fails with a message instead of silently passing.
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+mod web;
+
+use js_sys::Array;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
-use web_sys::{Headers, Request, RequestInit, RequestMode, Response};
+use web::{admin_headers, fetch, field, json};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 const NAMESPACE: &str = "smoke-ns";
-
-/// A compile-time setting from `scripts/with-emulator.sh`, or a failure that says how to get it.
-fn setting(name: &str, value: Option<&'static str>) -> &'static str {
-    match value {
-        Some(v) if !v.is_empty() => v,
-        _ => panic!(
-            "{name} was not set when this test was compiled: run it through \
-             scripts/with-emulator.sh (e.g. `make test-browser`)"
-        ),
-    }
-}
-
-fn api() -> &'static str {
-    setting("OBLIEN_EMULATOR_API", option_env!("OBLIEN_EMULATOR_API"))
-}
-
-fn admin_headers() -> Vec<(&'static str, &'static str)> {
-    vec![
-        (
-            "X-Client-ID",
-            setting(
-                "OBLIEN_EMULATOR_CLIENT_ID",
-                option_env!("OBLIEN_EMULATOR_CLIENT_ID"),
-            ),
-        ),
-        (
-            "X-Client-Secret",
-            setting(
-                "OBLIEN_EMULATOR_CLIENT_SECRET",
-                option_env!("OBLIEN_EMULATOR_CLIENT_SECRET"),
-            ),
-        ),
-        ("Content-Type", "application/json"),
-    ]
-}
-
-/// A cross-origin `fetch` (the test page is served by the test runner, not by the emulator).
-async fn fetch(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Response {
-    let url = format!("{}{}", api(), path);
-    let init = RequestInit::new();
-    init.set_method(method);
-    init.set_mode(RequestMode::Cors);
-    let h = Headers::new().unwrap();
-    for (k, v) in headers {
-        h.set(k, v).unwrap();
-    }
-    init.set_headers(&h);
-    if let Some(b) = body {
-        init.set_body(&JsValue::from_str(b));
-    }
-    let request = Request::new_with_str_and_init(&url, &init).unwrap();
-    let window = web_sys::window().expect("no window: the test must run in a browser");
-    match JsFuture::from(window.fetch_with_request(&request)).await {
-        Ok(r) => r.dyn_into().unwrap(),
-        Err(e) => {
-            panic!("{method} {url}: fetch failed (emulator unreachable or CORS refused): {e:?}")
-        }
-    }
-}
-
-async fn json(response: &Response) -> JsValue {
-    JsFuture::from(response.json().unwrap())
-        .await
-        .expect("response body is not JSON")
-}
-
-fn field(value: &JsValue, name: &str) -> JsValue {
-    Reflect::get(value, &JsValue::from_str(name)).unwrap()
-}
 
 #[wasm_bindgen_test]
 async fn health_is_ok() {

@@ -120,6 +120,7 @@ pub async fn start(mut config: Config) -> std::io::Result<Running> {
         store: Mutex::new(store),
         faults: Faults::default(),
         allowed_origins: std::sync::RwLock::new(config.allowed_origins.clone()),
+        gateway_token_ttl: std::sync::atomic::AtomicU64::new(config.gateway_token_ttl_secs),
         api_up: AtomicBool::new(false),
         gateway_up: AtomicBool::new(false),
         config,

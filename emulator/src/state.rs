@@ -242,6 +242,8 @@ pub struct Shared {
     pub allowed_origins: std::sync::RwLock<Option<Vec<String>>>,
     pub api_up: AtomicBool,
     pub gateway_up: AtomicBool,
+    /// Lifetime of minted gateway tokens; starts from the config, changed by the control API.
+    pub gateway_token_ttl: std::sync::atomic::AtomicU64,
 }
 
 pub type AppState = Arc<Shared>;
@@ -254,6 +256,11 @@ impl Shared {
 
     pub fn provision_delay_ms(&self) -> u64 {
         self.config.provision_delay_ms
+    }
+
+    pub fn gateway_token_ttl_secs(&self) -> u64 {
+        self.gateway_token_ttl
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The interrupt signal of workspace `id` (stopped, rotated, disabled, deleted, shutdown):
@@ -317,6 +324,7 @@ pub(crate) mod tests {
             allowed_origins: std::sync::RwLock::new(None),
             api_up: AtomicBool::new(true),
             gateway_up: AtomicBool::new(true),
+            gateway_token_ttl: std::sync::atomic::AtomicU64::new(3600),
         });
         (state, id)
     }

@@ -8,6 +8,7 @@
 
 pub mod api_url;
 pub mod error_body;
+pub mod json;
 pub mod response;
 pub mod retry_after;
 pub mod token_decode;
@@ -16,12 +17,13 @@ pub mod token_decode;
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its binary and of its corpus directory.
-pub const ALL: [(&str, Target); 5] = [
+pub const ALL: [(&str, Target); 6] = [
     ("token_decode", token_decode::run),
     ("retry_after", retry_after::run),
     ("response", response::run),
     ("error_body", error_body::run),
     ("api_url", api_url::run),
+    ("json", json::run),
 ];
 
 /// The input as text. Invalid UTF-8 becomes U+FFFD, as `Response.text()` and wasm-bindgen's

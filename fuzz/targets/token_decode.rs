@@ -6,7 +6,7 @@
 
 use oblien_user_client::core::base64url;
 use oblien_user_client::core::error::{codes, ClientError};
-use oblien_user_client::core::token::{self, Claims, HeldToken, RawClaims, TokenScope};
+use oblien_user_client::core::token::{self, Arrival, Claims, HeldToken, RawClaims, TokenScope};
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 /// `{"typ":"JWT","alg":"HS256"}` and a signature, as the emulator mints them.
@@ -68,7 +68,8 @@ fn base64url_round_trip(data: &[u8]) {
     );
 }
 
-/// The native decoding path (the binding reads the same claims with `JSON.parse`).
+/// The decoding path the browser runs too (`payload_bytes` → `read_claims` → the claims checks),
+/// with serde_json as an independent oracle for the claims it reads.
 fn decode_token(token: &str) {
     // No error message may echo the token: no segment long enough to be recognisable as one
     // (only base64url characters; the messages hold no run of 16 of those).
@@ -97,11 +98,12 @@ fn decode_token(token: &str) {
     assert!(!parts[0].is_empty() && !parts[2].is_empty(), "{token:?}");
     assert!(base64url::decode(parts[0]).is_some() && base64url::decode(parts[2]).is_some());
     assert_eq!(base64url::decode(parts[1]).as_deref(), Some(&bytes[..]));
-    assert_eq!(bytes.trim_ascii_start().first(), Some(&b'{'), "{token:?}");
 
-    let Ok(raw) = serde_json::from_slice::<RawClaims>(&bytes) else {
-        return;
+    let raw = match token::read_claims(&bytes) {
+        Ok(raw) => raw,
+        Err(error) => return check_error(&error),
     };
+    check_against_oracle(&raw, &bytes);
     let session = token::session_claims(raw.clone());
     let gateway = token::gateway_claims(raw.clone());
     match &session {
@@ -118,6 +120,35 @@ fn decode_token(token: &str) {
         }
         Err(error) => check_error(error),
     }
+}
+
+/// What serde_json reads of the same payload must be what the core read (duplicates aside: the
+/// core refused those, and a lone surrogate: serde_json refuses that).
+fn check_against_oracle(raw: &RawClaims, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let map = match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Object(map)) => map,
+        Ok(other) => panic!("the core read claims from {other:?}: {text:?}"),
+        Err(error) => {
+            assert!(
+                super::json::oracle_gap(&text, &error),
+                "the core read claims from a payload serde_json refuses: {text:?}"
+            );
+            return;
+        }
+    };
+    let number = |key: &str| map.get(key).and_then(serde_json::Value::as_f64);
+    let string = |key: &str| map.get(key).and_then(|v| v.as_str().map(str::to_string));
+    let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => a == b || ((a - b) / b).abs() < 1e-12,
+        (a, b) => a == b,
+    };
+    assert!(close(raw.exp, number("exp")), "exp of {text:?}");
+    assert!(close(raw.iat, number("iat")), "iat of {text:?}");
+    assert_eq!(raw.scope, string("scope"), "{text:?}");
+    assert_eq!(raw.namespace, string("namespace"), "{text:?}");
+    assert_eq!(raw.workspace_id, string("workspaceId"), "{text:?}");
+    assert_eq!(raw.label, string("label"), "{text:?}");
 }
 
 fn check_claims(claims: &Claims, raw: &RawClaims) {
@@ -143,7 +174,11 @@ fn check_claims(claims: &Claims, raw: &RawClaims) {
         1.0e300,
     ];
     for now in nows.into_iter().filter(|now| now.is_finite()) {
-        let mut held = HeldToken::new(String::new(), claims.clone(), now);
+        let at = Arrival {
+            wall_ms: now,
+            mono_ms: 0.0,
+        };
+        let held = HeldToken::new(String::new(), claims.clone(), at);
         assert_eq!(held.received_ms, now);
         assert!(held.deadline_ms >= now, "{claims:?} at {now}: {held:?}");
         assert!(held.lifetime_ms() >= 0.0, "{claims:?} at {now}: {held:?}");
@@ -153,8 +188,15 @@ fn check_claims(claims: &Claims, raw: &RawClaims) {
             "{claims:?} at {now}: {left}"
         );
         assert_eq!(held.is_expired(now), held.lifetime_ms() == 0.0);
-        held.expire_now(now);
-        assert!(held.is_expired(now));
-        let _ = token::expired_by_wall_clock(claims, now);
+        // A token with `iat` is admitted whatever the device clock says.
+        let admitted = token::admit(claims, None, at);
+        if claims.iat.is_some() {
+            assert_eq!(admitted, Ok(()), "{claims:?} at {now}");
+        }
+        assert_eq!(
+            token::admit(claims, Some(&held), at),
+            admitted,
+            "{claims:?}"
+        );
     }
 }

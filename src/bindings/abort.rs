@@ -1,6 +1,9 @@
-//! AbortSignal plumbing: a future that resolves when a signal aborts, and linking signals.
+//! AbortSignal plumbing: a future that resolves when a signal aborts, and a deadline that aborts
+//! a request unless it is dropped first. Listeners and timers end with their owners.
 
-use js_sys::Function;
+use super::platform::timer_delay;
+use gloo_events::EventListener;
+use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -9,44 +12,18 @@ use std::task::{Context, Poll, Waker};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal};
 
-/// Calls `on_abort` once when `signal` aborts; the listener is removed when this is dropped.
-pub struct AbortListener {
-    signal: AbortSignal,
-    closure: Closure<dyn FnMut()>,
-}
-
-impl AbortListener {
-    pub fn new(signal: &AbortSignal, on_abort: impl FnMut() + 'static) -> Self {
-        let closure = Closure::<dyn FnMut()>::new(on_abort);
-        let _ = signal.add_event_listener_with_callback("abort", closure.as_ref().unchecked_ref());
-        AbortListener {
-            signal: signal.clone(),
-            closure,
-        }
-    }
-}
-
-impl Drop for AbortListener {
-    fn drop(&mut self) {
-        let callback: &Function = self.closure.as_ref().unchecked_ref();
-        let _ = self
-            .signal
-            .remove_event_listener_with_callback("abort", callback);
-    }
-}
-
-/// Resolves when `signal` aborts (at once if it already has).
+/// Resolves when `signal` aborts (at once if it already has); the listener goes with it.
 pub struct Aborted {
     signal: AbortSignal,
     waker: Rc<RefCell<Option<Waker>>>,
-    _listener: AbortListener,
+    _listener: EventListener,
 }
 
 impl Aborted {
     pub fn new(signal: &AbortSignal) -> Self {
         let waker: Rc<RefCell<Option<Waker>>> = Rc::default();
         let shared = waker.clone();
-        let listener = AbortListener::new(signal, move || {
+        let listener = EventListener::once(signal, "abort", move |_| {
             if let Some(w) = shared.borrow_mut().take() {
                 w.wake();
             }
@@ -71,30 +48,37 @@ impl Future for Aborted {
     }
 }
 
-/// A fresh controller that aborts when any of `signals` does (kept linked while alive).
-pub struct LinkedController {
-    pub controller: AbortController,
-    _links: Vec<AbortListener>,
+/// A signal that aborts when any of `signals` does (`AbortSignal.any`).
+pub fn any(signals: &[&AbortSignal]) -> AbortSignal {
+    let list = js_sys::Array::new();
+    for signal in signals {
+        list.push(signal);
+    }
+    AbortSignal::any(&list)
 }
 
-impl LinkedController {
-    pub fn new(signals: &[&AbortSignal]) -> Option<Self> {
-        let controller = AbortController::new().ok()?;
-        let mut links = Vec::with_capacity(signals.len());
-        for signal in signals {
-            if signal.aborted() {
-                controller.abort();
-            }
-            let target = controller.clone();
-            links.push(AbortListener::new(signal, move || target.abort()));
-        }
-        Some(LinkedController {
+/// Aborts its signal after `ms`, unless dropped first (then the timer is cleared).
+pub struct Deadline {
+    controller: AbortController,
+    _timer: Timeout,
+}
+
+impl Deadline {
+    pub fn new(ms: f64) -> Result<Self, JsValue> {
+        let controller = AbortController::new()?;
+        let target = controller.clone();
+        let timer = Timeout::new(timer_delay(ms), move || target.abort());
+        Ok(Deadline {
             controller,
-            _links: links,
+            _timer: timer,
         })
     }
 
     pub fn signal(&self) -> AbortSignal {
         self.controller.signal()
+    }
+
+    pub fn passed(&self) -> bool {
+        self.controller.signal().aborted()
     }
 }

@@ -1,7 +1,11 @@
-//! `ClientError` → a JS `OblienError` (a real `Error` subclass defined in `js/oblien_error.js`).
+//! `ClientError` → a JS `OblienError` (a real `Error` subclass defined in `js/oblien_error.js`),
+//! and promises that reject with it.
 
-use crate::core::error::{codes, ClientError};
+use crate::core::error::ClientError;
+use js_sys::Promise;
+use std::future::Future;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
 
 #[wasm_bindgen(module = "/js/oblien_error.js")]
 extern "C" {
@@ -33,6 +37,7 @@ pub fn is_oblien_error(#[wasm_bindgen(unchecked_param_type = "unknown")] value: 
     is_oblien_error_js(value)
 }
 
-pub fn invalid_options(message: &str) -> JsValue {
-    to_js(ClientError::new(codes::INVALID_OPTIONS, message))
+/// A promise settled by `fut`; a `ClientError` rejects it as an `OblienError`.
+pub fn promise(fut: impl Future<Output = Result<JsValue, ClientError>> + 'static) -> Promise {
+    future_to_promise(async move { fut.await.map_err(to_js) })
 }

@@ -1,143 +1,158 @@
-//! The core's `Transport` over `fetch`: bearer header only, CORS mode, no cookies, a timeout,
-//! the caller's signal and the client's dispose signal. Bodies are read as text and parsed here so
-//! an HTML or empty body still yields a clear error.
+//! The transport over `fetch`: bearer header only, CORS mode, no cookies, a deadline, the caller's
+//! signal and the client's dispose signal. JSON calls read the body as text for the core; raw
+//! calls hand back the `Response` once its headers are in.
 
-use super::abort::LinkedController;
-use super::runtime::{clear_timeout, set_timeout};
-use crate::core::runtime::{
-    Envelope, HttpRequest, HttpResponse, LocalFuture, Transport, TransportError,
-};
-use js_sys::{Function, Promise, Reflect, JSON};
-use std::cell::Cell;
-use std::rc::Rc;
+use super::abort::{any, Deadline};
+use crate::core::request::{Answer, HttpResponse};
+use crate::core::runtime::{Body, HttpRequest, LocalFuture, TransportError};
+use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, RequestCredentials, RequestInit, RequestMode, Response};
+use web_sys::{
+    AbortSignal, Headers, Request, RequestCredentials, RequestInit, RequestMode, Response,
+};
 
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = fetch)]
-    fn global_fetch(input: &str, init: &RequestInit) -> Promise;
+    fn fetch_with_request(input: &Request) -> Promise;
 }
 
-/// One call's transport: the client's settings plus this call's own signal.
-pub struct FetchTransport {
+/// The signals every attempt of one call listens to.
+#[derive(Clone)]
+pub struct Signals {
+    pub dispose: AbortSignal,
+    pub caller: Option<AbortSignal>,
+    /// Per attempt, until the answer is in (JSON calls: the whole body; raw: the headers).
     pub timeout_ms: f64,
-    pub dispose_signal: AbortSignal,
-    pub caller_signal: Option<AbortSignal>,
 }
 
-impl Transport<JsValue> for FetchTransport {
-    fn send(
-        &self,
-        request: &HttpRequest,
-        bearer: &str,
-    ) -> LocalFuture<Result<HttpResponse<JsValue>, TransportError>> {
-        let timeout_ms = self.timeout_ms;
-        let dispose = self.dispose_signal.clone();
-        let caller = self.caller_signal.clone();
-        let request = request.clone();
-        let authorization = format!("Bearer {bearer}");
-        Box::pin(async move {
-            let mut signals = vec![&dispose];
-            if let Some(caller) = &caller {
-                signals.push(caller);
-            }
-            let link = LinkedController::new(&signals).ok_or(TransportError::Network)?;
-            let timed_out = Rc::new(Cell::new(false));
-            let flag = timed_out.clone();
-            let controller = link.controller.clone();
-            let on_timeout = Closure::once(move || {
-                flag.set(true);
-                controller.abort();
-            });
-            let timer = set_timeout(on_timeout.as_ref().unchecked_ref::<Function>(), timeout_ms);
-            let classify = |_: JsValue| {
-                if dispose.aborted() {
-                    TransportError::Disposed
-                } else if caller.as_ref().is_some_and(|c| c.aborted()) {
-                    TransportError::Aborted
-                } else if timed_out.get() {
-                    TransportError::Timeout
-                } else {
-                    TransportError::Network
-                }
-            };
-            let result = async {
-                let init = build_init(&request, &authorization, &link.signal())
-                    .map_err(|_| TransportError::Network)?;
-                let response: Response = JsFuture::from(global_fetch(&request.url, &init))
-                    .await
-                    .map_err(classify)?
-                    .unchecked_into();
-                let text_promise = response.text().map_err(|_| TransportError::Network)?;
-                let text = JsFuture::from(text_promise)
-                    .await
-                    .map_err(classify)?
-                    .as_string()
-                    .unwrap_or_default();
-                Ok(read_response(&response, &text))
-            }
-            .await;
-            clear_timeout(&timer);
-            drop(on_timeout);
-            result
-        })
+impl Signals {
+    /// What ended an attempt that failed with `_error`.
+    fn classify(&self, deadline: &Deadline) -> TransportError {
+        if self.dispose.aborted() {
+            TransportError::Disposed
+        } else if self.caller.as_ref().is_some_and(AbortSignal::aborted) {
+            TransportError::Aborted
+        } else if deadline.passed() {
+            TransportError::Timeout
+        } else {
+            TransportError::Network
+        }
+    }
+
+    fn combined(&self, deadline: &Deadline) -> AbortSignal {
+        let timeout = deadline.signal();
+        match &self.caller {
+            Some(caller) => any(&[&self.dispose, caller, &timeout]),
+            None => any(&[&self.dispose, &timeout]),
+        }
     }
 }
 
-fn build_init(
-    request: &HttpRequest,
-    authorization: &str,
-    signal: &AbortSignal,
-) -> Result<RequestInit, JsValue> {
+fn authorization(bearer: &str) -> String {
+    let mut value = String::from("Bearer ");
+    value.push_str(bearer);
+    value
+}
+
+fn build(request: &HttpRequest, bearer: &str, signal: &AbortSignal) -> Result<Request, JsValue> {
     let headers = Headers::new()?;
-    headers.set("Authorization", authorization)?;
+    headers.set("Authorization", &authorization(bearer))?;
     let init = RequestInit::new();
     init.set_method(request.method);
     init.set_mode(RequestMode::Cors);
     init.set_credentials(RequestCredentials::Omit);
     init.set_signal(Some(signal));
-    if let Some(body) = &request.body {
-        headers.set("Content-Type", "application/json")?;
-        init.set_body(&JsValue::from_str(body));
+    match &request.body {
+        Some(Body::Json(text)) => {
+            headers.set("Content-Type", "application/json")?;
+            init.set_body(&JsValue::from_str(text));
+        }
+        Some(Body::Bytes(bytes)) => {
+            headers.set("Content-Type", "application/octet-stream")?;
+            init.set_body(&Uint8Array::from(bytes.as_slice()));
+        }
+        None => {}
     }
     init.set_headers(&headers);
-    Ok(init)
+    Request::new_with_str_and_init(&request.url, &init)
 }
 
-fn read_response(response: &Response, text: &str) -> HttpResponse<JsValue> {
-    let headers = response.headers();
-    let parsed = if text.trim().is_empty() {
-        None
-    } else {
-        JSON::parse(text).ok()
-    };
-    let mut envelope = Envelope {
-        is_json: parsed.is_some(),
-        ..Envelope::default()
-    };
-    if let Some(body) = parsed.as_ref().filter(|b| b.is_object()) {
-        envelope.success = Reflect::get(body, &"success".into())
-            .ok()
-            .and_then(|v| v.as_bool());
-        let code = Reflect::get(body, &"code".into())
-            .ok()
-            .and_then(|v| v.as_string());
-        envelope.code = code.or_else(|| {
-            Reflect::get(body, &"error".into())
-                .ok()
-                .and_then(|v| v.as_string())
-        });
-        envelope.message = Reflect::get(body, &"message".into())
-            .ok()
-            .and_then(|v| v.as_string());
+fn header(response: &Response, name: &str) -> Option<String> {
+    response.headers().get(name).ok().flatten()
+}
+
+/// One attempt of a JSON call: the whole body as text, within the deadline.
+pub fn send_text(
+    request: &HttpRequest,
+    bearer: &str,
+    signals: &Signals,
+) -> LocalFuture<Result<HttpResponse, TransportError>> {
+    let request = request.clone();
+    let bearer = bearer.to_string();
+    let signals = signals.clone();
+    Box::pin(async move {
+        let deadline = Deadline::new(signals.timeout_ms).map_err(|_| TransportError::Network)?;
+        let signal = signals.combined(&deadline);
+        let fetch = build(&request, &bearer, &signal).map_err(|_| TransportError::Network)?;
+        let response: Response = JsFuture::from(fetch_with_request(&fetch))
+            .await
+            .map_err(|_| signals.classify(&deadline))?
+            .unchecked_into();
+        let text = response.text().map_err(|_| TransportError::Network)?;
+        let text = JsFuture::from(text)
+            .await
+            .map_err(|_| signals.classify(&deadline))?
+            .as_string()
+            .unwrap_or_default();
+        Ok(HttpResponse {
+            status: response.status(),
+            retry_after: header(&response, "retry-after"),
+            request_id: header(&response, "x-request-id"),
+            text,
+        })
+    })
+}
+
+/// A `Response` as the retry rules see it.
+pub struct RawResponse(pub Response);
+
+impl Answer for RawResponse {
+    fn status(&self) -> u16 {
+        self.0.status()
     }
-    HttpResponse {
-        status: response.status(),
-        retry_after: headers.get("retry-after").ok().flatten(),
-        request_id: headers.get("x-request-id").ok().flatten(),
-        envelope,
-        body: parsed,
+
+    fn retry_after(&self) -> Option<String> {
+        header(&self.0, "retry-after")
     }
+}
+
+/// One attempt of a raw call: `template` (cloned, so it can be sent again) with the bearer, the
+/// `Response` back once its headers are in. Its body stays tied to the caller's and the client's
+/// signals, not to the deadline.
+pub fn send_raw(
+    template: &Request,
+    bearer: &str,
+    signals: &Signals,
+) -> LocalFuture<Result<RawResponse, TransportError>> {
+    let copy = template.clone();
+    let bearer = bearer.to_string();
+    let signals = signals.clone();
+    Box::pin(async move {
+        let request = copy.map_err(|_| TransportError::Network)?;
+        let deadline = Deadline::new(signals.timeout_ms).map_err(|_| TransportError::Network)?;
+        let init = RequestInit::new();
+        init.set_signal(Some(&signals.combined(&deadline)));
+        let request = Request::new_with_request_and_init(&request, &init)
+            .map_err(|_| TransportError::Network)?;
+        request
+            .headers()
+            .set("Authorization", &authorization(&bearer))
+            .map_err(|_| TransportError::Network)?;
+        let response = JsFuture::from(fetch_with_request(&request))
+            .await
+            .map_err(|_| signals.classify(&deadline))?;
+        Ok(RawResponse(response.unchecked_into()))
+    })
 }

@@ -1,17 +1,18 @@
 //! The host app's refresh callback as a `TokenSource`: called with a `RefreshContext`, awaited
 //! (sync values and promises alike), and its answer checked before the core sees it.
 
-use super::abort::LinkedController;
-use super::token::{decode_session, token_info};
+use super::abort::any;
+use super::convert::{set, token_info};
 use crate::core::cell::TokenCell;
 use crate::core::error::{codes, ClientError};
 use crate::core::runtime::{Fetched, LocalFuture, RefreshReason, TokenSource};
-use js_sys::{Function, Object, Promise, Reflect};
+use crate::core::token::decode_session;
+use js_sys::{Function, Object, Promise};
 use std::cell::RefCell;
 use std::rc::Weak;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::AbortSignal;
+use web_sys::{AbortController, AbortSignal};
 
 pub struct HostRefresh {
     pub callback: Function,
@@ -23,7 +24,9 @@ pub struct HostRefresh {
     pub dispose_signal: AbortSignal,
 }
 
-fn failed(message: String) -> ClientError {
+fn failed(prefix: &str, detail: &str) -> ClientError {
+    let mut message = String::from(prefix);
+    message.push_str(detail);
     ClientError::new(codes::REFRESH_FAILED, message)
 }
 
@@ -34,19 +37,20 @@ fn describe(value: &JsValue) -> String {
         .map(|e| String::from(e.message()))
         .or_else(|| value.as_string())
         .unwrap_or_default();
-    if message.contains("eyJ") || message.len() > 200 {
+    // A byte window, not `str::contains`: that links the generic searcher (~5 KB of wasm).
+    if message.len() > 200 || message.as_bytes().windows(3).any(|w| w == b"eyJ") {
         String::from("(message withheld)")
     } else {
         message
     }
 }
 
-/// Aborts the refresh's signal when the refresh is abandoned (timeout, dispose) or done.
-struct AbortOnDrop(LinkedController);
+/// Aborts `ctx.signal` when the refresh is abandoned (timeout, dispose) or done.
+struct AbortOnDrop(AbortController);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.controller.abort();
+        self.0.abort();
     }
 }
 
@@ -57,34 +61,35 @@ impl TokenSource for HostRefresh {
         let dispose = self.dispose_signal.clone();
         let margin = self.margin_secs;
         Box::pin(async move {
-            let link = LinkedController::new(&[&dispose])
-                .ok_or_else(|| failed("Cannot create an AbortController".into()))?;
-            let signal = link.signal();
-            let _guard = AbortOnDrop(link);
+            let own = AbortController::new()
+                .map_err(|_| failed("Cannot create an AbortController", ""))?;
+            let signal = any(&[&dispose, &own.signal()]);
+            let _guard = AbortOnDrop(own);
             let ctx = Object::new();
-            let _ = Reflect::set(&ctx, &"reason".into(), &JsValue::from_str(reason.as_str()));
+            set(&ctx, "reason", &JsValue::from_str(reason.as_str()));
             let info = held.map_or(JsValue::NULL, |h| {
                 token_info(&h, js_sys::Date::now(), margin)
             });
-            let _ = Reflect::set(&ctx, &"tokenInfo".into(), &info);
-            let _ = Reflect::set(&ctx, &"signal".into(), &signal);
+            set(&ctx, "tokenInfo", &info);
+            set(&ctx, "signal", &signal);
             let returned = callback
                 .call1(&JsValue::NULL, &ctx)
-                .map_err(|e| failed(format!("The refresh callback threw: {}", describe(&e))))?;
+                .map_err(|e| failed("The refresh callback threw: ", &describe(&e)))?;
             let value = JsFuture::from(Promise::resolve(&returned))
                 .await
-                .map_err(|e| failed(format!("The refresh callback rejected: {}", describe(&e))))?;
+                .map_err(|e| failed("The refresh callback rejected: ", &describe(&e)))?;
             let Some(secret) = value.as_string() else {
-                return Err(failed(format!(
-                    "The refresh callback must return a token string, not {}",
-                    value.js_typeof().as_string().unwrap_or_default()
-                )));
+                let kind = value.js_typeof().as_string().unwrap_or_default();
+                return Err(failed(
+                    "The refresh callback must return a token string, not ",
+                    &kind,
+                ));
             };
             let claims = decode_session(&secret).map_err(|e| {
-                failed(format!(
-                    "The refresh callback returned an unusable token: {}",
-                    e.message
-                ))
+                failed(
+                    "The refresh callback returned an unusable token: ",
+                    &e.message,
+                )
             })?;
             Ok(Fetched { secret, claims })
         })

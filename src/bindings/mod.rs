@@ -1,19 +1,18 @@
 //! The `#[wasm_bindgen]` layer: converts JS values, owns timers and listeners, calls `fetch`.
-//! Every decision lives in `crate::core`.
+//! Every decision lives in `crate::core`. Arrows run one way:
+//! `client` → `workspaces` → `runtime` → `session` → {`fetch`, `host`, `convert`, `platform`}.
 
 mod abort;
-mod client;
+pub mod client;
+mod convert;
 mod error;
 mod fetch;
-mod gateway;
 mod host;
-mod options;
-mod runtime;
-mod timer;
-mod token;
+mod platform;
+pub mod runtime;
+mod session;
 mod types;
-mod workspace_runtime;
-mod workspaces;
+pub mod workspaces;
 
 use wasm_bindgen::prelude::*;
 

@@ -34,9 +34,10 @@ export interface RefreshContext {
   signal: AbortSignal;
 }
 
-/** What a token says. Never contains the token itself. */
+/** What the session token says. Never contains the token itself. */
 export interface TokenInfo {
-  scope: "namespace" | "workspace" | "gateway";
+  /** A session token is namespace- or workspace-scoped, never a gateway token. */
+  scope: "namespace" | "workspace";
   namespace?: string;
   workspaceId?: string;
   label?: string;
@@ -49,6 +50,23 @@ export interface TokenInfo {
   /** The token's whole lifetime in seconds (`exp − iat`). */
   lifetimeSeconds: number;
   /** When the client starts refreshing: `expiresAt − refreshMarginSeconds`. */
+  refreshAt: Date;
+}
+
+/** What a workspace's gateway token says (`runtime.tokenInfo`). Never contains the token. */
+export interface GatewayTokenInfo {
+  scope: "gateway";
+  /** The workspace the gateway token reaches. */
+  workspaceId?: string;
+  /** The server's `iat`. */
+  issuedAt?: Date;
+  /** The local deadline: receipt time + the token's lifetime (`exp − iat`). */
+  expiresAt: Date;
+  /** Whole seconds left. */
+  expiresIn: number;
+  /** The token's whole lifetime in seconds (`exp − iat`). */
+  lifetimeSeconds: number;
+  /** When a call made then renews it first: `expiresAt − min(60 s, lifetime / 4)`. */
   refreshAt: Date;
 }
 

@@ -1,112 +1,45 @@
-//! `client.workspaces`: list, create, get, delete in the token's namespace.
+//! `client.workspaces`: list, create, get, delete in the token's namespace, and `runtime(id)`.
 
-use super::client::ClientInner;
-use super::error::to_js;
-use super::options::{get, signal_of};
-use super::workspace_runtime::WorkspaceRuntime;
-use crate::core::api;
+use super::convert::{parse_json, stringify, workspace_id, Options};
+use super::error::promise;
+use super::runtime::WorkspaceRuntime;
+use super::session::Session;
 use crate::core::error::{codes, ClientError};
-use crate::core::runtime::Runtime;
-use crate::core::token::TokenScope;
-use js_sys::{Promise, Reflect, JSON};
+use crate::core::gateway::{wait_until_provisioned, ApiCall};
+use crate::core::request::field_object;
+use crate::core::runtime::{HttpRequest, LocalFuture};
+use crate::core::{api, scope};
+use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
+use web_sys::AbortSignal;
 
 /// `client.workspaces`.
 #[wasm_bindgen]
 pub struct Workspaces {
-    inner: Rc<ClientInner>,
+    session: Rc<Session>,
 }
 
-fn invalid(message: &str) -> ClientError {
-    ClientError::new(codes::INVALID_OPTIONS, message)
-}
-
-fn scope_denied(message: &str) -> ClientError {
-    ClientError::new(codes::SCOPE_DENIED, message).with_status(403)
-}
-
-/// A positive integer option, or nothing.
-fn positive_int(options: &JsValue, key: &str) -> Result<Option<String>, ClientError> {
-    let value = get(options, key);
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    match value.as_f64() {
-        Some(n) if n.is_finite() && n >= 1.0 && n.fract() == 0.0 && n <= 1e9 => {
-            Ok(Some((n as u64).to_string()))
-        }
-        _ => Err(invalid(&format!("{key} must be a positive integer"))),
-    }
-}
-
-/// Settles a promise from a future's result, turning `ClientError` into `OblienError`.
-fn promise(
-    fut: impl std::future::Future<Output = Result<JsValue, ClientError>> + 'static,
-) -> Promise {
-    future_to_promise(async move { fut.await.map_err(to_js) })
-}
-
-/// A workspace id this token may reach, and the call's signal.
-fn reachable_target(
-    inner: &ClientInner,
+/// A workspace this token may reach, and the call's options.
+fn reachable(
+    session: &Session,
     id: &JsValue,
-    options: &JsValue,
-) -> Result<(String, Option<web_sys::AbortSignal>), ClientError> {
-    let id = workspace_id(id)?;
-    Workspaces::require_reach(inner, &id)?;
-    let signal =
-        signal_of(options).map_err(|_| invalid("options.signal must be an AbortSignal"))?;
+    options: Option<JsValue>,
+    call: &'static str,
+) -> Result<(String, Option<AbortSignal>), ClientError> {
+    let id = workspace_id(id, call)?;
+    scope::may_reach(&session.claims()?, &id)?;
+    let signal = Options::read(options, call)?.signal()?;
     Ok((id, signal))
 }
 
-/// `{ success, workspace }` → the workspace.
-fn unwrap_field(body: JsValue, field: &str) -> Result<JsValue, ClientError> {
-    Reflect::get(&body, &JsValue::from_str(field))
-        .ok()
-        .filter(|v| v.is_object())
-        .ok_or_else(|| {
-            ClientError::new(
-                codes::SERVER_ERROR,
-                format!("The response has no '{field}' object"),
-            )
-        })
-}
-
-fn workspace_id(id: &JsValue) -> Result<String, ClientError> {
-    id.as_string()
-        .filter(|s| !s.is_empty() && s.len() <= 200)
-        .ok_or_else(|| invalid("id must be a workspace id string"))
-}
-
 impl Workspaces {
-    pub fn new(inner: Rc<ClientInner>) -> Self {
-        Workspaces { inner }
+    pub fn new(session: Rc<Session>) -> Self {
+        Workspaces { session }
     }
 
-    /// Rejects locally, sending nothing, what a workspace-scoped token may not do.
-    fn require_namespace_scope(&self, action: &str) -> Result<(), ClientError> {
-        match self.inner.session_scope() {
-            Some((TokenScope::Workspace, _)) => Err(scope_denied(&format!(
-                "A workspace-scoped token cannot {action}"
-            ))),
-            _ => Ok(()),
-        }
-    }
-
-    /// A workspace-scoped token reaches only its own workspace.
-    pub fn require_reach(inner: &ClientInner, id: &str) -> Result<(), ClientError> {
-        match inner.session_scope() {
-            Some((TokenScope::Workspace, Some(bound))) if bound != id => Err(scope_denied(
-                "This workspace-scoped token is bound to another workspace",
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    pub fn inner(&self) -> &Rc<ClientInner> {
-        &self.inner
+    fn workspace_url(&self, id: &str, rest: &str) -> String {
+        api::url(&self.session.base_url, &api::workspace_path(id, rest), &[])
     }
 }
 
@@ -120,37 +53,24 @@ impl Workspaces {
             JsValue,
         >,
     ) -> Promise {
-        let inner = self.inner.clone();
-        let options = options.unwrap_or(JsValue::UNDEFINED);
-        let scope = self.require_namespace_scope("list workspaces");
+        const CALL: &str = "workspaces.list(options)";
+        let session = self.session.clone();
         promise(async move {
-            scope?;
-            let signal = signal_of(&options)
-                .map_err(|_| invalid("options.signal must be an AbortSignal"))?;
-            let (page, limit) = if options.is_object() {
-                (
-                    positive_int(&options, "page")?,
-                    positive_int(&options, "limit")?,
-                )
-            } else {
-                (None, None)
+            scope::may_manage_namespace(&session.claims()?, "list workspaces")?;
+            let options = Options::read(options, CALL)?;
+            let signal = options.signal()?;
+            let number = |key| {
+                options
+                    .integer(key, 1.0, 1e9)
+                    .map(|n| n.map(|n| n.to_string()))
             };
-            let status = if options.is_object() {
-                let value = get(&options, "status");
-                match value.as_string() {
-                    Some(s) => Some(s),
-                    None if value.is_undefined() || value.is_null() => None,
-                    None => return Err(invalid("status must be a string")),
-                }
-            } else {
-                None
-            };
-            let url = api::url(
-                &inner.base_url,
-                "/workspace",
-                &[("page", page), ("limit", limit), ("status", status)],
-            );
-            inner.api(api::get(url), signal).await
+            let query = [
+                ("page", number("page")?),
+                ("limit", number("limit")?),
+                ("status", options.string("status")?),
+            ];
+            let url = api::url(&session.base_url, "/workspace", &query);
+            session.api_js(api::get(url), signal).await
         })
     }
 
@@ -161,19 +81,16 @@ impl Workspaces {
         #[wasm_bindgen(unchecked_param_type = "CreateWorkspaceParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let inner = self.inner.clone();
-        let options = options.unwrap_or(JsValue::UNDEFINED);
-        let scope = self.require_namespace_scope("create workspaces");
+        const CALL: &str = "workspaces.create(params, options)";
+        let session = self.session.clone();
         promise(async move {
-            scope?;
-            let signal = signal_of(&options)
-                .map_err(|_| invalid("options.signal must be an AbortSignal"))?;
-            if !params.is_object() {
-                return Err(invalid(
-                    "create(params): params must be an object with an `image`",
-                ));
-            }
-            if get(&params, "image")
+            scope::may_manage_namespace(&session.claims()?, "create workspaces")?;
+            let signal = Options::read(options, CALL)?.signal()?;
+            let params_reader = Options::required(params, CALL).map_err(|_| {
+                super::convert::invalid(CALL, "params", "an object with an `image`")
+            })?;
+            if params_reader
+                .get("image")
                 .as_string()
                 .is_none_or(|s| s.trim().is_empty())
             {
@@ -182,12 +99,10 @@ impl Workspaces {
                     "image: is required (e.g. \"node-20\")",
                 ));
             }
-            let body = JSON::stringify(&params)
-                .ok()
-                .and_then(|s| s.as_string())
-                .ok_or_else(|| invalid("create(params): params must be JSON-serialisable"))?;
-            let url = api::url(&inner.base_url, "/workspace", &[]);
-            unwrap_field(inner.api(api::post(url, body), signal).await?, "workspace")
+            let body = stringify(params_reader.value(), CALL)?;
+            let url = api::url(&session.base_url, "/workspace", &[]);
+            let text = session.api(api::post(url, body), signal).await?;
+            parse_json(&field_object(&text, "workspace")?)
         })
     }
 
@@ -198,79 +113,84 @@ impl Workspaces {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let inner = self.inner.clone();
-        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let session = self.session.clone();
+        let checked = reachable(&session, &id, options, "workspaces.get(id, options)");
+        let url = checked
+            .as_ref()
+            .map(|(id, _)| self.workspace_url(id, ""))
+            .ok();
         promise(async move {
-            let (id, signal) = reachable_target(&inner, &id, &options)?;
-            let url = api::url(&inner.base_url, &api::workspace_path(&id, ""), &[]);
-            unwrap_field(inner.api(api::get(url), signal).await?, "workspace")
+            let (_, signal) = checked?;
+            let text = session
+                .api(api::get(url.unwrap_or_default()), signal)
+                .await?;
+            parse_json(&field_object(&text, "workspace")?)
         })
     }
 
-    /// The workspace's runtime (files, exec) through the gateway. Mints the first gateway token
-    /// and waits (bounded) while the workspace is still provisioning.
+    /// The workspace's runtime (files, exec, …) through the gateway. Mints the first gateway
+    /// token, which enables the workspace's internal API server when it is disabled (as the
+    /// official SDK does), and waits (up to 2 min) while the workspace is still provisioning.
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkspaceRuntime>")]
     pub fn runtime(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let inner = self.inner.clone();
-        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let session = self.session.clone();
+        let checked = reachable(&session, &id, options, "workspaces.runtime(id, options)");
         promise(async move {
-            let (id, signal) = reachable_target(&inner, &id, &options)?;
-            let entry = inner.gateways.entry(&inner, &id);
-            inner
-                .guarded(signal.clone(), async {
-                    entry.cell.acquire().await.map(|_| ())
-                })
-                .await?;
-            wait_until_provisioned(&inner, &id, signal).await?;
-            Ok(WorkspaceRuntime::new(inner.clone(), id).into())
+            let (id, signal) = checked?;
+            let cell = session.gateways.cell(&id);
+            let provisioned = async {
+                cell.acquire().await?;
+                let polls = SignalApi {
+                    session: session.clone(),
+                    signal: signal.clone(),
+                };
+                wait_until_provisioned(&polls, &*session.platform, &session.base_url, &id).await
+            };
+            session.guarded(signal.clone(), provisioned).await?;
+            Ok(WorkspaceRuntime::new(session.clone(), id, cell).into())
         })
     }
 
-    /// Deletes a workspace.
+    /// Deletes a workspace; its gateway token is forgotten.
     #[wasm_bindgen(unchecked_return_type = "Promise<DeleteWorkspaceResult>")]
     pub fn delete(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let inner = self.inner.clone();
-        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let session = self.session.clone();
+        let checked = reachable(&session, &id, options, "workspaces.delete(id, options)");
+        let url = checked
+            .as_ref()
+            .map(|(id, _)| self.workspace_url(id, ""))
+            .ok();
         promise(async move {
-            let (id, signal) = reachable_target(&inner, &id, &options)?;
-            let url = api::url(&inner.base_url, &api::workspace_path(&id, ""), &[]);
-            inner.api(api::delete(url), signal).await
+            let (id, signal) = checked?;
+            let result = session
+                .api_js(api::delete(url.unwrap_or_default()), signal)
+                .await;
+            if result.is_ok() || result.as_ref().is_err_and(|e| e.status == Some(404)) {
+                session.gateways.forget(&id);
+            }
+            result
         })
     }
 }
 
-/// Polls `GET /workspace/{id}` every 500 ms (up to 2 min) while it is still being created, so a
-/// runtime is usable as soon as it is returned.
-async fn wait_until_provisioned(
-    inner: &Rc<ClientInner>,
-    id: &str,
-    signal: Option<web_sys::AbortSignal>,
-) -> Result<(), ClientError> {
-    let url = api::url(&inner.base_url, &api::workspace_path(id, ""), &[]);
-    let deadline = inner.runtime.now_ms() + 120_000.0;
-    loop {
-        let body = inner.api(api::get(url.clone()), signal.clone()).await?;
-        let workspace = get(&body, "workspace");
-        let ready = get(&workspace, "ready").as_bool().unwrap_or(true);
-        let creating = get(&workspace, "status")
-            .as_string()
-            .is_some_and(|s| s == "creating" || s == "provisioning");
-        if ready || !creating || inner.runtime.now_ms() >= deadline {
-            return Ok(());
-        }
-        inner
-            .guarded(signal.clone(), async {
-                inner.runtime.sleep(500.0).await;
-                Ok(())
-            })
-            .await?;
+/// Control-plane calls with the session token and one call's signal.
+struct SignalApi {
+    session: Rc<Session>,
+    signal: Option<AbortSignal>,
+}
+
+impl ApiCall for SignalApi {
+    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
+        let session = self.session.clone();
+        let signal = self.signal.clone();
+        Box::pin(async move { session.api(request, signal).await })
     }
 }

@@ -1,6 +1,6 @@
 //! Building Oblien API requests: paths, query strings, percent-encoding.
 
-use super::runtime::HttpRequest;
+use super::runtime::{Body, HttpRequest};
 
 /// RFC 3986 percent-encoding of everything but the unreserved characters.
 pub fn encode_component(value: &str) -> String {
@@ -20,7 +20,8 @@ pub fn encode_component(value: &str) -> String {
 
 /// `base` + `path` + `?k=v&…` for the pairs whose value is present.
 pub fn url(base: &str, path: &str, query: &[(&str, Option<String>)]) -> String {
-    let mut url = format!("{}{}", base.trim_end_matches('/'), path);
+    let mut url = String::from(base.trim_end_matches('/'));
+    url.push_str(path);
     let mut first = true;
     for (key, value) in query {
         if let Some(value) = value {
@@ -42,11 +43,11 @@ pub fn get(url: String) -> HttpRequest {
     }
 }
 
-pub fn post(url: String, body: String) -> HttpRequest {
+pub fn post(url: String, json: String) -> HttpRequest {
     HttpRequest {
         method: "POST",
         url,
-        body: Some(body),
+        body: Some(Body::Json(json)),
     }
 }
 
@@ -60,7 +61,10 @@ pub fn delete(url: String) -> HttpRequest {
 
 /// `/workspace/{id}` with the id encoded as a path segment.
 pub fn workspace_path(id: &str, rest: &str) -> String {
-    format!("/workspace/{}{}", encode_component(id), rest)
+    let mut path = String::from("/workspace/");
+    path.push_str(&encode_component(id));
+    path.push_str(rest);
+    path
 }
 
 #[cfg(test)]

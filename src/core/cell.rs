@@ -8,12 +8,9 @@ use super::error::{codes, ClientError};
 use super::flight::{race, Flight};
 use super::policy::{self, TokenState};
 use super::runtime::{Fetched, RefreshReason, Runtime, TokenSource};
-use super::token::HeldToken;
+use super::token::{self, Claims, HeldToken};
 use std::cell::RefCell;
 use std::rc::Rc;
-
-/// A token returned by a refresh is refused only when stale beyond any plausible clock skew.
-const STALE_REFRESH_TOLERANCE_MS: f64 = 10.0 * 60_000.0;
 
 /// What the cell tells its owner (delivered later, from a microtask, by the binding).
 #[derive(Debug, Clone)]
@@ -308,32 +305,16 @@ impl TokenCell {
                 flight.complete(Ok(()));
                 return;
             }
-            // A lower bound on the server's clock, from the token held: it was issued at `iat`
-            // (server time) no later than we received it, so the server now reads at least
-            // `iat + (now − received)`. A refreshed token already past that is surely expired.
-            let server_now_at_least = state
-                .token
-                .as_ref()
-                .and_then(|t| t.claims.iat.map(|iat| iat * 1000.0 + (now - t.received_ms)));
+            let at = self.runtime.arrival();
             let result = result.and_then(|fetched| {
-                // Stale beyond any plausible skew, or (no `iat`) already past its local deadline:
-                // held, it would be expired at once and every caller would refresh again.
-                let lifetime_ms = fetched
-                    .claims
-                    .lifetime_ms()
-                    .unwrap_or(fetched.claims.exp * 1000.0 - now);
-                let exp_ms = fetched.claims.exp * 1000.0;
-                if exp_ms + STALE_REFRESH_TOLERANCE_MS <= now
-                    || server_now_at_least.is_some_and(|server_now| exp_ms <= server_now)
-                    || lifetime_ms <= 0.0
-                {
-                    Err(ClientError::new(
-                        codes::REFRESH_FAILED,
-                        "The refresh callback returned an expired token",
-                    ))
-                } else {
-                    Ok(fetched)
-                }
+                token::admit(&fetched.claims, state.token.as_ref(), at)
+                    .map(|()| fetched)
+                    .map_err(|_| {
+                        ClientError::new(
+                            codes::REFRESH_FAILED,
+                            "The refresh callback returned an expired token",
+                        )
+                    })
             });
             // The token already held, handed back while it is expiring: nothing was renewed, so
             // back off like any failure instead of asking again on every call.
@@ -375,7 +356,7 @@ impl TokenCell {
                         .token
                         .as_ref()
                         .is_some_and(|t| t.claims.same_identity(&fetched.claims));
-                    state.token = Some(HeldToken::new(fetched.secret, fetched.claims, now));
+                    state.token = Some(HeldToken::new(fetched.secret, fetched.claims, at));
                     state.generation += 1;
                     state.failures = 0;
                     state.retry_at_ms = 0.0;
@@ -402,6 +383,19 @@ impl TokenCell {
         }
         (self.observer)(event);
         flight.complete(outcome);
+    }
+
+    /// `setToken` with a decoded token: the admission rule every entry point shares, then
+    /// [`TokenCell::set`].
+    pub fn set_checked(&self, secret: String, claims: Claims) -> Result<HeldToken, ClientError> {
+        if self.is_disposed() {
+            return Err(ClientError::disposed());
+        }
+        let at = self.runtime.arrival();
+        token::admit(&claims, self.token().as_ref(), at)?;
+        let held = token::handed_over(secret, claims, at, self.source.is_some());
+        self.set(held.clone());
+        Ok(held)
     }
 
     /// `setToken`: later requests use `token`; requests in flight keep theirs; back-off resets;
@@ -431,6 +425,27 @@ impl TokenCell {
             (state.flight.take(), same)
         };
         (self.observer)(CellEvent::TokenChanged { same_identity });
+        if let Some(flight) = flight {
+            flight.complete(Ok(()));
+        }
+    }
+
+    /// Forgets the token (its identity no longer holds, or its workspace is gone): the next caller
+    /// fetches a new one, callers waiting on a refresh retry, back-off ends, and a refresh in
+    /// flight is discarded when it lands.
+    pub fn clear(&self) {
+        let flight = {
+            let mut state = self.state.borrow_mut();
+            if state.disposed {
+                return;
+            }
+            state.token = None;
+            state.generation += 1;
+            state.failures = 0;
+            state.retry_at_ms = 0.0;
+            state.last_error = None;
+            state.flight.take()
+        };
         if let Some(flight) = flight {
             flight.complete(Ok(()));
         }

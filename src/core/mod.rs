@@ -1,12 +1,19 @@
-//! The pure-Rust core: no `wasm_bindgen`, testable natively with `cargo test`.
+//! The pure-Rust core: no `wasm_bindgen`, testable natively with `cargo test`. Every decision the
+//! client makes lives here; the binding only converts values and talks to the browser.
 
 pub mod api;
 pub mod base64url;
+pub mod catchup;
 pub mod cell;
 pub mod error;
 pub mod flight;
+pub mod frames;
+pub mod gateway;
+pub mod json;
 pub mod policy;
 pub mod request;
 pub mod retry_after;
 pub mod runtime;
+pub mod scope;
+pub mod socket;
 pub mod token;

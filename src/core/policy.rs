@@ -12,7 +12,8 @@ const MAX_BACKOFF_MS: f64 = 30_000.0;
 pub fn margin_ms(lifetime_ms: f64, configured_secs: Option<f64>) -> f64 {
     let lifetime = lifetime_ms.max(0.0);
     match configured_secs {
-        Some(secs) => (secs * 1000.0).clamp(0.0, lifetime * 0.49),
+        // Not `f64::clamp`: its panic message for a NaN bound links all of float formatting.
+        Some(secs) => (secs * 1000.0).max(0.0).min(lifetime * 0.49),
         None => MAX_DEFAULT_MARGIN_MS.min(lifetime / 4.0),
     }
 }

@@ -1,35 +1,77 @@
 //! Sending one authorised request: token check first, then the 401 / 429 / 5xx rules, then
-//! mapping the answer to a body or a `ClientError`.
+//! mapping the answer to a body or a `ClientError`. One path for every call: JSON calls, the raw
+//! `rt.fetch`, and the handshake of streams differ only in their [`Retries`].
 
 use super::cell::TokenCell;
 use super::error::{code_for_status, codes, ClientError};
+use super::json::{self, Document, Value};
 use super::policy;
 use super::retry_after;
-use super::runtime::{HttpRequest, HttpResponse, Runtime, Transport, TransportError};
+use super::runtime::{LocalFuture, Runtime, TransportError};
 use std::rc::Rc;
 
-/// Sends `request` with the cell's token until it succeeds or a rule says stop:
-/// - 401: refresh once and replay once, only if the token changed;
-/// - 429: GETs wait `Retry-After` (≤ 60 s) up to 3 times, else `rate_limited`;
-/// - network errors and 502/503/504: GETs retry twice with back-off.
-pub async fn execute<B>(
+/// What an answer shows the retry rules.
+pub trait Answer {
+    fn status(&self) -> u16;
+    fn retry_after(&self) -> Option<String>;
+}
+
+/// Which rules may send a request again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retries {
+    /// 401: refresh once and replay once, only if the token changed.
+    pub unauthorized: bool,
+    /// 429: wait `Retry-After` (≤ 60 s), up to 3 times.
+    pub rate_limited: bool,
+    /// Network errors and 502/503/504: twice, with back-off.
+    pub transient: bool,
+}
+
+impl Retries {
+    /// A JSON call: every rule for a GET, only the 401 replay otherwise (a POST may have run).
+    pub fn for_method(method: &str) -> Self {
+        let idempotent = method == "GET";
+        Retries {
+            unauthorized: true,
+            rate_limited: idempotent,
+            transient: idempotent,
+        }
+    }
+
+    /// Only the 401 replay (a raw fetch whose body can be sent again, a stream's handshake).
+    pub const UNAUTHORIZED_ONLY: Retries = Retries {
+        unauthorized: true,
+        rate_limited: false,
+        transient: false,
+    };
+
+    /// Nothing is sent twice (a body that cannot be replayed).
+    pub const NONE: Retries = Retries {
+        unauthorized: false,
+        rate_limited: false,
+        transient: false,
+    };
+}
+
+/// Sends with the cell's token until an answer comes that no rule retries; that answer is returned
+/// whatever its status. `send` is called once per attempt with the bearer to use.
+pub async fn send_authorised<R: Answer>(
     cell: &Rc<TokenCell>,
     runtime: &dyn Runtime,
-    transport: &dyn Transport<B>,
-    request: &HttpRequest,
-) -> Result<B, ClientError> {
-    let idempotent = request.is_idempotent();
+    retries: Retries,
+    send: &dyn Fn(&str) -> LocalFuture<Result<R, TransportError>>,
+) -> Result<R, ClientError> {
     let (mut replayed, mut rate_retries, mut transient_retries) = (false, 0, 0);
     loop {
         let lease = cell.acquire().await?;
-        let sent = transport.send(request, &lease.secret).await;
+        let sent = send(&lease.secret).await;
         if cell.is_disposed() {
             return Err(ClientError::disposed());
         }
         let response = match sent {
             Ok(response) => response,
             Err(TransportError::Network)
-                if idempotent && transient_retries < policy::MAX_TRANSIENT_RETRIES =>
+                if retries.transient && transient_retries < policy::MAX_TRANSIENT_RETRIES =>
             {
                 transient_retries += 1;
                 runtime
@@ -39,28 +81,25 @@ pub async fn execute<B>(
             }
             Err(error) => return Err(transport_error(error)),
         };
-        match response.status {
-            401 if !replayed => {
+        match response.status() {
+            401 if retries.unauthorized && !replayed => {
                 replayed = true;
                 if cell.recover_unauthorized(lease.generation).await? {
                     continue;
                 }
             }
-            429 => {
+            429 if retries.rate_limited && rate_retries < policy::MAX_RATE_LIMIT_RETRIES => {
                 let wait = response
-                    .retry_after
+                    .retry_after()
                     .as_deref()
                     .and_then(|v| retry_after::parse(v, runtime.now_ms()));
-                if idempotent
-                    && rate_retries < policy::MAX_RATE_LIMIT_RETRIES
-                    && wait.unwrap_or(1) <= policy::MAX_RETRY_AFTER_SECS
-                {
+                if wait.unwrap_or(1) <= policy::MAX_RETRY_AFTER_SECS {
                     rate_retries += 1;
                     runtime.sleep(f64::from(wait.unwrap_or(1)) * 1000.0).await;
                     continue;
                 }
             }
-            502..=504 if idempotent && transient_retries < policy::MAX_TRANSIENT_RETRIES => {
+            502..=504 if retries.transient && transient_retries < policy::MAX_TRANSIENT_RETRIES => {
                 transient_retries += 1;
                 runtime
                     .sleep(policy::retry_delay_ms(transient_retries, runtime.random()))
@@ -69,7 +108,7 @@ pub async fn execute<B>(
             }
             _ => {}
         }
-        return into_result(response, runtime.now_ms());
+        return Ok(response);
     }
 }
 
@@ -85,27 +124,96 @@ pub fn transport_error(error: TransportError) -> ClientError {
     }
 }
 
-/// A 2xx JSON body without `success: false` is the result; anything else is an error with the
-/// server's code when it sent one, else the code for its status.
-pub fn into_result<B>(response: HttpResponse<B>, now_ms: f64) -> Result<B, ClientError> {
-    let status = response.status;
-    let envelope = response.envelope;
-    let ok_status = (200..300).contains(&status);
-    if ok_status && envelope.success != Some(false) {
-        if let Some(body) = response.body {
-            return Ok(body);
+/// A response read whole as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub request_id: Option<String>,
+    pub text: String,
+}
+
+impl Answer for HttpResponse {
+    fn status(&self) -> u16 {
+        self.status
+    }
+
+    fn retry_after(&self) -> Option<String> {
+        self.retry_after.clone()
+    }
+}
+
+/// The parts of a body that tell success from failure.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Envelope {
+    /// The body is one valid JSON text.
+    pub is_json: bool,
+    pub success: Option<bool>,
+    /// `code`, or else `error` (the gateway's `{error: "file not found"}`).
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// Reads the envelope of a body (duplicate keys: the last wins, as `JSON.parse` keeps it).
+pub fn envelope(text: &str) -> Envelope {
+    let members = match json::parse(text) {
+        None => return Envelope::default(),
+        Some(Document::Other(_)) => {
+            return Envelope {
+                is_json: true,
+                ..Envelope::default()
+            }
         }
+        Some(Document::Object(members)) => members,
+    };
+    let string = |key: &str| {
+        json::last(&members, key)
+            .and_then(|v| v.as_str().map(|s| s.into_owned()))
+            .filter(|s| !s.is_empty())
+    };
+    // As the official SDK reads it: `error` is the code when it looks like one, else the message.
+    let (error_code, error_text) = match string("error") {
+        Some(error) if is_code_like(&error) => (Some(error), None),
+        other => (None, other),
+    };
+    Envelope {
+        is_json: true,
+        success: json::last(&members, "success").and_then(Value::as_bool),
+        code: string("code").filter(|c| c.len() <= 64).or(error_code),
+        message: string("message").or(error_text),
+    }
+}
+
+/// `snake_case`, `kebab-case` or `UPPER_SNAKE`, at most 64 characters.
+fn is_code_like(text: &str) -> bool {
+    let lower = text
+        .bytes()
+        .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'));
+    let upper = text
+        .bytes()
+        .all(|b| matches!(b, b'A'..=b'Z' | b'0'..=b'9' | b'_'));
+    !text.is_empty() && text.len() <= 64 && (lower || upper)
+}
+
+/// A 2xx JSON body without `success: false` is the result (its text); anything else is an error
+/// with the server's code when it sent one, else the code for its status.
+pub fn into_result(response: HttpResponse, now_ms: f64) -> Result<String, ClientError> {
+    let status = response.status;
+    let envelope = envelope(&response.text);
+    let ok_status = (200..300).contains(&status);
+    if ok_status && envelope.is_json && envelope.success != Some(false) {
+        return Ok(response.text);
     }
     let code = if status == 429 {
         codes::RATE_LIMITED.to_string()
     } else {
-        match envelope.code.filter(|c| !c.is_empty() && c.len() <= 64) {
+        match envelope.code {
             Some(code) => code,
             None if ok_status => codes::SERVER_ERROR.to_string(),
             None => code_for_status(status).to_string(),
         }
     };
-    let message = match envelope.message.filter(|m| !m.is_empty()) {
+    let message = match envelope.message {
         Some(message) => message,
         None if !envelope.is_json => {
             format!("The server answered HTTP {status} with a body that is not JSON")
@@ -123,4 +231,63 @@ pub fn into_result<B>(response: HttpResponse<B>, now_ms: f64) -> Result<B, Clien
             .and_then(|v| retry_after::parse(v, now_ms)),
         request_id: response.request_id,
     })
+}
+
+/// `{ …, "field": {…} }` → the raw text of that object (`Workspace` out of `{success, workspace}`).
+pub fn field_object(text: &str, field: &str) -> Result<String, ClientError> {
+    json::object(text)
+        .and_then(|members| match json::last(&members, field) {
+            Some(Value::Object(raw)) => Some(raw.to_string()),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            ClientError::new(
+                codes::SERVER_ERROR,
+                format!("The response has no '{field}' object"),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, text: &str) -> HttpResponse {
+        HttpResponse {
+            status,
+            retry_after: None,
+            request_id: None,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn envelopes() {
+        assert_eq!(envelope("<html>"), Envelope::default());
+        assert!(envelope("[1]").is_json);
+        let e = envelope(r#"{"success":false,"error":"not_found","message":"m","code":"x"}"#);
+        assert_eq!(e.code.as_deref(), Some("x"));
+        assert_eq!(e.success, Some(false));
+        let e = envelope(r#"{"error":"file not found","error":"gone_away"}"#);
+        assert_eq!(e.code.as_deref(), Some("gone_away"));
+        let e = envelope(r#"{"error":"NAMESPACE_LIMIT_REACHED"}"#);
+        assert_eq!(e.code.as_deref(), Some("NAMESPACE_LIMIT_REACHED"));
+    }
+
+    #[test]
+    fn results() {
+        assert_eq!(into_result(response(200, "{}"), 0.0), Ok("{}".into()));
+        let err = into_result(response(200, "nope"), 0.0).err();
+        assert_eq!(err.map(|e| e.code), Some("server_error".into()));
+        let err = into_result(response(404, r#"{"error":"file not found"}"#), 0.0).err();
+        assert_eq!(
+            err.map(|e| (e.code, e.message, e.status)),
+            Some(("not_found".into(), "file not found".into(), Some(404)))
+        );
+        assert_eq!(
+            field_object(r#"{"success":true,"workspace":{"id":"a"}}"#, "workspace"),
+            Ok(r#"{"id":"a"}"#.into())
+        );
+        assert!(field_object(r#"{"workspace":[1]}"#, "workspace").is_err());
+    }
 }

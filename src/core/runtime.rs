@@ -2,7 +2,7 @@
 //! them with `Date.now`, `setTimeout` and `fetch`; native tests with a manual clock.
 
 use super::error::ClientError;
-use super::token::Claims;
+use super::token::{Arrival, Claims};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -11,8 +11,18 @@ pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 pub trait Runtime {
     /// Wall-clock milliseconds (`Date.now()`).
     fn now_ms(&self) -> f64;
+    /// Monotonic milliseconds (`performance.now()`): never jumps when the wall clock is set.
+    fn monotonic_ms(&self) -> f64;
+    /// Now, on both clocks.
+    fn arrival(&self) -> Arrival {
+        Arrival {
+            wall_ms: self.now_ms(),
+            mono_ms: self.monotonic_ms(),
+        }
+    }
     /// Uniform in [0, 1), for jitter.
     fn random(&self) -> f64;
+    /// Resolves after `ms`; dropping it cancels the timer.
     fn sleep(&self, ms: f64) -> LocalFuture<()>;
     /// Runs a task to completion in the background.
     fn spawn(&self, task: LocalFuture<()>);
@@ -48,38 +58,20 @@ pub trait TokenSource {
 }
 
 /// A request as the transport sends it (the bearer is added per attempt).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HttpRequest {
     pub method: &'static str,
     pub url: String,
-    /// JSON text.
-    pub body: Option<String>,
+    pub body: Option<Body>,
 }
 
-impl HttpRequest {
-    pub fn is_idempotent(&self) -> bool {
-        self.method == "GET"
-    }
-}
-
-/// The parts of a JSON body the core reads to tell success from failure.
-#[derive(Debug, Clone, Default)]
-pub struct Envelope {
-    /// The body parsed as JSON.
-    pub is_json: bool,
-    pub success: Option<bool>,
-    pub code: Option<String>,
-    pub message: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct HttpResponse<B> {
-    pub status: u16,
-    pub retry_after: Option<String>,
-    pub request_id: Option<String>,
-    pub envelope: Envelope,
-    /// The parsed JSON body, when it was JSON.
-    pub body: Option<B>,
+/// A request body the core builds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// JSON text, sent as `application/json`.
+    Json(String),
+    /// Raw bytes, sent as `application/octet-stream`.
+    Bytes(Vec<u8>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,12 +80,4 @@ pub enum TransportError {
     Timeout,
     Aborted,
     Disposed,
-}
-
-pub trait Transport<B> {
-    fn send(
-        &self,
-        request: &HttpRequest,
-        bearer: &str,
-    ) -> LocalFuture<Result<HttpResponse<B>, TransportError>>;
 }

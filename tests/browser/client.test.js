@@ -76,20 +76,24 @@ test("constructor: bad option types are refused with invalid_options", async () 
   throws(() => new OblienUserClient({ token, onTokenChange: 1 }), { code: "invalid_options" }, "onTokenChange not a function");
 });
 
-test("expired token: token_expired without refresh; with refresh the first calls refresh ONCE with reason 'expired'", async (t) => {
+test("expired token: the device clock never refuses it (the server judges: 401 token_expired without refresh); with refresh the first calls refresh ONCE with reason 'expired'", async (t) => {
   const ns = await tenant();
   const expired = await mint(ns, { ttl: 1 });
   const valid = await mint(ns);
-  await untilExpired(expired);
+  // Past `exp` by the server's whole-second clock (it refuses `exp < now` in seconds).
+  await untilExpired(expired, 1100);
 
-  throws(() => new OblienUserClient({ token: expired, baseUrl: API }), { code: "token_expired" }, "constructor");
+  // The device clock may be wrong: the constructor takes the token and the server refuses it.
+  const c1 = client(t, { token: expired });
+  await rejects(c1.workspaces.list(), { code: "token_expired", status: 401 }, "list with an expired token and no refresh");
 
-  // setToken(expired) is refused and the current token stays in use.
+  // setToken(expired) is taken too (the server judges); setToken(valid) recovers.
   const c0 = client(t, { token: valid });
-  const before = c0.tokenInfo.expiresAt.getTime();
-  throws(() => c0.setToken(expired), { code: "token_expired" }, "setToken(expired)");
-  eq(c0.tokenInfo.expiresAt.getTime(), before, "tokenInfo after a refused setToken");
-  eq((await c0.workspaces.list()).total, 0, "list with the kept token");
+  eq((await c0.workspaces.list()).total, 0, "list with the valid token");
+  c0.setToken(expired);
+  await rejects(c0.workspaces.list(), { code: "token_expired", status: 401 }, "list after setToken(expired)");
+  c0.setToken(valid);
+  eq((await c0.workspaces.list()).total, 0, "list after setToken(valid)");
 
   // With a refresh callback: 20 concurrent first calls share one refresh.
   const { calls, refresh } = recordingRefresh(ns, { delayMs: 200 });

@@ -76,12 +76,12 @@ const report = (result) => {
   return undefined;
 };
 
-/** Runs the registered tests whose name contains `filter`; resolves to { passed, failed }. */
+/** Runs the registered tests whose name contains `filter` (or one of its `|`-separated parts); resolves to { passed, failed }. */
 export async function run({ filter = "" } = {}) {
   let passed = 0;
   let failed = 0;
   for (const t of tests) {
-    if (filter && !t.name.includes(filter)) continue;
+    if (filter && !filter.split("|").some((part) => t.name.includes(part))) continue;
     const cleanups = [];
     const ctx = { name: t.name, defer: (fn) => cleanups.push(fn) };
     const start = performance.now();

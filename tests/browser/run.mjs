@@ -17,7 +17,7 @@ import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { launchChromium } from "../../scripts/chromium.mjs";
+import { launchChromium, watchPage } from "../../scripts/chromium.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "..", "..");
@@ -91,12 +91,13 @@ const killTimer = setTimeout(() => finish({ timedOut: true }), totalTimeoutMs);
 const started = Date.now();
 let exitCode = 1;
 try {
-  browser = await launchChromium();
+  // --expose-gc: the lifetime tests collect garbage to show a handle outlives its client object.
+  browser = await launchChromium(["--js-flags=--expose-gc"]);
   const context = await browser.newContext();
   const page = await context.newPage();
 
   page.on("console", (msg) => consoleLines.push(`[${msg.type()}] ${msg.text()}`));
-  page.on("pageerror", (err) => pageErrors.push(String(err && (err.stack || err.message) || err)));
+  await watchPage(page, (error) => pageErrors.push(error));
   page.on("crash", () => finish({ crashed: true }));
   const apiOrigin = new URL(api).origin;
   const gatewayOrigin = new URL(gateway).origin;

@@ -17,7 +17,7 @@ import { createServer } from "node:http";
 import { readFile, readdir } from "node:fs/promises";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { launchChromium } from "../../scripts/chromium.mjs";
+import { launchChromium, watchPage } from "../../scripts/chromium.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "..", "..");
@@ -231,7 +231,7 @@ async function runPage(spec) {
     const wasmResponses = []; // { path, status, contentType }
     const failedResponses = []; // "STATUS URL" of every 4xx/5xx the page got
     page.on("console", (msg) => consoleLines.push({ type: msg.type(), text: msg.text() }));
-    page.on("pageerror", (err) => pageErrors.push(String((err && (err.stack || err.message)) || err)));
+    await watchPage(page, (error) => pageErrors.push(error));
     page.on("request", (request) => {
       const url = new URL(request.url());
       if (url.origin === origin) requests.push({ method: request.method(), path: url.pathname });

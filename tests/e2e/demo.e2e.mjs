@@ -11,7 +11,7 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { launchChromium } from "../../scripts/chromium.mjs";
+import { launchChromium, watchPage } from "../../scripts/chromium.mjs";
 
 const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
 const outDir = resolve(process.env.E2E_OUT_DIR ?? join(root, "test-results", "e2e"));
@@ -156,7 +156,7 @@ try {
   const context = await browser.newContext({ viewport: PHONE, colorScheme: "light", reducedMotion: "reduce" });
   context.setDefaultTimeout(15_000);
   page = await context.newPage();
-  page.on("pageerror", (error) => pageErrors.push(String(error?.stack ?? error)));
+  await watchPage(page, (error) => pageErrors.push(error));
   // (Chromium logs every non-2xx answer as "Failed to load resource"; the page's own handling of
   // those is checked by the steps.)
   page.on("console", (msg) => msg.type() === "error" && !/^Failed to load resource/.test(msg.text()) && consoleErrors.push(msg.text()));

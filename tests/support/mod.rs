@@ -9,10 +9,11 @@ use futures::task::LocalSpawnExt;
 use oblien_user_client::core::api;
 use oblien_user_client::core::cell::{CellEvent, Observer, TokenCell};
 use oblien_user_client::core::error::{codes, ClientError};
+use oblien_user_client::core::gateway::ApiCall;
 use oblien_user_client::core::request;
+use oblien_user_client::core::request::{HttpResponse, Retries};
 use oblien_user_client::core::runtime::{
-    Envelope, Fetched, HttpRequest, HttpResponse, LocalFuture, RefreshReason, Runtime, TokenSource,
-    Transport, TransportError,
+    Fetched, HttpRequest, LocalFuture, RefreshReason, Runtime, TokenSource, TransportError,
 };
 use oblien_user_client::core::token::{Claims, HeldToken, TokenScope};
 use std::cell::{Cell, RefCell};
@@ -132,6 +133,10 @@ impl FakeRuntime {
 impl Runtime for FakeRuntime {
     fn now_ms(&self) -> f64 {
         T0_MS + self.mono_ms.get() + self.wall_offset_ms.get()
+    }
+
+    fn monotonic_ms(&self) -> f64 {
+        self.mono_ms.get()
     }
 
     fn random(&self) -> f64 {
@@ -303,8 +308,10 @@ impl FakeHost {
         *self.0.fallback.borrow_mut() = step;
     }
 
+    /// The server's clock: true time (the device's monotonic clock from `T0_MS`) plus the skew.
+    /// A jump of the device's wall clock (`jump_wall`) does not move it.
     pub fn server_now_s(&self) -> f64 {
-        (self.0.rt.now_ms() + self.0.server_skew_ms.get()) / 1000.0
+        (T0_MS + self.0.rt.mono_ms() + self.0.server_skew_ms.get()) / 1000.0
     }
 
     fn settle_step(&self, step: HostStep) -> Result<Fetched, ClientError> {
@@ -426,57 +433,42 @@ pub struct Sent {
 
 pub struct Reply {
     pub delay_ms: f64,
-    pub result: Result<HttpResponse<String>, TransportError>,
+    pub result: Result<HttpResponse, TransportError>,
 }
 
 impl Reply {
-    fn response(status: u16, envelope: Envelope, body: Option<&str>) -> Reply {
+    /// An answer with this body text.
+    pub fn text(status: u16, text: &str) -> Reply {
         Reply {
             delay_ms: 0.0,
             result: Ok(HttpResponse {
                 status,
                 retry_after: None,
                 request_id: Some("req-1".to_string()),
-                envelope,
-                body: body.map(str::to_string),
+                text: text.to_string(),
             }),
         }
     }
 
-    /// 200 `{"success":true}`; the body handed back is `"ok"`.
+    /// 200 with the JSON string `"ok"`; the result handed back is `ok`.
     pub fn ok() -> Reply {
-        let envelope = Envelope {
-            is_json: true,
-            success: Some(true),
-            ..Envelope::default()
-        };
-        Self::response(200, envelope, Some("ok"))
+        Self::text(200, "\"ok\"")
     }
 
     /// A JSON `{"success":false}` with no code or message.
     pub fn status(status: u16) -> Reply {
-        let envelope = Envelope {
-            is_json: true,
-            success: Some(false),
-            ..Envelope::default()
-        };
-        Self::response(status, envelope, Some("{\"success\":false}"))
+        Self::text(status, "{\"success\":false}")
     }
 
     /// A JSON error body with the server's code and message.
     pub fn error(status: u16, code: &str, message: &str) -> Reply {
-        let envelope = Envelope {
-            is_json: true,
-            success: Some(false),
-            code: Some(code.to_string()),
-            message: Some(message.to_string()),
-        };
-        Self::response(status, envelope, Some("{}"))
+        let body = serde_json::json!({"success": false, "code": code, "message": message});
+        Self::text(status, &body.to_string())
     }
 
     /// A body that is not JSON (a proxy's HTML page, say).
     pub fn non_json(status: u16) -> Reply {
-        Self::response(status, Envelope::default(), None)
+        Self::text(status, "<html><body>Bad gateway</body></html>")
     }
 
     pub fn failed(error: TransportError) -> Reply {
@@ -552,12 +544,12 @@ impl FakeTransport {
     }
 }
 
-impl Transport<String> for FakeTransport {
-    fn send(
+impl FakeTransport {
+    pub fn send(
         &self,
         request: &HttpRequest,
         bearer: &str,
-    ) -> LocalFuture<Result<HttpResponse<String>, TransportError>> {
+    ) -> LocalFuture<Result<HttpResponse, TransportError>> {
         let sent = Sent {
             method: request.method,
             url: request.url.clone(),
@@ -710,7 +702,7 @@ impl Env {
         });
         let token = setup.initial_ttl_s.map(|ttl| {
             let claims = namespace_claims("ns", host.server_now_s(), ttl);
-            HeldToken::new("tok-0".to_string(), claims, rt.now_ms())
+            HeldToken::new("tok-0".to_string(), claims, rt.arrival())
         });
         let source: Option<Rc<dyn TokenSource>> = if setup.with_source {
             Some(Rc::new(host.clone()))
@@ -766,7 +758,8 @@ impl Env {
         self.rt.jump_wall(delta_ms);
     }
 
-    /// Starts `request::execute` as a task; call `settle`/`advance` to run it.
+    /// Starts the core's request path (`send_authorised`, then `into_result`) as a task; call
+    /// `settle`/`advance` to run it. A JSON string result (`"ok"`) is handed back unquoted.
     pub fn spawn_request(&self, req: HttpRequest) -> Outcome {
         let outcome = Outcome(Rc::new(RefCell::new(None)));
         let slot = outcome.clone();
@@ -777,11 +770,44 @@ impl Env {
             .borrow()
             .spawner()
             .spawn_local(async move {
-                let result = request::execute(&cell, &*rt, &transport, &req).await;
+                let send = |bearer: &str| transport.send(&req, bearer);
+                let retries = Retries::for_method(req.method);
+                let result = request::send_authorised(&cell, &*rt, retries, &send)
+                    .await
+                    .and_then(|response| request::into_result(response, rt.now_ms()))
+                    .map(|text| text.trim_matches('"').to_string());
                 *slot.0.borrow_mut() = Some(result);
             })
             .expect("spawn");
         outcome
+    }
+
+    /// Starts any future of the core as a task; call `settle`/`advance` to run it.
+    pub fn spawn(
+        &self,
+        fut: impl Future<Output = Result<String, ClientError>> + 'static,
+    ) -> Outcome {
+        let outcome = Outcome(Rc::new(RefCell::new(None)));
+        let slot = outcome.clone();
+        self.pool
+            .borrow()
+            .spawner()
+            .spawn_local(async move {
+                let result = fut.await;
+                *slot.0.borrow_mut() = Some(result);
+            })
+            .expect("spawn");
+        outcome
+    }
+
+    /// Control-plane calls with the session cell over the fake transport (what the binding's
+    /// session does with `fetch`).
+    pub fn api(&self) -> Rc<EnvApi> {
+        Rc::new(EnvApi {
+            cell: self.cell.clone(),
+            rt: self.rt.clone(),
+            transport: self.transport.clone(),
+        })
     }
 
     pub fn spawn_get(&self) -> Outcome {
@@ -810,8 +836,11 @@ impl Env {
     /// `setToken`: a token received now for `namespace`.
     pub fn set_token(&self, secret: &str, namespace: &str, ttl_s: f64) {
         let claims = namespace_claims(namespace, self.host.server_now_s(), ttl_s);
-        self.cell
-            .set(HeldToken::new(secret.to_string(), claims, self.now()));
+        self.cell.set(HeldToken::new(
+            secret.to_string(),
+            claims,
+            self.rt.arrival(),
+        ));
     }
 
     pub fn events(&self) -> Vec<String> {
@@ -832,4 +861,56 @@ impl Env {
     pub fn secret(&self) -> Option<String> {
         self.cell.token().map(|t| t.secret)
     }
+}
+
+/// [`ApiCall`] over the fake transport with the session cell.
+pub struct EnvApi {
+    pub cell: Rc<TokenCell>,
+    pub rt: Rc<FakeRuntime>,
+    pub transport: FakeTransport,
+}
+
+impl ApiCall for EnvApi {
+    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
+        let (cell, rt, transport) = (self.cell.clone(), self.rt.clone(), self.transport.clone());
+        Box::pin(async move {
+            let send = |bearer: &str| transport.send(&request, bearer);
+            let retries = Retries::for_method(request.method);
+            let response = request::send_authorised(&cell, &*rt, retries, &send).await?;
+            request::into_result(response, rt.now_ms())
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JWTs
+
+pub fn b64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &c)| acc | (u32::from(c) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+pub const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+pub const SIGNATURE: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+pub fn jwt_bytes(payload: &[u8]) -> String {
+    format!(
+        "{}.{}.{SIGNATURE}",
+        b64url(HEADER.as_bytes()),
+        b64url(payload)
+    )
+}
+
+pub fn jwt(payload: &str) -> String {
+    jwt_bytes(payload.as_bytes())
 }

@@ -33,6 +33,7 @@ import init, {
   type RuntimeFiles,
   type SyncInitInput,
   type TokenInfo,
+  type GatewayTokenInfo,
   type Workspace,
   type WorkspaceConfig,
   type WorkspaceList,
@@ -140,7 +141,9 @@ export function construct(token: string): OblienUserClient {
 export function tokens(client: OblienUserClient, next: string): void {
   const info = client.tokenInfo;
   expectType<TokenInfo>()(info);
-  expectType<"namespace" | "workspace" | "gateway">()(info.scope);
+  expectType<"namespace" | "workspace">()(info.scope);
+  // @ts-expect-error: a session token is never a gateway token
+  if (info.scope === "gateway") return;
   expectType<string | undefined>()(info.namespace);
   expectType<string | undefined>()(info.workspaceId);
   expectType<string | undefined>()(info.label);
@@ -279,7 +282,9 @@ export async function workspaces(client: OblienUserClient): Promise<void> {
 
 export async function runtime(rt: WorkspaceRuntime): Promise<void> {
   expectType<string>()(rt.workspaceId);
-  expectType<TokenInfo | null>()(rt.tokenInfo);
+  expectType<GatewayTokenInfo | null>()(rt.tokenInfo);
+  const gatewayScope: "gateway" | undefined = rt.tokenInfo?.scope;
+  void gatewayScope;
   expectType<RuntimeFiles>()(rt.files);
   expectType<RuntimeExec>()(rt.exec);
 

@@ -55,7 +55,7 @@ pub async fn enable(
     principal: Principal,
     Path(id): Path<String>,
 ) -> JsonResult {
-    let ttl = state.config.gateway_token_ttl_secs;
+    let ttl = state.gateway_token_ttl_secs();
     let key = state.keys.gateway.clone();
     let token = with_workspace(&state, &principal, &id, |w| {
         w.access.enabled = true;
@@ -94,7 +94,7 @@ pub async fn read_token(
     principal: Principal,
     Path(id): Path<String>,
 ) -> JsonResult {
-    let ttl = state.config.gateway_token_ttl_secs;
+    let ttl = state.gateway_token_ttl_secs();
     let key = state.keys.gateway.clone();
     let token = with_workspace(&state, &principal, &id, |w| {
         require_enabled(w).map(|_| gateway_token(&w.id, w.access.generation, ttl, &key))
@@ -106,7 +106,7 @@ pub async fn read_token(
 /// and the workspace's WebSocket is closed (4001 `token_rotated`): it was opened with a token
 /// that no longer works. Terminals and watchers live on for the next socket.
 async fn rotate(state: AppState, principal: Principal, id: String) -> JsonResult {
-    let ttl = state.config.gateway_token_ttl_secs;
+    let ttl = state.gateway_token_ttl_secs();
     let key = state.keys.gateway.clone();
     let (token, live) = with_workspace(&state, &principal, &id, |w| {
         require_enabled(w).map(|_| {

@@ -30,6 +30,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/__emulator/reset", post(reset))
         .route("/__emulator/cors", get(get_cors).put(set_cors))
+        .route(
+            "/__emulator/gateway-token-ttl",
+            get(get_gateway_ttl).put(set_gateway_ttl),
+        )
 }
 
 type JsonResult = Result<Json<Value>, ApiError>;
@@ -336,4 +340,38 @@ async fn set_cors(
         .write()
         .unwrap_or_else(|e| e.into_inner()) = body.origins.clone();
     Ok(Json(json!({ "success": true, "origins": body.origins })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetGatewayTtl {
+    seconds: u64,
+}
+
+async fn get_gateway_ttl(State(state): State<AppState>, headers: HeaderMap) -> JsonResult {
+    require_admin_key(&state, &headers)?;
+    Ok(Json(
+        json!({ "success": true, "seconds": state.gateway_token_ttl_secs() }),
+    ))
+}
+
+/// The lifetime of gateway tokens minted from now on (tests of expiry without waiting an hour).
+async fn set_gateway_ttl(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<JsonBody<SetGatewayTtl>, ApiError>,
+) -> JsonResult {
+    require_admin_key(&state, &headers)?;
+    let JsonBody(body) = body?;
+    if !(1..=86_400).contains(&body.seconds) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+            "seconds: must be between 1 and 86400",
+        ));
+    }
+    state
+        .gateway_token_ttl
+        .store(body.seconds, Ordering::SeqCst);
+    Ok(Json(json!({ "success": true, "seconds": body.seconds })))
 }

@@ -26,8 +26,8 @@ pub const CAPABILITIES: &[&str] = &[
     "exec.stream",
     "transfer",
     "proxy",
-    "terminal",
-    "watcher",
+    "terminals",
+    "watchers",
     "ws",
 ];
 

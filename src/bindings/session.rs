@@ -1,0 +1,345 @@
+//! The session every handle shares: the session token cell, its refresh timer and page-lifecycle
+//! listeners, the gateway token registry, and the dispose signal. `OblienUserClient`,
+//! `Workspaces` and `WorkspaceRuntime` each hold an `Rc<Session>`; it ends on an explicit
+//! `dispose()` of the client, or when the last handle is dropped.
+
+use super::abort::Aborted;
+use super::convert::{parse_json, token_info};
+use super::error::to_js;
+use super::fetch::{self, Signals};
+use super::host::HostRefresh;
+use super::platform::{queue_microtask, timer_delay, BrowserPlatform};
+use crate::core::cell::{CellEvent, Observer, TokenCell};
+use crate::core::error::ClientError;
+use crate::core::flight::race;
+use crate::core::gateway::{ApiCall, Registry};
+use crate::core::request::{into_result, send_authorised, Retries};
+use crate::core::runtime::{HttpRequest, LocalFuture, Runtime, TokenSource};
+use crate::core::token::{self, Claims, HeldToken};
+use gloo_events::EventListener;
+use gloo_timers::callback::Timeout;
+use js_sys::Function;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use web_sys::{AbortController, AbortSignal, EventTarget};
+
+/// The client's settings, read once from the constructor's options.
+pub struct Config {
+    pub token: String,
+    pub base_url: String,
+    pub gateway_url: String,
+    pub refresh: Option<Function>,
+    pub refresh_margin_secs: Option<f64>,
+    pub timeout_ms: f64,
+    pub on_token_change: Option<Function>,
+    pub on_refresh_error: Option<Function>,
+}
+
+pub struct Session {
+    pub base_url: String,
+    pub gateway_url: String,
+    timeout_ms: f64,
+    /// `refreshMarginSeconds`, for `TokenInfo.refreshAt`.
+    pub margin_secs: Option<f64>,
+    pub platform: Rc<BrowserPlatform>,
+    pub cell: Rc<TokenCell>,
+    pub gateways: Rc<Registry>,
+    /// Aborted by `dispose()`: every fetch and wait of this session listens to it.
+    dispose: AbortController,
+    disposed: Cell<bool>,
+    on_token_change: Option<Function>,
+    on_refresh_error: Option<Function>,
+    /// The next refresh check; dropping it clears the timer.
+    timer: RefCell<Option<Timeout>>,
+    /// `visibilitychange`, `online`, `pageshow`; dropping them removes them.
+    listeners: RefCell<Vec<EventListener>>,
+}
+
+/// Control-plane calls of the gateway registry, with this session's token.
+struct SessionApi(Weak<Session>);
+
+impl ApiCall for SessionApi {
+    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
+        let session = self.0.clone();
+        Box::pin(async move {
+            let session = session.upgrade().ok_or_else(ClientError::disposed)?;
+            session.api(request, None).await
+        })
+    }
+}
+
+impl Session {
+    pub fn new(config: Config) -> Result<Rc<Self>, ClientError> {
+        let platform = Rc::new(BrowserPlatform);
+        let held = token::first_token(config.token, platform.arrival(), config.refresh.is_some())?;
+        let dispose = AbortController::new().map_err(|_| ClientError::disposed())?;
+        let host = config.refresh.map(|callback| {
+            Rc::new(HostRefresh {
+                callback,
+                margin_secs: config.refresh_margin_secs,
+                cell: RefCell::new(Weak::new()),
+                dispose_signal: dispose.signal(),
+            })
+        });
+        let session = Rc::new_cyclic(|weak: &Weak<Session>| {
+            let observer_target = weak.clone();
+            let observer: Observer = Rc::new(move |event| {
+                if let Some(session) = observer_target.upgrade() {
+                    session.on_cell_event(event);
+                }
+            });
+            let source = host.clone().map(|h| h as Rc<dyn TokenSource>);
+            let cell = TokenCell::new(
+                Some(held),
+                config.refresh_margin_secs,
+                platform.clone(),
+                source,
+                observer,
+            );
+            let gateways = Registry::new(
+                platform.clone(),
+                Rc::new(SessionApi(weak.clone())),
+                config.base_url.clone(),
+            );
+            Session {
+                base_url: config.base_url,
+                gateway_url: config.gateway_url,
+                timeout_ms: config.timeout_ms,
+                margin_secs: config.refresh_margin_secs,
+                platform,
+                cell,
+                gateways,
+                dispose,
+                disposed: Cell::new(false),
+                on_token_change: config.on_token_change,
+                on_refresh_error: config.on_refresh_error,
+                timer: RefCell::new(None),
+                listeners: RefCell::new(Vec::new()),
+            }
+        });
+        if let Some(host) = host {
+            host.cell.replace(Rc::downgrade(&session.cell));
+        }
+        session.listen_to_page_lifecycle();
+        session.rearm();
+        Ok(session)
+    }
+
+    pub fn is_disposed(&self) -> bool {
+        self.disposed.get()
+    }
+
+    pub fn now_ms(&self) -> f64 {
+        self.platform.now_ms()
+    }
+
+    /// The held session token's claims.
+    pub fn claims(&self) -> Result<Claims, ClientError> {
+        match self.cell.token() {
+            Some(held) if !self.is_disposed() => Ok(held.claims),
+            _ => Err(ClientError::disposed()),
+        }
+    }
+
+    /// `setToken`: the same admission rule as the constructor and every refresh.
+    pub fn set_token(&self, secret: String) -> Result<HeldToken, ClientError> {
+        if self.is_disposed() {
+            return Err(ClientError::disposed());
+        }
+        self.cell
+            .set_checked(secret.clone(), token::decode_session(&secret)?)
+    }
+
+    fn on_cell_event(self: &Rc<Self>, event: CellEvent) {
+        if let CellEvent::TokenChanged {
+            same_identity: false,
+        } = event
+        {
+            // Gateway tokens minted for the previous identity must not serve the new one.
+            self.gateways.forget_all();
+        }
+        self.rearm();
+        // Events reach the host from a microtask, never inside a client call.
+        let weak = Rc::downgrade(self);
+        let deliver = Closure::once_into_js(move || {
+            let Some(session) = weak.upgrade() else {
+                return;
+            };
+            if session.is_disposed() {
+                return;
+            }
+            let (handler, argument) = match event {
+                CellEvent::TokenChanged { .. } => (
+                    &session.on_token_change,
+                    session
+                        .cell
+                        .token()
+                        .map(|held| token_info(&held, session.now_ms(), session.margin_secs)),
+                ),
+                CellEvent::RefreshFailed(error) => (&session.on_refresh_error, Some(to_js(error))),
+            };
+            if let (Some(handler), Some(argument)) = (handler, argument) {
+                // A throwing handler is the host's bug; it must not become ours.
+                let _ = handler.call1(&JsValue::NULL, &argument);
+            }
+        });
+        queue_microtask(deliver.unchecked_ref());
+    }
+
+    /// Schedules the next refresh check from the cell's due time (replacing any pending one). A
+    /// timer is only an optimisation: every call checks the token first anyway.
+    fn rearm(self: &Rc<Self>) {
+        let next = match self.cell.next_check_ms() {
+            Some(due) if !self.is_disposed() => {
+                let weak = Rc::downgrade(self);
+                Some(Timeout::new(timer_delay(due - self.now_ms()), move || {
+                    if let Some(session) = weak.upgrade() {
+                        session.wake();
+                    }
+                }))
+            }
+            _ => None,
+        };
+        // Dropping the previous `Timeout` clears it.
+        self.timer.replace(next);
+    }
+
+    /// The timer fired or the page came back: refresh if due, then re-arm.
+    fn wake(self: &Rc<Self>) {
+        if self.is_disposed() {
+            return;
+        }
+        self.cell.check();
+        self.rearm();
+    }
+
+    /// Timers freeze in background tabs and sleeping laptops: re-check when the page returns.
+    fn listen_to_page_lifecycle(self: &Rc<Self>) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let mut listeners = self.listeners.borrow_mut();
+        let mut add = |target: &EventTarget, event: &'static str| {
+            let weak = Rc::downgrade(self);
+            listeners.push(EventListener::new(target, event, move |_| {
+                let visible = web_sys::window()
+                    .and_then(|w| w.document())
+                    .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
+                if let (true, Some(session)) = (visible, weak.upgrade()) {
+                    session.wake();
+                }
+            }));
+        };
+        if let Some(document) = window.document() {
+            add(&document, "visibilitychange");
+        }
+        add(&window, "online");
+        add(&window, "pageshow");
+    }
+
+    pub fn dispose(&self) {
+        if self.disposed.replace(true) {
+            return;
+        }
+        self.cell.dispose();
+        self.timer.replace(None);
+        self.listeners.replace(Vec::new());
+        self.gateways.forget_all();
+        self.dispose.abort();
+    }
+
+    /// `timeoutMs`: per request, and for waits such as a watcher's `ready`.
+    pub fn timeout_ms(&self) -> f64 {
+        self.timeout_ms
+    }
+
+    pub fn dispose_signal(&self) -> AbortSignal {
+        self.dispose.signal()
+    }
+
+    /// The signals of one call: its own, this session's dispose, the per-attempt timeout.
+    pub fn signals(&self, caller: Option<AbortSignal>) -> Signals {
+        Signals {
+            dispose: self.dispose.signal(),
+            caller,
+            timeout_ms: self.timeout_ms,
+        }
+    }
+
+    /// A JSON call with `cell`'s token (the session's, or a workspace's gateway token): the text
+    /// of a success, every rule of the core applied.
+    pub async fn json(
+        &self,
+        cell: &Rc<TokenCell>,
+        request: HttpRequest,
+        signal: Option<AbortSignal>,
+    ) -> Result<String, ClientError> {
+        let signals = self.signals(signal.clone());
+        let retries = Retries::for_method(request.method);
+        let send = move |bearer: &str| fetch::send_text(&request, bearer, &signals);
+        let response = self
+            .guarded(
+                signal,
+                send_authorised(cell, &*self.platform, retries, &send),
+            )
+            .await?;
+        into_result(response, self.now_ms())
+    }
+
+    /// A control-plane call with the session token.
+    pub async fn api(
+        &self,
+        request: HttpRequest,
+        signal: Option<AbortSignal>,
+    ) -> Result<String, ClientError> {
+        self.json(&self.cell, request, signal).await
+    }
+
+    /// [`Session::api`], parsed for JS.
+    pub async fn api_js(
+        &self,
+        request: HttpRequest,
+        signal: Option<AbortSignal>,
+    ) -> Result<JsValue, ClientError> {
+        parse_json(&self.api(request, signal).await?)
+    }
+
+    /// Runs `op` unless the caller's signal (`aborted`) or `dispose()` (`disposed`) cuts it short;
+    /// then `op` is dropped, and with it every timer and listener it started.
+    pub async fn guarded<T>(
+        &self,
+        signal: Option<AbortSignal>,
+        op: impl Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, ClientError> {
+        if self.is_disposed() {
+            return Err(ClientError::disposed());
+        }
+        if signal.as_ref().is_some_and(AbortSignal::aborted) {
+            return Err(ClientError::aborted());
+        }
+        let dispose_signal = self.dispose.signal();
+        let disposed = async move {
+            Aborted::new(&dispose_signal).await;
+            Err(ClientError::disposed())
+        };
+        let aborted = async move {
+            match signal {
+                Some(signal) => {
+                    Aborted::new(&signal).await;
+                    Err(ClientError::aborted())
+                }
+                None => std::future::pending().await,
+            }
+        };
+        race(op, race(disposed, aborted)).await
+    }
+}
+
+impl Drop for Session {
+    /// The last handle is gone: nothing of this session may outlive it.
+    fn drop(&mut self) {
+        self.dispose();
+    }
+}
