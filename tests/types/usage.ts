@@ -115,6 +115,13 @@ export function construct(token: string): OblienUserClient {
   };
   // A synchronous refresh is allowed too.
   new OblienUserClient({ token, refresh: () => token });
+  // crossTab: a boolean or a group name.
+  new OblienUserClient({ token, crossTab: true });
+  new OblienUserClient({ token, crossTab: { name: "my-app" } });
+  // @ts-expect-error: crossTab's name is a string
+  new OblienUserClient({ token, crossTab: { name: 3 } });
+  // @ts-expect-error: crossTab is a boolean or an object
+  new OblienUserClient({ token, crossTab: "yes" });
   // Only the token is required.
   new OblienUserClient({ token });
 
@@ -142,6 +149,10 @@ export function tokens(client: OblienUserClient, next: string): void {
   const info = client.tokenInfo;
   expectType<TokenInfo>()(info);
   expectType<"namespace" | "workspace">()(info.scope);
+  expectType<"initial" | "refresh" | "setToken" | "tab">()(info.source);
+  expectType<"off" | "active" | "unsupported">()(client.crossTab);
+  // @ts-expect-error: crossTab is read-only
+  client.crossTab = "off";
   // @ts-expect-error: a session token is never a gateway token
   if (info.scope === "gateway") return;
   expectType<string | undefined>()(info.namespace);

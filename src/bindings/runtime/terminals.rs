@@ -335,7 +335,11 @@ impl Terminal {
     /// Resizes the terminal (sent again after every reconnect).
     ///
     /// @throws {OblienError} `invalid_options`
-    pub fn resize(&self, cols: JsValue, rows: JsValue) -> Result<(), JsValue> {
+    pub fn resize(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] cols: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] rows: JsValue,
+    ) -> Result<(), JsValue> {
         let dimension = |value: &JsValue, name: &str| {
             value
                 .as_f64()
