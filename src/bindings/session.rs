@@ -4,7 +4,7 @@
 //! `dispose()` of the client, or when the last handle is dropped.
 
 use super::abort::Aborted;
-use super::convert::{parse_json, token_info};
+use super::convert::{parse_json, token_info, workspace_id, Options};
 use super::error::to_js;
 use super::fetch::{self, Signals};
 use super::host::HostRefresh;
@@ -15,6 +15,7 @@ use crate::core::flight::race;
 use crate::core::gateway::{ApiCall, Registry};
 use crate::core::request::{into_result, send_authorised, Retries};
 use crate::core::runtime::{HttpRequest, LocalFuture, Runtime, TokenSource};
+use crate::core::scope;
 use crate::core::token::{self, Claims, HeldToken};
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
@@ -67,6 +68,20 @@ impl ApiCall for SessionApi {
             let session = session.upgrade().ok_or_else(ClientError::disposed)?;
             session.api(request, None).await
         })
+    }
+}
+
+/// Control-plane calls with the session token and one call's signal.
+pub struct SignalApi {
+    pub session: Rc<Session>,
+    pub signal: Option<AbortSignal>,
+}
+
+impl ApiCall for SignalApi {
+    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
+        let session = self.session.clone();
+        let signal = self.signal.clone();
+        Box::pin(async move { session.api(request, signal).await })
     }
 }
 
@@ -141,6 +156,20 @@ impl Session {
             Some(held) if !self.is_disposed() => Ok(held.claims),
             _ => Err(ClientError::disposed()),
         }
+    }
+
+    /// A workspace id this token may reach (known locally, as the server rules: a
+    /// workspace-scoped token reaches only its own), and the call's signal.
+    pub fn reachable(
+        &self,
+        id: &JsValue,
+        options: Option<JsValue>,
+        call: &'static str,
+    ) -> Result<(String, Option<AbortSignal>), ClientError> {
+        let id = workspace_id(id, call)?;
+        scope::may_reach(&self.claims()?, &id)?;
+        let signal = Options::read(options, call)?.signal()?;
+        Ok((id, signal))
     }
 
     /// `setToken`: the same admission rule as the constructor and every refresh.
