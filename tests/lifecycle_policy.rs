@@ -11,6 +11,7 @@ use oblien_user_client::core::error::{codes, ClientError};
 use oblien_user_client::core::gateway::{Access, Registry};
 use oblien_user_client::core::request::{self, Retries};
 use oblien_user_client::core::runtime::{Runtime, TransportError};
+use oblien_user_client::core::workspace::Call;
 use oblien_user_client::core::{api, json};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -213,6 +214,115 @@ fn access_calls_use_the_sdk_paths() {
         shown(Access::Reconnect),
         "POST https://api.test/workspace/ws%201/runtime-api-access/reconnect"
     );
+}
+
+#[test]
+fn workspace_calls_use_their_paths_and_hand_back_the_workspace_or_the_body() {
+    let shown = |call: Call| {
+        let r = call.request(BASE, "ws/1");
+        let body = r.body.map(|_| " {}").unwrap_or_default();
+        format!("{} {}{body}", r.method, r.url)
+    };
+    let calls = [
+        Call::Get,
+        Call::Delete,
+        Call::Start,
+        Call::Stop,
+        Call::Restart,
+        Call::Stats,
+    ];
+    assert_eq!(
+        calls.map(shown),
+        [
+            "GET https://api.test/workspace/ws%2F1",
+            "DELETE https://api.test/workspace/ws%2F1",
+            "POST https://api.test/workspace/ws%2F1/start {}",
+            "POST https://api.test/workspace/ws%2F1/stop {}",
+            "POST https://api.test/workspace/ws%2F1/restart {}",
+            "GET https://api.test/workspace/ws%2F1/stats",
+        ]
+    );
+
+    let lab = Lab::new(true);
+    lab.env.transport.respond(|sent| {
+        if sent.url.ends_with("/stats") {
+            Reply::text(200, r#"{"success":true,"stats":{"running":false}}"#)
+        } else {
+            Reply::text(
+                200,
+                r#"{"success":true,"workspace":{"id":"ws_1","status":"stopped"}}"#,
+            )
+        }
+    });
+    let run = |call: Call| {
+        let (registry, api) = (lab.registry.clone(), lab.env.api());
+        let outcome = lab
+            .env
+            .spawn(async move { registry.run(&*api, WS, call).await });
+        lab.env.settle();
+        outcome.result()
+    };
+    for call in [Call::Get, Call::Start, Call::Stop, Call::Restart] {
+        assert_eq!(
+            run(call),
+            Ok(r#"{"id":"ws_1","status":"stopped"}"#.to_string()),
+            "{call:?}"
+        );
+    }
+    assert_eq!(
+        run(Call::Stats),
+        Ok(r#"{"success":true,"stats":{"running":false}}"#.to_string())
+    );
+    lab.env
+        .transport
+        .respond(|_| Reply::text(200, r#"{"success":true}"#));
+    assert_eq!(
+        run(Call::Stop).err().map(|e| e.code),
+        Some(codes::SERVER_ERROR.to_string()),
+        "a stop answer without its workspace"
+    );
+}
+
+#[test]
+fn delete_forgets_the_token_when_the_workspace_is_gone_and_only_then() {
+    let lab = Lab::new(true);
+    let cell = lab.registry.cell(WS);
+    let run = |call: Call| {
+        let (registry, api) = (lab.registry.clone(), lab.env.api());
+        let outcome = lab
+            .env
+            .spawn(async move { registry.run(&*api, WS, call).await });
+        lab.env.settle();
+        outcome.result()
+    };
+    let held = |cell: &Rc<TokenCell>| {
+        assert!(lab.acquire(cell).is_ok());
+        assert!(cell.token().is_some());
+    };
+    held(&cell);
+    lab.env
+        .transport
+        .respond(|_| Reply::error(500, "server_error", "down"));
+    assert!(run(Call::Delete).is_err());
+    assert!(cell.token().is_some(), "forgotten after a failed delete");
+    lab.env
+        .transport
+        .respond(|_| Reply::error(404, "not_found", "gone"));
+    assert!(run(Call::Delete).is_err());
+    assert!(cell.token().is_none(), "kept for a workspace that is gone");
+    // The entry went with it: a handle's next call takes a new cell (`Target::cell`).
+    assert!(lab.registry.is_empty());
+    let cell = lab.registry.cell(WS);
+    lab.serve();
+    held(&cell);
+    lab.env
+        .transport
+        .respond(|_| Reply::text(200, r#"{"success":true,"deleted":true}"#));
+    assert_eq!(
+        run(Call::Delete),
+        Ok(r#"{"success":true,"deleted":true}"#.to_string())
+    );
+    assert!(cell.token().is_none());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,10 +2,9 @@
 //! and its gateway token (rotate, reconnect). What each call means for the client's own gateway
 //! tokens is decided in `core::gateway::Registry::access`; gateway tokens never reach the page.
 
-use super::convert::parse_json;
-use super::error::promise;
-use super::session::{Session, SignalApi};
+use super::session::Session;
 use crate::core::gateway::Access;
+use crate::core::workspace::Call;
 use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -56,17 +55,11 @@ impl ApiAccess {
         &self,
         id: JsValue,
         options: Option<JsValue>,
-        call: &'static str,
+        name: &'static str,
         access: Access,
     ) -> Promise {
-        let session = self.session.clone();
-        let checked = session.reachable(&id, options, call);
-        promise(async move {
-            let (id, signal) = checked?;
-            let gateways = session.gateways.clone();
-            let api = SignalApi { session, signal };
-            parse_json(&gateways.access(&api, &id, access).await?)
-        })
+        self.session
+            .on_workspace(&id, options, name, Call::Access(access))
     }
 }
 

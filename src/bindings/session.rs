@@ -5,7 +5,7 @@
 
 use super::abort::Aborted;
 use super::convert::{parse_json, token_info, workspace_id, Options};
-use super::error::to_js;
+use super::error::{promise, to_js};
 use super::fetch::{self, Signals};
 use super::host::HostRefresh;
 use super::platform::{queue_microtask, timer_delay, BrowserPlatform};
@@ -17,9 +17,10 @@ use crate::core::request::{into_result, send_authorised, Retries};
 use crate::core::runtime::{HttpRequest, LocalFuture, Runtime, TokenSource};
 use crate::core::scope;
 use crate::core::token::{self, Claims, HeldToken};
+use crate::core::workspace::Call;
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
-use js_sys::Function;
+use js_sys::{Function, Promise};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::{Rc, Weak};
@@ -170,6 +171,26 @@ impl Session {
         scope::may_reach(&self.claims()?, &id)?;
         let signal = Options::read(options, call)?.signal()?;
         Ok((id, signal))
+    }
+
+    /// One call on a workspace (`workspaces.get|delete|start|stop|restart|stats`,
+    /// `workspaces.apiAccess.*`, decided in `core::workspace`): the local checks when called,
+    /// then the request; resolves with its JSON. `name` names the call in option errors.
+    pub fn on_workspace(
+        self: &Rc<Self>,
+        id: &JsValue,
+        options: Option<JsValue>,
+        name: &'static str,
+        call: Call,
+    ) -> Promise {
+        let session = self.clone();
+        let checked = self.reachable(id, options, name);
+        promise(async move {
+            let (id, signal) = checked?;
+            let gateways = session.gateways.clone();
+            let api = SignalApi { session, signal };
+            parse_json(&gateways.run(&api, &id, call).await?)
+        })
     }
 
     /// `setToken`: the same admission rule as the constructor and every refresh.

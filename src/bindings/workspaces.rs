@@ -9,6 +9,7 @@ use super::session::{Session, SignalApi};
 use crate::core::error::{codes, ClientError};
 use crate::core::gateway::wait_until_provisioned;
 use crate::core::request::field_object;
+use crate::core::workspace::Call;
 use crate::core::{api, scope};
 use js_sys::Promise;
 use std::rc::Rc;
@@ -41,41 +42,6 @@ pub struct Workspaces {
 impl Workspaces {
     pub fn new(session: Rc<Session>) -> Self {
         Workspaces { session }
-    }
-
-    fn workspace_url(&self, id: &str, rest: &str) -> String {
-        api::url(&self.session.base_url, &api::workspace_path(id, rest), &[])
-    }
-
-    /// One call on a workspace (`get`, `start`, `stop`, `restart`, `stats`): the local checks,
-    /// then `GET` or `POST /workspace/{id}{rest}`; resolves with the answer's `workspace` object,
-    /// or with the body as sent when `workspace` is false.
-    fn on_workspace(
-        &self,
-        id: JsValue,
-        options: Option<JsValue>,
-        call: &'static str,
-        post: bool,
-        rest: &'static str,
-        workspace: bool,
-    ) -> Promise {
-        let session = self.session.clone();
-        let checked = session.reachable(&id, options, call);
-        promise(async move {
-            let (id, signal) = checked?;
-            let url = api::url(&session.base_url, &api::workspace_path(&id, rest), &[]);
-            let request = if post {
-                api::post(url, String::from("{}"))
-            } else {
-                api::get(url)
-            };
-            let text = session.api(request, signal).await?;
-            parse_json(&if workspace {
-                field_object(&text, "workspace")?
-            } else {
-                text
-            })
-        })
     }
 }
 
@@ -149,7 +115,8 @@ impl Workspaces {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        self.on_workspace(id, options, "workspaces.get(id, options)", false, "", true)
+        self.session
+            .on_workspace(&id, options, "workspaces.get(id, options)", Call::Get)
     }
 
     /// Starts a stopped workspace (`POST /workspace/{id}/start`); a running one is unchanged.
@@ -162,7 +129,7 @@ impl Workspaces {
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
         let call = "workspaces.start(id, options)";
-        self.on_workspace(id, options, call, true, "/start", true)
+        self.session.on_workspace(&id, options, call, Call::Start)
     }
 
     /// Stops a workspace (`POST /workspace/{id}/stop`). Until it is started again its runtime
@@ -175,7 +142,7 @@ impl Workspaces {
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
         let call = "workspaces.stop(id, options)";
-        self.on_workspace(id, options, call, true, "/stop", true)
+        self.session.on_workspace(&id, options, call, Call::Stop)
     }
 
     /// Restarts a workspace (`POST /workspace/{id}/restart`): its streams and sockets end, and
@@ -187,7 +154,7 @@ impl Workspaces {
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
         let call = "workspaces.restart(id, options)";
-        self.on_workspace(id, options, call, true, "/restart", true)
+        self.session.on_workspace(&id, options, call, Call::Restart)
     }
 
     /// The workspace's current usage (`GET /workspace/{id}/stats`), as the server sends it.
@@ -198,7 +165,7 @@ impl Workspaces {
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
         let call = "workspaces.stats(id, options)";
-        self.on_workspace(id, options, call, false, "/stats", false)
+        self.session.on_workspace(&id, options, call, Call::Stats)
     }
 
     /// The workspace's internal API server and this client's gateway tokens for it.
@@ -243,21 +210,7 @@ impl Workspaces {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let session = self.session.clone();
-        let checked = session.reachable(&id, options, "workspaces.delete(id, options)");
-        let url = checked
-            .as_ref()
-            .map(|(id, _)| self.workspace_url(id, ""))
-            .ok();
-        promise(async move {
-            let (id, signal) = checked?;
-            let result = session
-                .api_js(api::delete(url.unwrap_or_default()), signal)
-                .await;
-            if result.is_ok() || result.as_ref().is_err_and(|e| e.status == Some(404)) {
-                session.gateways.forget(&id);
-            }
-            result
-        })
+        let call = "workspaces.delete(id, options)";
+        self.session.on_workspace(&id, options, call, Call::Delete)
     }
 }

@@ -138,6 +138,10 @@ impl Registry {
         })
     }
 
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// Status → enable when disabled, else read the current token (never rotate: another tab or
     /// client of the same workspace keeps working). Refused before any request, and again before
     /// the enable, for a workspace the app disabled.

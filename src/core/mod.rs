@@ -14,3 +14,4 @@ pub mod retry_after;
 pub mod runtime;
 pub mod scope;
 pub mod token;
+pub mod workspace;
