@@ -93,7 +93,7 @@ pub fn forgets_entry(error: &ClientError) -> bool {
 fn disabled_by_app() -> ClientError {
     ClientError::new(
         codes::INTERNAL_API_DISABLED,
-        "The workspace's internal API server was disabled with apiAccess.disable(id): call apiAccess.enable(id) to use it again",
+        "Disabled by apiAccess.disable(id): call apiAccess.enable(id) first",
     )
     .with_status(403)
 }
