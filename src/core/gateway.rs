@@ -205,7 +205,7 @@ impl Registry {
     /// workspace's live cell takes it at once, so its handles need no 401 to learn of it. Not for
     /// a workspace the app disabled, nor a token for another workspace; a token that cannot be
     /// used is dropped (the next call mints).
-    fn install(&self, workspace_id: &str, secret: String) {
+    pub fn install(&self, workspace_id: &str, secret: String) {
         let Some(cell) = self.live(workspace_id) else {
             return;
         };
