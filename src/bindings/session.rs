@@ -300,6 +300,11 @@ impl Session {
         self.dispose.abort();
     }
 
+    /// `timeoutMs`: per request, and for waits such as a watcher's `ready`.
+    pub fn timeout_ms(&self) -> f64 {
+        self.timeout_ms
+    }
+
     pub fn dispose_signal(&self) -> AbortSignal {
         self.dispose.signal()
     }

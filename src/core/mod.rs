@@ -3,9 +3,11 @@
 
 pub mod api;
 pub mod base64url;
+pub mod catchup;
 pub mod cell;
 pub mod error;
 pub mod flight;
+pub mod frames;
 pub mod gateway;
 pub mod json;
 pub mod policy;
@@ -13,5 +15,6 @@ pub mod request;
 pub mod retry_after;
 pub mod runtime;
 pub mod scope;
+pub mod socket;
 pub mod token;
 pub mod workspace;

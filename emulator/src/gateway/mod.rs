@@ -1,35 +1,71 @@
 //! The data plane (`workspace.oblien.com`): its own listener, reaching a workspace by its token
 //! alone. Files and exec are emulated over an in-memory file tree per workspace.
 
-mod exec;
+mod browse;
+pub mod exec;
+mod exec_http;
 pub mod files;
+mod proxy;
+mod runtime;
+mod search;
+mod terminals;
+mod transfer;
+mod watchers;
+mod ws;
 
 use crate::auth::{bearer_token, header_str};
 use crate::body::{query_map, JsonBody};
 use crate::error::ApiError;
 use crate::jwt::{self, GatewayClaims, TYP_GATEWAY};
-use crate::state::{AppState, Workspace};
-use crate::util::{now_millis, random_hex};
+use crate::state::{AppState, Lifecycle, Workspace};
+use crate::util::now_millis;
 use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{self, get, post};
 use axum::{Json, Router};
-use files::FsError;
+use files::{FsError, FsOp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// Every gateway route: the workspace's own (`workspace_routes`), the same under
+/// `/runtimes/{target}/…` for the targets the emulator has, and `GET /runtimes`.
 pub fn routes() -> Router<AppState> {
+    let own = workspace_routes();
+    Router::new()
+        .merge(own.clone())
+        .nest(
+            "/runtimes/{target}",
+            own.layer(axum::middleware::from_fn(runtime::check_target)),
+        )
+        .route("/runtimes", get(runtime::targets))
+}
+
+/// The routes a runtime target answers (prefixed by `/runtimes/<target>` for non-default
+/// targets).
+pub fn workspace_routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
-        .route("/files", get(list))
-        .route("/files/read", get(read))
         .route("/files/stat", get(stat))
         .route("/files/write", post(write))
         .route("/files/mkdir", post(mkdir))
         .route("/files/delete", post(delete))
-        .route("/exec", post(exec_command))
+        .merge(browse::routes())
+        .merge(search::routes())
+        .merge(transfer::routes())
+        .merge(exec_http::routes())
+        .merge(runtime::routes())
+        .merge(proxy::routes())
+        .route("/ws", get(ws::upgrade))
+        .route("/terminals", get(terminals::list).post(terminals::create))
+        .route("/terminals/{id}", routing::delete(terminals::close))
+        .route("/terminals/{id}/scrollback", get(terminals::scrollback))
+        .route("/watchers", get(watchers::list).post(watchers::create))
+        .route(
+            "/watchers/{id}",
+            get(watchers::get).delete(watchers::delete),
+        )
 }
 
 /// The workspace a gateway request reaches, resolved from its bearer token.
@@ -40,6 +76,22 @@ impl FromRequestParts<AppState> for Target {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         resolve_target(state, &parts.headers).map(Target)
+    }
+}
+
+impl FromRequestParts<AppState> for Reach {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let authorization = header_str(&parts.headers, header::AUTHORIZATION.as_str())
+            .ok_or_else(ApiError::missing_credentials)?;
+        let token = bearer_token(authorization).ok_or_else(|| {
+            unauthorized(
+                "invalid_credentials",
+                "Authorization must be 'Bearer <token>'",
+            )
+        })?;
+        resolve_token(state, token)
     }
 }
 
@@ -58,6 +110,21 @@ fn resolve_target(state: &AppState, headers: &axum::http::HeaderMap) -> Result<S
             "Authorization must be 'Bearer <token>'",
         )
     })?;
+    resolve_token(state, token).map(|reach| reach.id)
+}
+
+/// A workspace a token reaches, with its live part and the interrupt epoch seen at the check.
+pub struct Reach {
+    pub id: String,
+    pub live: std::sync::Arc<crate::live::Live>,
+    pub epoch: u64,
+}
+
+/// The checks of every gateway request, on a token however it came (header or `?token=`):
+/// 401 `token_revoked` (rotated), 401 `token_expired` / `invalid_signature` / …, 403
+/// `internal_api_disabled`, 503 `workspace_not_running` with `Retry-After` (provisioning or
+/// stopped).
+pub fn resolve_token(state: &AppState, token: &str) -> Result<Reach, ApiError> {
     let is_raw = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
     let store = state.store();
     let workspace: &Workspace = if is_raw {
@@ -95,36 +162,40 @@ fn resolve_target(state: &AppState, headers: &axum::http::HeaderMap) -> Result<S
         ));
     }
     if !workspace.is_ready(now_millis(), state.provision_delay_ms()) {
+        let message = if workspace.lifecycle == Lifecycle::Stopped {
+            "The workspace is stopped: start it first"
+        } else {
+            "The workspace is not running yet"
+        };
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "workspace_not_running",
-            "The workspace is not running yet",
+            message,
         )
         .with_retry_after(1));
     }
-    Ok(workspace.id.clone())
+    Ok(Reach {
+        id: workspace.id.clone(),
+        live: workspace.live.clone(),
+        epoch: workspace.live.epoch(),
+    })
 }
 
-/// Runs `f` on the target workspace's file tree.
-fn with_files<R>(
+/// Runs `f` on the target workspace's file tree (read-only).
+pub(crate) fn with_files<R>(
     state: &AppState,
     id: &str,
-    f: impl FnOnce(&mut files::FileTree) -> R,
+    f: impl FnOnce(&files::FileTree) -> R,
 ) -> Result<R, ApiError> {
-    let mut store = state.store();
-    let workspace = store.workspace_mut(id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "workspace_not_found",
-            "The workspace no longer exists",
-        )
-    })?;
-    Ok(f(&mut workspace.files))
+    files::view(state, id, f).map_err(|e| fs_error(e, ""))
 }
 
-fn fs_error(err: FsError, path: &str) -> ApiError {
+pub(crate) fn fs_error(err: FsError, path: &str) -> ApiError {
     let (status, code, message) = err.describe();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    if err == FsError::WorkspaceGone {
+        return ApiError::new(status, code, message);
+    }
     let error = ApiError::new(status, code, format!("{message}: {path}")).with("path", path);
     if code == "validation_error" {
         error.with("field", "path")
@@ -133,7 +204,7 @@ fn fs_error(err: FsError, path: &str) -> ApiError {
     }
 }
 
-fn required_path(raw: Option<String>) -> Result<String, ApiError> {
+pub(crate) fn required_path(raw: Option<String>) -> Result<String, ApiError> {
     let query = query_map(raw.as_deref());
     query
         .get("path")
@@ -146,39 +217,6 @@ type JsonResult = Result<Json<Value>, ApiError>;
 
 async fn health(Target(_): Target) -> Json<Value> {
     Json(json!({ "success": true, "status": "ok" }))
-}
-
-async fn list(
-    State(state): State<AppState>,
-    Target(id): Target,
-    RawQuery(raw): RawQuery,
-) -> JsonResult {
-    let query = query_map(raw.as_deref());
-    let path = query
-        .get("path")
-        .filter(|p| !p.is_empty())
-        .cloned()
-        .unwrap_or_else(|| "/".to_string());
-    let nested = matches!(query.get("nested").map(String::as_str), Some("true" | "1"));
-    let (path, entries) =
-        with_files(&state, &id, |t| t.list(&path, nested))?.map_err(|e| fs_error(e, &path))?;
-    Ok(Json(
-        json!({ "success": true, "path": path, "count": entries.len(), "entries": entries }),
-    ))
-}
-
-async fn read(
-    State(state): State<AppState>,
-    Target(id): Target,
-    RawQuery(raw): RawQuery,
-) -> JsonResult {
-    let path = required_path(raw)?;
-    with_files(&state, &id, |t| {
-        t.read(&path).map(|(p, content)| {
-            Json(json!({ "success": true, "path": p, "content": content, "size": content.len() }))
-        })
-    })?
-    .map_err(|e| fs_error(e, &path))
 }
 
 async fn stat(
@@ -210,11 +248,20 @@ async fn write(
     body: Result<JsonBody<WriteBody>, ApiError>,
 ) -> JsonResult {
     let JsonBody(body) = body?;
-    let (path, size) = with_files(&state, &id, |t| {
-        t.write(&body.path, &body.content, body.create_dirs, body.append)
-    })?
+    let done = files::mutate(
+        &state,
+        &id,
+        FsOp::Write {
+            path: &body.path,
+            content: body.content.as_bytes(),
+            create_dirs: body.create_dirs,
+            append: body.append,
+        },
+    )
     .map_err(|e| fs_error(e, &body.path))?;
-    Ok(Json(json!({ "success": true, "path": path, "size": size })))
+    Ok(Json(
+        json!({ "success": true, "path": done.path, "size": done.size }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -228,9 +275,16 @@ async fn mkdir(
     body: Result<JsonBody<PathBody>, ApiError>,
 ) -> JsonResult {
     let JsonBody(body) = body?;
-    with_files(&state, &id, |t| t.mkdir(&body.path))?.map_err(|e| fs_error(e, &body.path))?;
-    let path = files::normalize(&body.path).unwrap_or(body.path);
-    Ok(Json(json!({ "success": true, "path": path })))
+    let done = files::mutate(
+        &state,
+        &id,
+        FsOp::Mkdir {
+            path: &body.path,
+            parents: true,
+        },
+    )
+    .map_err(|e| fs_error(e, &body.path))?;
+    Ok(Json(json!({ "success": true, "path": done.path })))
 }
 
 async fn delete(
@@ -239,49 +293,18 @@ async fn delete(
     body: Result<JsonBody<PathBody>, ApiError>,
 ) -> JsonResult {
     let JsonBody(body) = body?;
-    let path =
-        with_files(&state, &id, |t| t.delete(&body.path))?.map_err(|e| fs_error(e, &body.path))?;
+    let done = files::mutate(
+        &state,
+        &id,
+        FsOp::Delete {
+            path: &body.path,
+            recursive: true,
+        },
+    )
+    .map_err(|e| fs_error(e, &body.path))?;
     Ok(Json(
-        json!({ "success": true, "path": path, "deleted": true }),
+        json!({ "success": true, "path": done.path, "deleted": true }),
     ))
-}
-
-#[derive(Deserialize)]
-struct ExecBody {
-    cmd: Vec<String>,
-    timeout_seconds: Option<u32>,
-}
-
-async fn exec_command(
-    State(state): State<AppState>,
-    Target(id): Target,
-    body: Result<JsonBody<ExecBody>, ApiError>,
-) -> JsonResult {
-    let JsonBody(body) = body?;
-    if body.cmd.is_empty() {
-        return Err(ApiError::validation(
-            "cmd",
-            "must be a non-empty array of strings",
-        ));
-    }
-    if body.timeout_seconds.is_some_and(|t| t == 0 || t > 3600) {
-        return Err(ApiError::validation(
-            "timeout_seconds",
-            "must be between 1 and 3600",
-        ));
-    }
-    let started = now_millis();
-    let out = with_files(&state, &id, |t| exec::run(t, &body.cmd))?;
-    Ok(Json(json!({
-        "success": true,
-        "id": format!("exec_{}", random_hex(6)),
-        "command": body.cmd,
-        "status": "completed",
-        "exit_code": out.exit_code,
-        "stdout": out.stdout,
-        "stderr": out.stderr,
-        "duration_ms": now_millis().saturating_sub(started),
-    })))
 }
 
 /// Unknown gateway paths: 404 once the token is checked.
