@@ -8,7 +8,7 @@
 import { assert, between, deepEq, eq, sleep, test } from "./harness.js";
 import {
   admin, client, clientRequestsSince, containsSecret, fault, gatewaySince, mint, mintWorkspace, netMark, netSince,
-  rejects, setupPackage, tenant,
+  rejects, setupPackage, tenant, waitFor,
 } from "./support.js";
 
 export async function setup() {
@@ -233,6 +233,71 @@ test("apiAccess.disable the server refuses changes nothing; while it is in fligh
   await rejects(c.workspaces.runtime(ws.id), { code: "internal_api_disabled", status: 403 }, "runtime() while the disable is in flight");
   eq((await disabling).enabled, false, "the slow disable");
   eq((await serverAccess(ws.id)).enabled, false, "the server is disabled");
+});
+
+// ---- with an open socket (a terminal) --------------------------------------------------------
+
+/** A terminal on `rt` and everything it prints, as text. */
+async function terminal(rt) {
+  const term = await rt.terminals.create();
+  const decoder = new TextDecoder();
+  const out = { text: "" };
+  term.onData((bytes) => (out.text += decoder.decode(bytes, { stream: true })));
+  await waitFor(() => out.text.includes("$ "), "the prompt");
+  eq(rt.connection.state, "open", "the socket is open");
+  return { term, out };
+}
+
+test("apiAccess.reconnect with an open terminal: the socket comes back on the token reconnect() returned (no mint, no 401), output once", async (t) => {
+  const { c, ws, rt } = await freshRuntime(t);
+  const { term, out } = await terminal(rt);
+  for (const method of ["reconnect", "rotateToken"]) {
+    const mark = await netMark();
+    const result = await c.workspaces.apiAccess[method](ws.id);
+    await waitFor(() => rt.connection.state !== "open", `the socket closed by ${method}()`, 2000);
+    await waitFor(() => rt.connection.state === "open", `back after ${method}()`, 3000);
+    term.write(`echo after-${method}\r`);
+    await waitFor(() => out.text.includes(`after-${method}\r\nafter-${method}`), `output after ${method}()`);
+    eq(out.text.split(`after-${method}\r\nafter-${method}`).length - 1, 1, `output after ${method}() once`);
+    deepEq(accessCalls(await netSince(mark)), [method === "reconnect" ? "POST /reconnect" : "POST /token"], `access calls (the socket reopened on the returned token, no mint)`);
+    const gateway = await gatewaySince(mark);
+    // The probe before the new socket, then the terminal's catch-up; a 401 anywhere would have re-minted.
+    assert(gateway.every((r) => r.path === "/health" || /^\/terminals\/[^/]+\/scrollback$/.test(r.path)), `gateway requests: ${shown(gateway)}`);
+    eq(gateway.filter((r) => r.path === "/health").length, 1, `one /health probe before the new socket: ${shown(gateway)}`);
+    await tokenFree(result, `${method}()`);
+  }
+  await term.close();
+}, { timeoutMs: 20_000 });
+
+test("workspaces.stop with an open terminal: the socket ends with workspace_not_running at once; start → a new terminal works", async (t) => {
+  const { c, ws, rt } = await freshRuntime(t);
+  await terminal(rt);
+  const t0 = performance.now();
+  await c.workspaces.stop(ws.id);
+  await waitFor(() => rt.connection.state === "closed", "the socket closed after stop()", 3000);
+  // The first reconnect attempt comes within 0.5 s and its /health probe is answered at once; a
+  // retried 503 would add 0.9–1.5 s of back-off.
+  between(performance.now() - t0, 0, 1100, "ms until the socket ended (no retried probe)");
+  eq(rt.connection.error?.code, "workspace_not_running", "connection.error");
+  await c.workspaces.start(ws.id);
+  const rt2 = await c.workspaces.runtime(ws.id); // waits until it runs
+  const again = await terminal(rt2);
+  again.term.write("echo back\r");
+  await waitFor(() => again.out.text.includes("back\r\nback"), "output after the start");
+  await again.term.close();
+}, { timeoutMs: 20_000 });
+
+test("apiAccess.disable with an open terminal: the socket ends with internal_api_disabled, nothing re-enables the server", async (t) => {
+  const { c, ws, rt } = await freshRuntime(t);
+  await terminal(rt);
+  const mark = await netMark();
+  await c.workspaces.apiAccess.disable(ws.id);
+  await waitFor(() => rt.connection.state === "closed", "the socket closed after disable()", 3000);
+  eq(rt.connection.error?.code, "internal_api_disabled", "connection.error");
+  await sleep(1000);
+  deepEq(accessCalls(await netSince(mark)), ["POST /disable"], "access calls (no mint, no enable)");
+  eq((await gatewaySince(mark)).filter((r) => r.path === "/ws").length, 0, "no new socket");
+  eq((await serverAccess(ws.id)).enabled, false, "the server stays disabled");
 });
 
 // ---- scope, options, abort -------------------------------------------------------------------
