@@ -15,8 +15,9 @@
 //! Streams and sockets: a stopped workspace's gateway answers 503 `workspace_not_running`
 //! ([`crate::core::request::Answer::not_running`] keeps it from being retried), and the server
 //! closes what is open. A stream reading a workspace must end with that code, never wait or
-//! reconnect on it; `reconnect` (a rotation) hands the new token to the live cell, so a socket
-//! reopened after it authenticates at once.
+//! reconnect on it (the socket does: `core::socket::is_final`). `rotateToken` / `reconnect` hand
+//! the new token to the live cell ([`Registry::install`]), so a socket the rotation closed reopens
+//! on it without a mint (it clears the cell only if it still holds the token it was opened with).
 
 use super::api;
 use super::cell::{CellEvent, Observer, TokenCell};
