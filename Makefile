@@ -58,10 +58,12 @@ pkg: install
 
 # Size budgets in bytes, set at the measured size rounded up (sound edges: wasm 139822 / 58753 gz,
 # JS 21024 / 5959 gz; 0.1.0 was 168194 / 72573 and 38478 / 8001). Raise them only on purpose, and
-# say why in the change.
-SIZE_BUDGET_WASM_RAW ?= 141000
-SIZE_BUDGET_WASM_GZ ?= 59500
-SIZE_BUDGET_JS_RAW ?= 21500
+# say why in the change. Issue 14 (workspaces.start|stop|restart|stats, the apiAccess class with 5
+# methods, the disable record, token-free results): wasm 144506 / 60564 gz, JS 22270 / 6125 gz
+# (+1.98 KB gz in all, with one async path for every call on a workspace).
+SIZE_BUDGET_WASM_RAW ?= 145000
+SIZE_BUDGET_WASM_GZ ?= 61000
+SIZE_BUDGET_JS_RAW ?= 22500
 SIZE_BUDGET_JS_GZ ?= 6200
 
 size: pkg

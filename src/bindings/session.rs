@@ -4,9 +4,9 @@
 //! `dispose()` of the client, or when the last handle is dropped.
 
 use super::abort::Aborted;
-use super::convert::{parse_json, token_info};
+use super::convert::{parse_json, token_info, workspace_id, Options};
 use super::cross_tab::{CrossTab, GroupRefresh};
-use super::error::to_js;
+use super::error::{promise, to_js};
 use super::fetch::{self, Signals};
 use super::host::HostRefresh;
 use super::platform::{queue_microtask, timer_delay, BrowserPlatform};
@@ -16,10 +16,12 @@ use crate::core::flight::race;
 use crate::core::gateway::{ApiCall, Registry};
 use crate::core::request::{into_result, send_authorised, Retries};
 use crate::core::runtime::{HttpRequest, LocalFuture, Runtime, TokenSource};
+use crate::core::scope;
 use crate::core::token::{self, Claims, HeldToken, Source};
+use crate::core::workspace::Call;
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
-use js_sys::Function;
+use js_sys::{Function, Promise};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::{Rc, Weak};
@@ -91,6 +93,20 @@ impl ApiCall for SessionApi {
             let session = session.upgrade().ok_or_else(ClientError::disposed)?;
             session.api(request, None).await
         })
+    }
+}
+
+/// Control-plane calls with the session token and one call's signal.
+pub struct SignalApi {
+    pub session: Rc<Session>,
+    pub signal: Option<AbortSignal>,
+}
+
+impl ApiCall for SignalApi {
+    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
+        let session = self.session.clone();
+        let signal = self.signal.clone();
+        Box::pin(async move { session.api(request, signal).await })
     }
 }
 
@@ -186,6 +202,40 @@ impl Session {
             Some(held) if !self.is_disposed() => Ok(held.claims),
             _ => Err(ClientError::disposed()),
         }
+    }
+
+    /// A workspace id this token may reach (known locally, as the server rules: a
+    /// workspace-scoped token reaches only its own), and the call's signal.
+    pub fn reachable(
+        &self,
+        id: &JsValue,
+        options: Option<JsValue>,
+        call: &'static str,
+    ) -> Result<(String, Option<AbortSignal>), ClientError> {
+        let id = workspace_id(id, call)?;
+        scope::may_reach(&self.claims()?, &id)?;
+        let signal = Options::read(options, call)?.signal()?;
+        Ok((id, signal))
+    }
+
+    /// One call on a workspace (`workspaces.get|delete|start|stop|restart|stats`,
+    /// `workspaces.apiAccess.*`, decided in `core::workspace`): the local checks when called,
+    /// then the request; resolves with its JSON. `name` names the call in option errors.
+    pub fn on_workspace(
+        self: &Rc<Self>,
+        id: &JsValue,
+        options: Option<JsValue>,
+        name: &'static str,
+        call: Call,
+    ) -> Promise {
+        let session = self.clone();
+        let checked = self.reachable(id, options, name);
+        promise(async move {
+            let (id, signal) = checked?;
+            let gateways = session.gateways.clone();
+            let api = SignalApi { session, signal };
+            parse_json(&gateways.run(&api, &id, call).await?)
+        })
     }
 
     /// `setToken`: the same admission rule as the constructor and every refresh.

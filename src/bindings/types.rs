@@ -223,6 +223,7 @@ export type OblienErrorCode =
   | "invalid_token" | "token_expired" | "secret_not_allowed" | "network_error" | "timeout"
   | "aborted" | "rate_limited" | "refresh_failed" | "disposed" | "server_error"
   | "invalid_options" | "scope_denied" | "validation_error" | "missing_credentials"
+  | "internal_api_disabled" | "workspace_not_running"
   | "not_found" | "forbidden" | "conflict" | (string & {});
 
 /** Every rejection of this package. `instanceof Error`; `name === "OblienError"`. */

@@ -18,3 +18,4 @@ pub mod runtime;
 pub mod scope;
 pub mod socket;
 pub mod token;
+pub mod workspace;

@@ -5,6 +5,9 @@
 // Nothing here runs; the functions are only type-checked.
 import init, {
   initSync,
+  type ApiAccess,
+  type ApiAccessResult,
+  type ApiAccessStatus,
   isOblienError,
   OblienUserClient,
   version,
@@ -40,6 +43,7 @@ import init, {
   type WorkspaceProvisioning,
   type WorkspaceRuntime,
   type Workspaces,
+  type WorkspaceStats,
   type WorkspaceStatus,
   type WriteFileOptions,
 } from "oblien-user-client";
@@ -287,6 +291,64 @@ export async function workspaces(client: OblienUserClient): Promise<void> {
   // @ts-expect-error: CallOptions has only a signal
   const badOptions: CallOptions = { timeoutMs: 5 };
   void options, badOptions;
+}
+
+// ---- lifecycle and internal API access ------------------------------------------------------------
+
+export async function lifecycleAndAccess(client: OblienUserClient, id: string): Promise<void> {
+  const ws = client.workspaces;
+  expectType<Workspace>()(await ws.start(id));
+  expectType<Workspace>()(await ws.stop(id, { signal }));
+  expectType<Workspace>()(await ws.restart(id, {}));
+  const stopped = await ws.stop(id);
+  expectType<WorkspaceStatus>()(stopped.status);
+  const stats = await ws.stats(id, { signal });
+  expectType<WorkspaceStats>()(stats);
+  expectType<true>()(stats.success);
+  expectType<boolean | undefined>()(stats.stats.running);
+  expectType<number | undefined>()(stats.stats.memory_used_mb);
+  expectType<unknown>()(stats.stats.some_future_figure);
+
+  const access = ws.apiAccess;
+  expectType<ApiAccess>()(access);
+  const status = await access.status(id);
+  expectType<ApiAccessStatus>()(status);
+  expectType<boolean>()(status.enabled);
+  expectType<boolean | undefined>()(status.running);
+  expectType<number | undefined>()(status.port);
+  expectType<ApiAccessStatus>()(await access.status(id, { signal }));
+  for (const result of [
+    await access.enable(id),
+    await access.disable(id, { signal }),
+    await access.rotateToken(id),
+    await access.reconnect(id, {}),
+  ]) {
+    expectType<ApiAccessResult>()(result);
+    expectType<true>()(result.success);
+    expectType<boolean | undefined>()(result.enabled);
+  }
+
+  // @ts-expect-error: the id is required
+  await ws.start();
+  // @ts-expect-error: ids are strings
+  await ws.stop(42);
+  // @ts-expect-error: the second argument is call options, not a signal
+  await ws.restart(id, signal);
+  // @ts-expect-error: stats are not a Workspace
+  const notWorkspace: Workspace = await ws.stats(id);
+  void notWorkspace;
+  // @ts-expect-error: the id is required
+  await access.rotateToken();
+  // @ts-expect-error: the options are an object
+  await access.enable(id, true);
+  // @ts-expect-error: the 30-day workspace token is not offered in a browser
+  await access.workspaceToken(id);
+  // @ts-expect-error: nor the raw connection token
+  await access.rawToken(id);
+  // @ts-expect-error: nor the gateway token itself
+  await access.getToken(id);
+  // @ts-expect-error: apiAccess is read-only
+  ws.apiAccess = access;
 }
 
 // ---- the runtime --------------------------------------------------------------------------------
