@@ -21,11 +21,11 @@ DEMO_GATEWAY_PORT ?= 8788
 DEMO_CLIENT_ID ?= demo-admin
 DEMO_CLIENT_SECRET ?= demo-admin-secret
 
-.PHONY: help install build pkg size test test-native test-browser test-pkg test-client test-consumer test-e2e test-sdk-ws bench bench-smoke fuzz fuzz-smoke demo clean
+.PHONY: help install build pkg size test test-native test-browser test-pkg test-client test-crosstab test-consumer test-e2e test-sdk test-sdk-ws bench bench-smoke fuzz fuzz-smoke demo clean
 
 help:
 	@echo "make demo          build the package and serve the demo page on http://127.0.0.1:$(DEMO_PORT)/"
-	@echo "make test          everything CI runs: test-native, test-browser, test-pkg, size, test-client, test-consumer, test-e2e, bench-smoke"
+	@echo "make test          everything CI runs: test-native, test-browser, test-pkg, size, test-client, test-crosstab, test-consumer, test-sdk, test-sdk-ws, test-e2e, bench-smoke"
 	@echo "make install       install the missing tools (wasm target, wasm-bindgen, wasm-pack, chromium, npm)"
 	@echo "make build         cargo build the workspace, and the client for wasm32"
 	@echo "make pkg           the npm package in pkg/ (wasm-pack --target web, wasm-opt -Oz)"
@@ -36,6 +36,8 @@ help:
 	@echo "make test-client   the built pkg/ through its JS API in headless Chromium against the emulator"
 	@echo "make test-consumer a Vite app and a plain <script type=module> page using pkg/; tsc --strict on the public API"
 	@echo "make test-e2e      the demo page end to end (Playwright, headless Chromium); screenshots in test-results/e2e/"
+	@echo "make test-crosstab crossTab across 5 real tabs (one host refresh per token generation, tenants apart, no storage)"
+	@echo "make test-sdk      the official Oblien SDK (npm oblien 2.4.0, oblien/runtime) against a fresh emulator's gateway"
 	@echo "make test-sdk-ws   the emulator's /ws, terminals and watchers through the official SDK (npm oblien 2.4.0, rt.ws())"
 	@echo "make bench         benchmarks: the package vs plain fetch in headless Chromium, the emulator under wrk (~5 min; docs/BENCHMARKS.md)"
 	@echo "make bench-smoke   the benchmarks with tiny counts and the same invariant checks (~30 s)"
@@ -56,16 +58,18 @@ pkg: install
 
 # Size budgets in bytes, set at the measured size rounded up (sound edges: wasm 139822 / 58753 gz,
 # JS 21024 / 5959 gz; 0.1.0 was 168194 / 72573 and 38478 / 8001). Raise them only on purpose, and
-# say why in the change.
-SIZE_BUDGET_WASM_RAW ?= 141000
-SIZE_BUDGET_WASM_GZ ?= 59500
-SIZE_BUDGET_JS_RAW ?= 21500
+# say why in the change. Issue 14 (workspaces.start|stop|restart|stats, the apiAccess class with 5
+# methods, the disable record, token-free results): wasm 144506 / 60564 gz, JS 22270 / 6125 gz
+# (+1.98 KB gz in all, with one async path for every call on a workspace).
+SIZE_BUDGET_WASM_RAW ?= 145000
+SIZE_BUDGET_WASM_GZ ?= 61000
+SIZE_BUDGET_JS_RAW ?= 22500
 SIZE_BUDGET_JS_GZ ?= 6200
 
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)
 
-test: install test-native test-browser test-pkg size test-client test-consumer test-e2e bench-smoke
+test: install test-native test-browser test-pkg size test-client test-crosstab test-consumer test-sdk test-sdk-ws test-e2e bench-smoke
 	@echo "make test: all green"
 
 test-native: install
@@ -81,12 +85,21 @@ test-browser: install
 test-pkg: pkg
 	node scripts/check-pkg.mjs pkg
 
+# The official SDK against the emulator (tests/sdk/: its own package.json and lock). Not part of
+# `make test` yet.
+test-sdk: install
+	scripts/with-emulator.sh tests/sdk/run.sh
+
 # The built package (optimised wasm) through its JS API, cross-origin, against a fresh emulator.
 test-client: pkg
 	flock -s $(PKG_LOCK) scripts/with-emulator.sh node tests/browser/run.mjs
 
 # A plugin-free Vite app and a plain module script using the built pkg/ by path, and
 # tsc --strict over every public method; in headless Chromium against a fresh emulator.
+# crossTab in real tabs: several pages of one browser context against a fresh emulator.
+test-crosstab: pkg
+	flock -s $(PKG_LOCK) scripts/with-emulator.sh node tests/crosstab/run.mjs
+
 test-consumer: pkg
 	flock -s $(PKG_LOCK) tests/consumer/run.sh
 

@@ -175,3 +175,10 @@ fn regression_token_decode_segment_quoting_the_error_message() {
         "segment-quoting-the-error-message",
     );
 }
+
+/// `0E2000000000` read as 0 × 10^∞ = NaN, where `JSON.parse` and serde_json read 0 (found by the
+/// mutation smoke of the token target).
+#[test]
+fn regression_json_zero_with_a_huge_exponent() {
+    replay("regressions", "json", "zero-times-huge-exponent");
+}

@@ -67,6 +67,7 @@ pub fn cors(state: &AppState) -> CorsLayer {
             Method::PUT,
             Method::PATCH,
             Method::DELETE,
+            Method::HEAD,
             Method::OPTIONS,
         ])
         .allow_headers([
@@ -76,8 +77,16 @@ pub fn cors(state: &AppState) -> CorsLayer {
             HeaderName::from_static("x-client-secret"),
             REQUEST_ID,
             HeaderName::from_static("idempotency-key"),
+            // The gateway's proxy (`/proxy/…`).
+            HeaderName::from_static("x-oblien-proxy-target"),
         ])
-        .expose_headers([header::RETRY_AFTER, REQUEST_ID])
+        .expose_headers([
+            header::RETRY_AFTER,
+            REQUEST_ID,
+            header::CONTENT_LENGTH,
+            header::CONTENT_TYPE,
+            header::CONTENT_DISPOSITION,
+        ])
         .max_age(Duration::from_secs(600))
 }
 

@@ -1391,3 +1391,77 @@ async fn watcher_events_from_exec() {
         "{got:?}"
     );
 }
+
+/// Archive uploads extract through the same place: one event per created directory and file.
+#[tokio::test]
+async fn watcher_events_from_an_upload() {
+    let (emu, _, token) = setup().await;
+    emu.gw_post(
+        "/watchers",
+        &token,
+        json!({ "path": "/app", "excludes": ["*.tmp"] }),
+    )
+    .await
+    .ok(201);
+    let mut ws = connect(&emu, &token).await;
+    ws.json_where("ready", watcher_msg("ready")).await;
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    for (name, data) in [("src/main.rs", &b"fn main() {}\n"[..]), ("junk.tmp", b"x")] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        builder.append_data(&mut header, name, data).unwrap();
+    }
+    let archive = builder.into_inner().unwrap().finish().unwrap();
+    let r = emu
+        .send(
+            emu.gw_req(
+                reqwest::Method::POST,
+                "/files/transfer/upload?dest=/app/up",
+                &Cred::bearer(&token),
+            )
+            .header("Content-Type", "application/gzip")
+            .body(archive),
+        )
+        .await;
+    assert_eq!(r.ok(200)["files_extracted"], 2);
+    let frames = ws.drain(Duration::from_millis(300)).await;
+    assert_eq!(
+        changes(&frames, "1"),
+        pairs(&[
+            ("/app/up", "create"),
+            ("/app/up/src", "create"),
+            ("/app/up/src/main.rs", "create"),
+            ("/app/up/src/main.rs", "write"),
+        ])
+    );
+}
+
+/// `/ws` answers under the runtime target prefix too (wire §1: the prefix applies to `/ws`).
+#[tokio::test]
+async fn ws_under_the_runtime_target_prefix() {
+    let (emu, _, token) = setup().await;
+    create_terminal(&emu, &token, json!({})).await;
+    let base = emu.gw.replacen("http://", "ws://", 1);
+    let (mut stream, _) =
+        tokio_tungstenite::connect_async(format!("{base}/runtimes/default/ws?token={token}"))
+            .await
+            .expect("upgrade under /runtimes/default");
+    stream
+        .send(Message::Binary(b"\x01echo prefixed\r".to_vec().into()))
+        .await
+        .unwrap();
+    let mut ws = Ws {
+        stream,
+        seen: Vec::new(),
+    };
+    ws.output_until(1, "prefixed\r\n$ ").await;
+    let (status, body, _) = refused(&format!("{base}/runtimes/other/ws?token={token}")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("target_not_found"))
+    );
+}

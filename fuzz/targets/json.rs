@@ -11,13 +11,41 @@ pub fn run(data: &[u8]) {
     let ours = json::parse(&text);
     let oracle = serde_json::from_str::<Oracle>(&text);
     match (&ours, &oracle) {
-        (Some(document), Ok(expected)) => same_document(document, expected, &text),
+        (Some(document), Ok(expected)) => {
+            same_document(document, expected, &text);
+            same_without(document, expected, &text);
+        }
         (None, Ok(_)) => panic!("refused valid JSON: {text:?}"),
         (Some(_), Err(error)) => assert!(
             oracle_gap(&text, error),
             "accepted invalid JSON ({error}): {text:?}"
         ),
         (None, Err(_)) => {}
+    }
+}
+
+/// `json::without` (how a gateway token is taken out of a result): for an object, the oracle's
+/// object less that key, for its first key and for `token`; `None` for anything else.
+fn same_without(document: &Document<'_>, expected: &Oracle, text: &str) {
+    let Oracle::Object(map) = expected else {
+        assert_eq!(json::without(text, "token"), None, "{text:?}");
+        return;
+    };
+    let first = match document {
+        Document::Object(members) => members.first().map(|(k, _)| k.decode().into_owned()),
+        Document::Other(_) => None,
+    };
+    for key in first.iter().map(String::as_str).chain(["token"]) {
+        let stripped = json::without(text, key)
+            .unwrap_or_else(|| panic!("without({key:?}) refused an object: {text:?}"));
+        let mut less = map.clone();
+        less.remove(key);
+        let got = serde_json::from_str::<Oracle>(&stripped).ok();
+        assert_eq!(
+            got,
+            Some(Oracle::Object(less)),
+            "without({key:?}) of {text:?}"
+        );
     }
 }
 

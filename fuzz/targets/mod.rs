@@ -7,6 +7,7 @@
 //! written and read by hand; any byte string is a valid input.
 
 pub mod api_url;
+pub mod catchup;
 pub mod error_body;
 pub mod json;
 pub mod response;
@@ -17,13 +18,14 @@ pub mod token_decode;
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its binary and of its corpus directory.
-pub const ALL: [(&str, Target); 6] = [
+pub const ALL: [(&str, Target); 7] = [
     ("token_decode", token_decode::run),
     ("retry_after", retry_after::run),
     ("response", response::run),
     ("error_body", error_body::run),
     ("api_url", api_url::run),
     ("json", json::run),
+    ("catchup", catchup::run),
 ];
 
 /// The input as text. Invalid UTF-8 becomes U+FFFD, as `Response.text()` and wasm-bindgen's

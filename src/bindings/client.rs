@@ -83,7 +83,19 @@ fn config(value: JsValue) -> Result<Config, ClientError> {
         Some(n) if n.is_finite() && n >= 0.0 => Some(n),
         _ => return Err(options.fail("refreshMarginSeconds", "a number of seconds ≥ 0")),
     };
+    let cross_tab = match options.get("crossTab") {
+        v if v.is_undefined() || v.is_null() || v.as_bool() == Some(false) => None,
+        v if v.as_bool() == Some(true) => Some(String::from("default")),
+        v if v.is_object() => {
+            let group = Options::required(v, CALL)
+                .and_then(|o| o.string("name"))
+                .map_err(|_| options.fail("crossTab", "a boolean or { name?: string }"))?;
+            Some(group.unwrap_or_else(|| String::from("default")))
+        }
+        _ => return Err(options.fail("crossTab", "a boolean or { name?: string }")),
+    };
     Ok(Config {
+        cross_tab,
         token,
         base_url: url(&options, "baseUrl", DEFAULT_BASE_URL)?,
         gateway_url: url(&options, "gatewayUrl", DEFAULT_GATEWAY_URL)?,
@@ -154,6 +166,14 @@ impl OblienUserClient {
             self.session.now_ms(),
             self.session.margin_secs,
         ))
+    }
+
+    /// `"active"` when this client shares refreshes with the other tabs of its identity,
+    /// `"unsupported"` when `crossTab` was asked for but the browser lacks Web Locks or
+    /// BroadcastChannel (the client then works alone), `"off"` otherwise.
+    #[wasm_bindgen(getter = crossTab, unchecked_return_type = "\"off\" | \"active\" | \"unsupported\"")]
+    pub fn cross_tab(&self) -> String {
+        self.session.cross_tab_mode.as_str().to_string()
     }
 
     /// Workspaces in the token's namespace.

@@ -3,7 +3,7 @@
 
 use crate::core::error::{codes, ClientError};
 use crate::core::policy;
-use crate::core::token::HeldToken;
+use crate::core::token::{HeldToken, TokenScope};
 use js_sys::{Date, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
@@ -224,5 +224,8 @@ pub fn token_info(held: &HeldToken, now_ms: f64, margin_secs: Option<f64>) -> Js
     );
     let refresh_at = held.deadline_ms - policy::margin_ms(lifetime, margin_secs);
     set(&info, "refreshAt", &date(refresh_at));
+    if claims.scope != TokenScope::Gateway {
+        set(&info, "source", &JsValue::from_str(held.source.as_str()));
+    }
     info.into()
 }

@@ -91,7 +91,7 @@ impl TokenSource for HostRefresh {
                     &e.message,
                 )
             })?;
-            Ok(Fetched { secret, claims })
+            Ok(Fetched::new(secret, claims))
         })
     }
 }

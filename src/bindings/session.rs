@@ -4,8 +4,9 @@
 //! `dispose()` of the client, or when the last handle is dropped.
 
 use super::abort::Aborted;
-use super::convert::{parse_json, token_info};
-use super::error::to_js;
+use super::convert::{parse_json, token_info, workspace_id, Options};
+use super::cross_tab::{CrossTab, GroupRefresh};
+use super::error::{promise, to_js};
 use super::fetch::{self, Signals};
 use super::host::HostRefresh;
 use super::platform::{queue_microtask, timer_delay, BrowserPlatform};
@@ -15,10 +16,12 @@ use crate::core::flight::race;
 use crate::core::gateway::{ApiCall, Registry};
 use crate::core::request::{into_result, send_authorised, Retries};
 use crate::core::runtime::{HttpRequest, LocalFuture, Runtime, TokenSource};
-use crate::core::token::{self, Claims, HeldToken};
+use crate::core::scope;
+use crate::core::token::{self, Claims, HeldToken, Source};
+use crate::core::workspace::Call;
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
-use js_sys::Function;
+use js_sys::{Function, Promise};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::{Rc, Weak};
@@ -35,6 +38,26 @@ pub struct Config {
     pub timeout_ms: f64,
     pub on_token_change: Option<Function>,
     pub on_refresh_error: Option<Function>,
+    /// `crossTab`: the group's name, or `None` when off.
+    pub cross_tab: Option<String>,
+}
+
+/// `client.crossTab`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrossTabMode {
+    Off,
+    Active,
+    Unsupported,
+}
+
+impl CrossTabMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrossTabMode::Off => "off",
+            CrossTabMode::Active => "active",
+            CrossTabMode::Unsupported => "unsupported",
+        }
+    }
 }
 
 pub struct Session {
@@ -55,6 +78,9 @@ pub struct Session {
     timer: RefCell<Option<Timeout>>,
     /// `visibilitychange`, `online`, `pageshow`; dropping them removes them.
     listeners: RefCell<Vec<EventListener>>,
+    /// This client's tab group (`crossTab`), when active.
+    cross_tab: Option<Rc<CrossTab>>,
+    pub cross_tab_mode: CrossTabMode,
 }
 
 /// Control-plane calls of the gateway registry, with this session's token.
@@ -67,6 +93,20 @@ impl ApiCall for SessionApi {
             let session = session.upgrade().ok_or_else(ClientError::disposed)?;
             session.api(request, None).await
         })
+    }
+}
+
+/// Control-plane calls with the session token and one call's signal.
+pub struct SignalApi {
+    pub session: Rc<Session>,
+    pub signal: Option<AbortSignal>,
+}
+
+impl ApiCall for SignalApi {
+    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
+        let session = self.session.clone();
+        let signal = self.signal.clone();
+        Box::pin(async move { session.api(request, signal).await })
     }
 }
 
@@ -83,6 +123,16 @@ impl Session {
                 dispose_signal: dispose.signal(),
             })
         });
+        let cross_tab = config
+            .cross_tab
+            .as_ref()
+            .map(|name| CrossTab::new(name.clone()));
+        let cross_tab_mode = match &cross_tab {
+            None => CrossTabMode::Off,
+            Some(Some(_)) => CrossTabMode::Active,
+            Some(None) => CrossTabMode::Unsupported,
+        };
+        let cross_tab = cross_tab.flatten();
         let session = Rc::new_cyclic(|weak: &Weak<Session>| {
             let observer_target = weak.clone();
             let observer: Observer = Rc::new(move |event| {
@@ -90,7 +140,13 @@ impl Session {
                     session.on_cell_event(event);
                 }
             });
-            let source = host.clone().map(|h| h as Rc<dyn TokenSource>);
+            let source = match (&host, &cross_tab) {
+                (Some(host), Some(tab)) => Some(Rc::new(GroupRefresh {
+                    host: host.clone(),
+                    tab: tab.clone(),
+                }) as Rc<dyn TokenSource>),
+                (host, _) => host.clone().map(|h| h as Rc<dyn TokenSource>),
+            };
             let cell = TokenCell::new(
                 Some(held),
                 config.refresh_margin_secs,
@@ -117,8 +173,13 @@ impl Session {
                 on_refresh_error: config.on_refresh_error,
                 timer: RefCell::new(None),
                 listeners: RefCell::new(Vec::new()),
+                cross_tab: cross_tab.clone(),
+                cross_tab_mode,
             }
         });
+        if let Some(tab) = &session.cross_tab {
+            tab.attach(&session.cell);
+        }
         if let Some(host) = host {
             host.cell.replace(Rc::downgrade(&session.cell));
         }
@@ -143,6 +204,40 @@ impl Session {
         }
     }
 
+    /// A workspace id this token may reach (known locally, as the server rules: a
+    /// workspace-scoped token reaches only its own), and the call's signal.
+    pub fn reachable(
+        &self,
+        id: &JsValue,
+        options: Option<JsValue>,
+        call: &'static str,
+    ) -> Result<(String, Option<AbortSignal>), ClientError> {
+        let id = workspace_id(id, call)?;
+        scope::may_reach(&self.claims()?, &id)?;
+        let signal = Options::read(options, call)?.signal()?;
+        Ok((id, signal))
+    }
+
+    /// One call on a workspace (`workspaces.get|delete|start|stop|restart|stats`,
+    /// `workspaces.apiAccess.*`, decided in `core::workspace`): the local checks when called,
+    /// then the request; resolves with its JSON. `name` names the call in option errors.
+    pub fn on_workspace(
+        self: &Rc<Self>,
+        id: &JsValue,
+        options: Option<JsValue>,
+        name: &'static str,
+        call: Call,
+    ) -> Promise {
+        let session = self.clone();
+        let checked = self.reachable(id, options, name);
+        promise(async move {
+            let (id, signal) = checked?;
+            let gateways = session.gateways.clone();
+            let api = SignalApi { session, signal };
+            parse_json(&gateways.run(&api, &id, call).await?)
+        })
+    }
+
     /// `setToken`: the same admission rule as the constructor and every refresh.
     pub fn set_token(&self, secret: String) -> Result<HeldToken, ClientError> {
         if self.is_disposed() {
@@ -159,6 +254,13 @@ impl Session {
         {
             // Gateway tokens minted for the previous identity must not serve the new one.
             self.gateways.forget_all();
+        }
+        if let (CellEvent::TokenChanged { .. }, Some(tab)) = (&event, &self.cross_tab) {
+            // Another identity: another group. A token the app handed over: the group's too.
+            tab.follow_identity();
+            if let Some(held) = self.cell.token().filter(|h| h.source == Source::SetToken) {
+                tab.share(&held.secret);
+            }
         }
         self.rearm();
         // Events reach the host from a microtask, never inside a client call.
@@ -247,6 +349,9 @@ impl Session {
         self.timer.replace(None);
         self.listeners.replace(Vec::new());
         self.gateways.forget_all();
+        if let Some(tab) = &self.cross_tab {
+            tab.leave();
+        }
         self.dispose.abort();
     }
 

@@ -22,6 +22,13 @@ export interface OblienUserClientOptions {
   onTokenChange?: (info: TokenInfo) => void;
   /** After every failed refresh, from a microtask. */
   onRefreshError?: (err: OblienError) => void;
+  /**
+   * Share one refresh with the other tabs of this origin that hold the same identity (scope,
+   * namespace or workspace, label): one tab calls `refresh`, the token reaches the others over a
+   * BroadcastChannel, in memory only. `name` separates groups further (two apps on one origin).
+   * Default `false`.
+   */
+  crossTab?: boolean | { name?: string };
 }
 
 export type RefreshReason = "expiring" | "expired" | "unauthorized";
@@ -51,6 +58,9 @@ export interface TokenInfo {
   lifetimeSeconds: number;
   /** When the client starts refreshing: `expiresAt − refreshMarginSeconds`. */
   refreshAt: Date;
+  /** Which path brought the token: the constructor, this tab's refresh, `setToken`, or another
+   * tab of the `crossTab` group. */
+  source: "initial" | "refresh" | "setToken" | "tab";
 }
 
 /** What a workspace's gateway token says (`runtime.tokenInfo`). Never contains the token. */
@@ -213,6 +223,7 @@ export type OblienErrorCode =
   | "invalid_token" | "token_expired" | "secret_not_allowed" | "network_error" | "timeout"
   | "aborted" | "rate_limited" | "refresh_failed" | "disposed" | "server_error"
   | "invalid_options" | "scope_denied" | "validation_error" | "missing_credentials"
+  | "internal_api_disabled" | "workspace_not_running"
   | "not_found" | "forbidden" | "conflict" | (string & {});
 
 /** Every rejection of this package. `instanceof Error`; `name === "OblienError"`. */

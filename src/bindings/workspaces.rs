@@ -1,18 +1,37 @@
-//! `client.workspaces`: list, create, get, delete in the token's namespace, and `runtime(id)`.
+//! `client.workspaces`: list, create, get, delete in the token's namespace; start, stop, restart,
+//! stats; `apiAccess`; and `runtime(id)`.
 
-use super::convert::{parse_json, stringify, workspace_id, Options};
+use super::api_access::ApiAccess;
+use super::convert::{parse_json, stringify, Options};
 use super::error::promise;
 use super::runtime::WorkspaceRuntime;
-use super::session::Session;
+use super::session::{Session, SignalApi};
 use crate::core::error::{codes, ClientError};
-use crate::core::gateway::{wait_until_provisioned, ApiCall};
+use crate::core::gateway::wait_until_provisioned;
 use crate::core::request::field_object;
-use crate::core::runtime::{HttpRequest, LocalFuture};
+use crate::core::workspace::Call;
 use crate::core::{api, scope};
 use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use web_sys::AbortSignal;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** `workspaces.stats(id)`: the workspace's usage, as the server sends it. */
+export interface WorkspaceStats {
+  success: true;
+  stats: {
+    workspace_id?: string;
+    running?: boolean;
+    cpus?: number;
+    memory_mb?: number;
+    memory_used_mb?: number;
+    disk_size_mb?: number;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+"#;
 
 /// `client.workspaces`.
 #[wasm_bindgen]
@@ -20,26 +39,9 @@ pub struct Workspaces {
     session: Rc<Session>,
 }
 
-/// A workspace this token may reach, and the call's options.
-fn reachable(
-    session: &Session,
-    id: &JsValue,
-    options: Option<JsValue>,
-    call: &'static str,
-) -> Result<(String, Option<AbortSignal>), ClientError> {
-    let id = workspace_id(id, call)?;
-    scope::may_reach(&session.claims()?, &id)?;
-    let signal = Options::read(options, call)?.signal()?;
-    Ok((id, signal))
-}
-
 impl Workspaces {
     pub fn new(session: Rc<Session>) -> Self {
         Workspaces { session }
-    }
-
-    fn workspace_url(&self, id: &str, rest: &str) -> String {
-        api::url(&self.session.base_url, &api::workspace_path(id, rest), &[])
     }
 }
 
@@ -113,24 +115,70 @@ impl Workspaces {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let session = self.session.clone();
-        let checked = reachable(&session, &id, options, "workspaces.get(id, options)");
-        let url = checked
-            .as_ref()
-            .map(|(id, _)| self.workspace_url(id, ""))
-            .ok();
-        promise(async move {
-            let (_, signal) = checked?;
-            let text = session
-                .api(api::get(url.unwrap_or_default()), signal)
-                .await?;
-            parse_json(&field_object(&text, "workspace")?)
-        })
+        self.session
+            .on_workspace(&id, options, "workspaces.get(id, options)", Call::Get)
+    }
+
+    /// Starts a stopped workspace (`POST /workspace/{id}/start`); a running one is unchanged.
+    /// Resolves as soon as the server accepts, with the workspace as it is then (`status` may
+    /// still be `"creating"`): `runtime(id)` waits until it runs.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Workspace>")]
+    pub fn start(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let call = "workspaces.start(id, options)";
+        self.session.on_workspace(&id, options, call, Call::Start)
+    }
+
+    /// Stops a workspace (`POST /workspace/{id}/stop`). Until it is started again its runtime
+    /// calls reject `workspace_not_running` (503, with `retryAfter`; never retried), and the
+    /// server ends its open streams and sockets with that code.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Workspace>")]
+    pub fn stop(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let call = "workspaces.stop(id, options)";
+        self.session.on_workspace(&id, options, call, Call::Stop)
+    }
+
+    /// Restarts a workspace (`POST /workspace/{id}/restart`): its streams and sockets end, and
+    /// runtime calls reject `workspace_not_running` until it runs again (`runtime(id)` waits).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Workspace>")]
+    pub fn restart(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let call = "workspaces.restart(id, options)";
+        self.session.on_workspace(&id, options, call, Call::Restart)
+    }
+
+    /// The workspace's current usage (`GET /workspace/{id}/stats`), as the server sends it.
+    #[wasm_bindgen(unchecked_return_type = "Promise<WorkspaceStats>")]
+    pub fn stats(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let call = "workspaces.stats(id, options)";
+        self.session.on_workspace(&id, options, call, Call::Stats)
+    }
+
+    /// The workspace's internal API server and this client's gateway tokens for it.
+    #[wasm_bindgen(getter = apiAccess)]
+    pub fn api_access(&self) -> ApiAccess {
+        ApiAccess::new(self.session.clone())
     }
 
     /// The workspace's runtime (files, exec, …) through the gateway. Mints the first gateway
     /// token, which enables the workspace's internal API server when it is disabled (as the
     /// official SDK does), and waits (up to 2 min) while the workspace is still provisioning.
+    /// After this client's `apiAccess.disable(id)` it enables nothing: it rejects
+    /// `internal_api_disabled` (nothing sent) until `apiAccess.enable(id)`.
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkspaceRuntime>")]
     pub fn runtime(
         &self,
@@ -138,7 +186,7 @@ impl Workspaces {
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
         let session = self.session.clone();
-        let checked = reachable(&session, &id, options, "workspaces.runtime(id, options)");
+        let checked = session.reachable(&id, options, "workspaces.runtime(id, options)");
         promise(async move {
             let (id, signal) = checked?;
             let cell = session.gateways.cell(&id);
@@ -162,35 +210,7 @@ impl Workspaces {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let session = self.session.clone();
-        let checked = reachable(&session, &id, options, "workspaces.delete(id, options)");
-        let url = checked
-            .as_ref()
-            .map(|(id, _)| self.workspace_url(id, ""))
-            .ok();
-        promise(async move {
-            let (id, signal) = checked?;
-            let result = session
-                .api_js(api::delete(url.unwrap_or_default()), signal)
-                .await;
-            if result.is_ok() || result.as_ref().is_err_and(|e| e.status == Some(404)) {
-                session.gateways.forget(&id);
-            }
-            result
-        })
-    }
-}
-
-/// Control-plane calls with the session token and one call's signal.
-struct SignalApi {
-    session: Rc<Session>,
-    signal: Option<AbortSignal>,
-}
-
-impl ApiCall for SignalApi {
-    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
-        let session = self.session.clone();
-        let signal = self.signal.clone();
-        Box::pin(async move { session.api(request, signal).await })
+        let call = "workspaces.delete(id, options)";
+        self.session.on_workspace(&id, options, call, Call::Delete)
     }
 }

@@ -8,12 +8,15 @@
 //!    whole output since the terminal started, so it begins with everything delivered: exact. Once
 //!    it wrapped, `S` starts mid-stream: the longest prefix of `S` that is a suffix of what was
 //!    delivered is the overlap. If another, shorter overlap also fits (periodic output), the choice
-//!    is ambiguous: the longest is taken and a notice says so. No overlap at all means the gap was
-//!    larger than the scrollback: output was lost, and a notice says so.
+//!    is ambiguous: the longest is taken and a notice says so. An overlap shorter than 16 bytes (or
+//!    than what was delivered, when less) could be a coincidence, and none at all means the gap
+//!    was larger than the scrollback: either way output may have been lost, and a notice says so
+//!    (the whole scrollback is delivered then).
 //! 2. **Scrollback ↔ live frames.** Frames that arrived on the new socket before the scrollback
 //!    answer may already be in its tail. The gateway writes each chunk of output to the ring and
 //!    the socket as one unit, so the scrollback ends at a frame boundary: the longest run of whole
-//!    leading frames equal to the scrollback's tail is skipped.
+//!    leading frames equal to the scrollback's tail is skipped; if shorter runs match too
+//!    (repeated output), a notice says the choice was ambiguous.
 //!
 //! `delivered` keeps the last `capacity` bytes the consumer got (the ring never holds more).
 
@@ -111,6 +114,9 @@ fn overlap(text: &[u8], pattern: &[u8]) -> (usize, bool) {
     (k, k > 0 && pi[k - 1] > 0)
 }
 
+/// The shortest overlap trusted once the ring wrapped (shorter ones can be a coincidence).
+pub const MIN_OVERLAP: usize = 16;
+
 /// Aligns `scrollback` with what was `delivered` and the `live` frames buffered since the new
 /// socket opened. `capacity` is the terminal's scrollback size.
 pub fn align(delivered: &[u8], scrollback: &[u8], capacity: usize, live: &[&[u8]]) -> Alignment {
@@ -118,15 +124,17 @@ pub fn align(delivered: &[u8], scrollback: &[u8], capacity: usize, live: &[&[u8]
     let (start, notice) = if !wrapped && scrollback.starts_with(delivered) {
         (delivered.len(), None)
     } else {
+        // Nothing delivered and a wrapped ring: what came before the ring's start is gone.
+        let trusted = MIN_OVERLAP.min(delivered.len()).max(1);
         match overlap(delivered, scrollback) {
-            (0, _) if !delivered.is_empty() => (0, Some(Notice::Gap)),
+            (k, _) if k < trusted => (0, Some(Notice::Gap)),
             (k, true) => (k, Some(Notice::Ambiguous)),
             (k, false) => (k, None),
         }
     };
     // The longest run of whole leading live frames that ends the scrollback.
     let missed = &scrollback[start..];
-    let mut covered = 0;
+    let (mut covered, mut candidates) = (0, 0);
     let mut length = 0;
     for (i, frame) in live.iter().enumerate() {
         length += frame.len();
@@ -137,8 +145,10 @@ pub fn align(delivered: &[u8], scrollback: &[u8], capacity: usize, live: &[&[u8]
         let joined = live[..=i].iter().flat_map(|f| f.iter().copied());
         if tail.iter().copied().eq(joined) {
             covered = i + 1;
+            candidates += 1;
         }
     }
+    let notice = notice.or((candidates > 1).then_some(Notice::Ambiguous));
     Alignment {
         missed_from: start,
         live_frames_covered: covered,
@@ -171,15 +181,20 @@ mod tests {
 
     #[test]
     fn a_wrapped_ring_aligns_by_overlap() {
-        // The ring (capacity 8) lost "abcd"; the consumer had everything up to "gh".
-        let a = align(b"abcdefgh", b"efghIJKL", 8, &[]);
-        assert_eq!((a.missed_from, a.notice), (4, None));
+        // The ring (capacity 32) lost its first 8 bytes; the consumer had everything up to "v".
+        let delivered = b"0123456789abcdefghijklmnopqrstuv";
+        let a = align(delivered, b"89abcdefghijklmnopqrstuvWXYZ!@#$", 32, &[]);
+        assert_eq!((a.missed_from, a.notice), (24, None));
         // Gone beyond the ring: a gap.
-        let a = align(b"abcdefgh", b"IJKLMNOP", 8, &[]);
+        let a = align(delivered, b"IJKLMNOPQRSTUVWXYZIJKLMNOPQRSTUV", 32, &[]);
+        assert_eq!((a.missed_from, a.notice), (0, Some(Notice::Gap)));
+        // An overlap too short to trust: a gap too.
+        let a = align(delivered, b"uvIJKLMNOPQRSTUVWXYZIJKLMNOPQRST", 32, &[]);
         assert_eq!((a.missed_from, a.notice), (0, Some(Notice::Gap)));
         // Periodic: more than one overlap fits.
-        let a = align(b"xyxyxyxy", b"xyxyxyZZ", 8, &[]);
-        assert_eq!((a.missed_from, a.notice), (6, Some(Notice::Ambiguous)));
+        let periodic = b"xyxyxyxyxyxyxyxyxyxyxyxyxyxyxyxy";
+        let a = align(periodic, b"xyxyxyxyxyxyxyxyxyxyxyxyxyxyxyZZ", 32, &[]);
+        assert_eq!((a.missed_from, a.notice), (30, Some(Notice::Ambiguous)));
     }
 
     #[test]

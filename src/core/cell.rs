@@ -356,7 +356,9 @@ impl TokenCell {
                         .token
                         .as_ref()
                         .is_some_and(|t| t.claims.same_identity(&fetched.claims));
-                    state.token = Some(HeldToken::new(fetched.secret, fetched.claims, at));
+                    let mut held = HeldToken::new(fetched.secret, fetched.claims, at);
+                    held.source = fetched.source;
+                    state.token = Some(held);
                     state.generation += 1;
                     state.failures = 0;
                     state.retry_at_ms = 0.0;
@@ -393,7 +395,8 @@ impl TokenCell {
         }
         let at = self.runtime.arrival();
         token::admit(&claims, self.token().as_ref(), at)?;
-        let held = token::handed_over(secret, claims, at, self.source.is_some());
+        let mut held = token::handed_over(secret, claims, at, self.source.is_some());
+        held.source = token::Source::SetToken;
         self.set(held.clone());
         Ok(held)
     }
@@ -428,6 +431,38 @@ impl TokenCell {
         if let Some(flight) = flight {
             flight.complete(Ok(()));
         }
+    }
+
+    /// A token another tab of the group holds (`crossTab`): taken when it is of the same identity
+    /// and expires later than the held one; waiters on a refresh proceed with it. `true` if taken.
+    pub fn adopt(&self, secret: String, claims: Claims) -> bool {
+        let at = self.runtime.arrival();
+        let flight = {
+            let mut state = self.state.borrow_mut();
+            let held = state.token.as_ref();
+            if state.disposed
+                || held.is_some_and(|h| h.secret == secret)
+                || !super::crosstab::takes(&claims, held)
+                || token::admit(&claims, held, at).is_err()
+            {
+                return false;
+            }
+            let mut token = HeldToken::new(secret, claims, at);
+            token.source = token::Source::Tab;
+            state.token = Some(token);
+            state.generation += 1;
+            state.failures = 0;
+            state.retry_at_ms = 0.0;
+            state.last_error = None;
+            state.flight.take()
+        };
+        (self.observer)(CellEvent::TokenChanged {
+            same_identity: true,
+        });
+        if let Some(flight) = flight {
+            flight.complete(Ok(()));
+        }
+        true
     }
 
     /// Forgets the token (its identity no longer holds, or its workspace is gone): the next caller

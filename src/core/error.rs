@@ -16,6 +16,11 @@ pub mod codes {
     pub const SCOPE_DENIED: &str = "scope_denied";
     pub const INVALID_OPTIONS: &str = "invalid_options";
     pub const VALIDATION_ERROR: &str = "validation_error";
+    /// The workspace's internal API server is off (the gateway's 403; the client's own refusal
+    /// after `apiAccess.disable`).
+    pub const INTERNAL_API_DISABLED: &str = "internal_api_disabled";
+    /// The gateway's 503 for a stopped (or still booting) workspace: never retried.
+    pub const WORKSPACE_NOT_RUNNING: &str = "workspace_not_running";
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,10 +1,23 @@
 //! Gateway tokens: one `TokenCell` per workspace, minted with the session token the official
 //! SDK's way, renewed only when a call needs one (check before use; no timer), and forgotten when
 //! the session's identity changes, the workspace is deleted, or a mint is refused with 403/404.
-//! Also the wait for a workspace that is still provisioning.
+//! Also the `apiAccess` calls (what each means for the held tokens) and the wait for a workspace
+//! that is still provisioning.
 //!
-//! Note that minting enables the workspace's internal API server when it is disabled (as the
-//! official SDK's `workspaces.runtime()` does).
+//! Minting enables the workspace's internal API server when it is disabled (as the official SDK's
+//! `workspaces.runtime()` does), except after the app's own `apiAccess.disable(id)`: from then on
+//! nothing of this client enables it (calls reject `internal_api_disabled`, nothing is sent)
+//! until the app's `apiAccess.enable(id)`.
+//!
+//! Gateway tokens never leave the client: the results of `enable`, `rotateToken` and `reconnect`
+//! are handed back without their `token`, which goes straight into the workspace's live cell.
+//!
+//! Streams and sockets: a stopped workspace's gateway answers 503 `workspace_not_running`
+//! ([`crate::core::request::Answer::not_running`] keeps it from being retried), and the server
+//! closes what is open. A stream reading a workspace must end with that code, never wait or
+//! reconnect on it (the socket does: `core::socket::is_final`). `rotateToken` / `reconnect` hand
+//! the new token to the live cell ([`Registry::install`]), so a socket the rotation closed reopens
+//! on it without a mint (it clears the cell only if it still holds the token it was opened with).
 
 use super::api;
 use super::cell::{CellEvent, Observer, TokenCell};
@@ -32,55 +45,73 @@ fn top_level<'a>(text: &'a str, key: &str) -> Option<Value<'a>> {
     json::object(text).and_then(|members| json::last(&members, key).cloned())
 }
 
-/// Status → enable when disabled, else read the current token (never rotate: another tab or
-/// client of the same workspace keeps working).
-pub async fn mint(
-    api: &dyn ApiCall,
-    base_url: &str,
-    workspace_id: &str,
-) -> Result<Fetched, ClientError> {
-    let base = api::url(
-        base_url,
-        &api::workspace_path(workspace_id, ACCESS_PATH),
-        &[],
-    );
-    let status = api.call(api::get(base.clone())).await?;
-    let enabled = top_level(&status, "enabled").and_then(|v| v.as_bool()) == Some(true);
-    let answer = if enabled {
-        api.call(api::get(base + "/token")).await?
-    } else {
-        api.call(api::post(base + "/enable", String::from("{}")))
-            .await?
-    };
-    let secret = top_level(&answer, "token")
-        .and_then(|v| v.as_str().map(|s| s.into_owned()))
-        .ok_or_else(|| {
-            ClientError::new(
-                codes::SERVER_ERROR,
-                "The gateway token response has no token",
-            )
-        })?;
-    let claims = decode_gateway(&secret)?;
-    Ok(Fetched { secret, claims })
+/// The calls of `client.workspaces.apiAccess` (`…/runtime-api-access`, the SDK's path; the
+/// reference page's `…/internal-api-access` is the same). The 30-day workspace token
+/// (`POST …/workspace`) and the raw connection token (`GET …/token/raw`) are not among them: a
+/// browser never holds a 30-day credential, and a raw token only serves VM-to-VM traffic on a
+/// private network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Status,
+    Enable,
+    Disable,
+    RotateToken,
+    Reconnect,
 }
 
-/// A refused mint that means "this workspace is not yours (any more)": drop its entry.
+impl Access {
+    pub fn request(self, base_url: &str, workspace_id: &str) -> HttpRequest {
+        let action = match self {
+            Access::Status => "",
+            Access::Enable => "/enable",
+            Access::Disable => "/disable",
+            Access::RotateToken => "/token",
+            Access::Reconnect => "/reconnect",
+        };
+        let url = access_url(base_url, workspace_id, action);
+        match self {
+            Access::Status => api::get(url),
+            _ => api::post(url, String::from("{}")),
+        }
+    }
+}
+
+fn access_url(base_url: &str, workspace_id: &str, action: &str) -> String {
+    let mut path = String::from(ACCESS_PATH);
+    path.push_str(action);
+    api::url(base_url, &api::workspace_path(workspace_id, &path), &[])
+}
+
+/// A refused mint that means/// A refused mint that means "this workspace is not yours (any more)": drop its entry.
+/// The client's own `internal_api_disabled` refusal keeps the entry: the handle is the app's, and
+/// `apiAccess.enable(id)` hands it the new token.
 pub fn forgets_entry(error: &ClientError) -> bool {
-    matches!(error.status, Some(403 | 404)) && !error.is(codes::RATE_LIMITED)
+    matches!(error.status, Some(403 | 404))
+        && !error.is(codes::RATE_LIMITED)
+        && !error.is(codes::INTERNAL_API_DISABLED)
+}
+
+fn disabled_by_app() -> ClientError {
+    ClientError::new(
+        codes::INTERNAL_API_DISABLED,
+        "Disabled by apiAccess.disable(id): call apiAccess.enable(id) first",
+    )
+    .with_status(403)
 }
 
 struct Mint {
-    api: Rc<dyn ApiCall>,
-    base_url: String,
+    registry: Weak<Registry>,
     workspace_id: String,
 }
 
 impl TokenSource for Mint {
     fn fetch(&self, _reason: RefreshReason) -> LocalFuture<Result<Fetched, ClientError>> {
-        let api = self.api.clone();
-        let base_url = self.base_url.clone();
+        let registry = self.registry.clone();
         let id = self.workspace_id.clone();
-        Box::pin(async move { mint(&*api, &base_url, &id).await })
+        Box::pin(async move {
+            let registry = registry.upgrade().ok_or_else(ClientError::disposed)?;
+            registry.mint(&id).await
+        })
     }
 }
 
@@ -92,6 +123,9 @@ pub struct Registry {
     base_url: String,
     /// A few workspaces at most: a `Vec` costs less wasm than a hash map.
     entries: RefCell<Vec<(String, Weak<TokenCell>)>>,
+    /// Workspaces the app turned off with `apiAccess.disable(id)`: never minted (a mint enables)
+    /// until `apiAccess.enable(id)`. The app's choice, not a credential: kept across token swaps.
+    disabled: RefCell<Vec<String>>,
 }
 
 impl Registry {
@@ -101,6 +135,131 @@ impl Registry {
             api,
             base_url,
             entries: RefCell::new(Vec::new()),
+            disabled: RefCell::new(Vec::new()),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Status → enable when disabled, else read the current token (never rotate: another tab or
+    /// client of the same workspace keeps working). Refused before any request, and again before
+    /// the enable, for a workspace the app disabled.
+    pub async fn mint(&self, workspace_id: &str) -> Result<Fetched, ClientError> {
+        self.refuse_disabled(workspace_id)?;
+        let status = self
+            .api
+            .call(Access::Status.request(&self.base_url, workspace_id))
+            .await?;
+        let enabled = top_level(&status, "enabled").and_then(|v| v.as_bool()) == Some(true);
+        let answer = if enabled {
+            let url = access_url(&self.base_url, workspace_id, "/token");
+            self.api.call(api::get(url)).await?
+        } else {
+            self.refuse_disabled(workspace_id)?;
+            self.api
+                .call(Access::Enable.request(&self.base_url, workspace_id))
+                .await?
+        };
+        let secret = top_level(&answer, "token")
+            .and_then(|v| v.as_str().map(|s| s.into_owned()))
+            .ok_or_else(|| {
+                ClientError::new(
+                    codes::SERVER_ERROR,
+                    "The gateway token response has no token",
+                )
+            })?;
+        let claims = decode_gateway(&secret)?;
+        Ok(Fetched::new(secret, claims))
+    }
+
+    pub fn is_disabled(&self, workspace_id: &str) -> bool {
+        self.disabled.borrow().iter().any(|id| id == workspace_id)
+    }
+
+    fn refuse_disabled(&self, workspace_id: &str) -> Result<(), ClientError> {
+        if self.is_disabled(workspace_id) {
+            Err(disabled_by_app())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Records the app's choice. Disabling drops the held token at once (calls in flight keep
+    /// theirs); enabling ends the back-off of the refusals, so the next call mints.
+    pub fn set_disabled(&self, workspace_id: &str, disabled: bool) {
+        let was = self.is_disabled(workspace_id);
+        if disabled && !was {
+            self.disabled.borrow_mut().push(workspace_id.to_string());
+        } else if !disabled && was {
+            self.disabled.borrow_mut().retain(|id| id != workspace_id);
+        }
+        if disabled || was {
+            if let Some(cell) = self.live(workspace_id) {
+                cell.clear();
+            }
+        }
+    }
+
+    /// A gateway token the API handed this client (`enable`, `rotateToken`, `reconnect`): the
+    /// workspace's live cell takes it at once, so its handles need no 401 to learn of it. Not for
+    /// a workspace the app disabled, nor a token for another workspace; a token that cannot be
+    /// used is dropped (the next call mints).
+    pub fn install(&self, workspace_id: &str, secret: String) {
+        let Some(cell) = self.live(workspace_id) else {
+            return;
+        };
+        if self.is_disabled(workspace_id) {
+            return;
+        }
+        if let Ok(claims) = decode_gateway(&secret) {
+            if claims
+                .workspace_id
+                .as_deref()
+                .is_none_or(|id| id == workspace_id)
+            {
+                let _ = cell.set_checked(secret, claims);
+            }
+        }
+    }
+
+    /// One `apiAccess` call with `api` (the caller's signal), and what it means here: `disable`
+    /// records the app's choice before the request is sent (a mint racing it cannot enable the
+    /// server again) and keeps it unless the server refuses; `enable` lifts it once the server
+    /// agrees; a `token` in the answer is installed. Resolves with the server's JSON text without
+    /// its `token`.
+    pub async fn access(
+        &self,
+        api: &dyn ApiCall,
+        workspace_id: &str,
+        call: Access,
+    ) -> Result<String, ClientError> {
+        let was_disabled = self.is_disabled(workspace_id);
+        if call == Access::Disable {
+            self.set_disabled(workspace_id, true);
+        }
+        let text = match api.call(call.request(&self.base_url, workspace_id)).await {
+            Ok(text) => text,
+            Err(error) => {
+                // The server said no, so nothing changed there. An unknown outcome (network
+                // error, timeout, abort) keeps the app's choice: `enable` undoes it.
+                if call == Access::Disable && !was_disabled && error.status.is_some() {
+                    self.set_disabled(workspace_id, false);
+                }
+                return Err(error);
+            }
+        };
+        if call == Access::Enable {
+            self.set_disabled(workspace_id, false);
+        }
+        if let Some(secret) =
+            top_level(&text, "token").and_then(|v| v.as_str().map(|s| s.into_owned()))
+        {
+            self.install(workspace_id, secret);
+        }
+        json::without(&text, "token").ok_or_else(|| {
+            ClientError::new(codes::SERVER_ERROR, "The response is not a JSON object")
         })
     }
 
@@ -127,8 +286,7 @@ impl Registry {
             }
         });
         let source = Rc::new(Mint {
-            api: self.api.clone(),
-            base_url: self.base_url.clone(),
+            registry: Rc::downgrade(self),
             workspace_id: workspace_id.to_string(),
         });
         let cell = TokenCell::new(None, None, self.runtime.clone(), Some(source), observer);
@@ -145,7 +303,10 @@ impl Registry {
 
     /// Drops a workspace's entry (deleted, or no longer reachable): its token is forgotten, so a
     /// handle still holding the cell mints again, in its next call, under the identity of then.
+    /// The app's `disable` goes too (a workspace it disabled is refused before any mint, so only
+    /// its deletion gets here).
     pub fn forget(&self, workspace_id: &str) {
+        self.disabled.borrow_mut().retain(|id| id != workspace_id);
         let removed: Vec<_> = {
             let mut entries = self.entries.borrow_mut();
             let (gone, kept) = entries.drain(..).partition(|(id, _)| id == workspace_id);

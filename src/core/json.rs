@@ -136,7 +136,7 @@ pub fn parse(text: &str) -> Option<Document<'_>> {
     let document = if parser.peek() == Some(b'{') {
         parser.pos += 1;
         let mut members = Vec::new();
-        parser.object_body(0, &mut |key, value| members.push((key, value)))?;
+        parser.object_body(0, &mut |key, value, _| members.push((key, value)))?;
         Document::Object(members)
     } else {
         Document::Other(parser.value(0)?)
@@ -151,6 +151,31 @@ pub fn object(text: &str) -> Option<Vec<Member<'_>>> {
         Document::Object(members) => Some(members),
         Document::Other(_) => None,
     }
+}
+
+/// `text`, one JSON object, without its top-level members named `key` (every duplicate); the
+/// other members are kept byte for byte, in order. `None` when `text` is not exactly one valid
+/// object. How a secret (a gateway token) is taken out of a result before the page sees it.
+pub fn without(text: &str, key: &str) -> Option<String> {
+    let mut parser = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
+    parser.ws();
+    parser.eat(b'{')?;
+    let mut out = String::from("{");
+    parser.object_body(0, &mut |name, _, member| {
+        if !name.is(key) {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            out.push_str(member);
+        }
+    })?;
+    parser.ws();
+    out.push('}');
+    (parser.pos == parser.bytes.len()).then_some(out)
 }
 
 /// The last member named `key` (as `JSON.parse` keeps the last of duplicates).
@@ -200,7 +225,7 @@ impl<'a> Parser<'a> {
             b'"' => self.string().map(Value::String),
             b'{' => {
                 self.pos += 1;
-                self.object_body(depth + 1, &mut |_, _| {})?;
+                self.object_body(depth + 1, &mut |_, _, _| {})?;
                 self.text.get(start..self.pos).map(Value::Object)
             }
             b'[' => {
@@ -213,11 +238,12 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// After `{`: members up to and including `}`.
+    /// After `{`: members up to and including `}`. `on_member` gets each key, its value and the
+    /// member's raw text (`"key": value`).
     fn object_body(
         &mut self,
         depth: usize,
-        on_member: &mut dyn FnMut(Str<'a>, Value<'a>),
+        on_member: &mut dyn FnMut(Str<'a>, Value<'a>, &'a str),
     ) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
@@ -228,12 +254,13 @@ impl<'a> Parser<'a> {
         }
         loop {
             self.ws();
+            let start = self.pos;
             let key = self.string()?;
             self.ws();
             self.eat(b':')?;
             self.ws();
             let value = self.value(depth)?;
-            on_member(key, value);
+            on_member(key, value, self.text.get(start..self.pos)?);
             self.ws();
             match self.peek()? {
                 b',' => self.pos += 1,
@@ -358,7 +385,10 @@ impl<'a> Parser<'a> {
         }
         // One rounding: 10^k is exact up to k = 22, so dividing keeps 0.25 = 25 / 100 exact.
         let power = 10f64.powi(scale.unsigned_abs().min(400) as i32);
-        let magnitude = if scale >= 0 {
+        // (0 × ∞ would be NaN: `0e999` is zero.)
+        let magnitude = if mantissa == 0 {
+            0.0
+        } else if scale >= 0 {
             mantissa as f64 * power
         } else {
             mantissa as f64 / power
@@ -401,6 +431,8 @@ mod tests {
             ("1e3", 1000.0),
             ("2.5E-1", 0.25),
             ("12345678901234567890123", 1.2345678901234568e22),
+            ("0E2000000000", 0.0),
+            ("1e400", f64::INFINITY),
         ] {
             assert_eq!(
                 parse(text),
@@ -457,6 +489,31 @@ mod tests {
         assert_eq!(parse(&deep), None);
         let ok = "[".repeat(100) + &"]".repeat(100);
         assert!(parse(&ok).is_some());
+    }
+
+    #[test]
+    fn without_removes_every_member_of_that_name_and_keeps_the_rest_verbatim() {
+        let text = r#" { "success" : true, "token":"eyJ.a.b", "n": 1.50,"\u0074oken": {"x":[1]}, "e":"\u00e9" } "#;
+        assert_eq!(
+            without(text, "token").as_deref(),
+            Some(r#"{"success" : true,"n": 1.50,"e":"\u00e9"}"#)
+        );
+        assert_eq!(without("{}", "token").as_deref(), Some("{}"));
+        assert_eq!(without(r#"{"token":"t"}"#, "token").as_deref(), Some("{}"));
+        assert_eq!(
+            without(r#"{"a":{"token":"nested"}}"#, "token").as_deref(),
+            Some(r#"{"a":{"token":"nested"}}"#)
+        );
+        for bad in [
+            "",
+            "[1]",
+            "\"token\"",
+            "{\"token\":1",
+            "{\"a\":1} x",
+            "{\"a\":1,}",
+        ] {
+            assert_eq!(without(bad, "token"), None, "{bad:?}");
+        }
     }
 
     #[test]

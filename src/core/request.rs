@@ -14,6 +14,11 @@ use std::rc::Rc;
 pub trait Answer {
     fn status(&self) -> u16;
     fn retry_after(&self) -> Option<String>;
+    /// The gateway's 503 `workspace_not_running`: the workspace is stopped (or booting), which
+    /// no retry a second later changes; the caller gets it at once with its `retryAfter`.
+    fn not_running(&self) -> bool {
+        false
+    }
 }
 
 /// Which rules may send a request again.
@@ -23,7 +28,7 @@ pub struct Retries {
     pub unauthorized: bool,
     /// 429: wait `Retry-After` (≤ 60 s), up to 3 times.
     pub rate_limited: bool,
-    /// Network errors and 502/503/504: twice, with back-off.
+    /// Network errors and 502/503/504: twice, with back-off (not a 503 `workspace_not_running`).
     pub transient: bool,
 }
 
@@ -99,7 +104,11 @@ pub async fn send_authorised<R: Answer>(
                     continue;
                 }
             }
-            502..=504 if retries.transient && transient_retries < policy::MAX_TRANSIENT_RETRIES => {
+            502..=504
+                if retries.transient
+                    && transient_retries < policy::MAX_TRANSIENT_RETRIES
+                    && !response.not_running() =>
+            {
                 transient_retries += 1;
                 runtime
                     .sleep(policy::retry_delay_ms(transient_retries, runtime.random()))
@@ -140,6 +149,11 @@ impl Answer for HttpResponse {
 
     fn retry_after(&self) -> Option<String> {
         self.retry_after.clone()
+    }
+
+    fn not_running(&self) -> bool {
+        self.status == 503
+            && envelope(&self.text).code.as_deref() == Some(codes::WORKSPACE_NOT_RUNNING)
     }
 }
 

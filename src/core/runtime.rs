@@ -2,7 +2,7 @@
 //! them with `Date.now`, `setTimeout` and `fetch`; native tests with a manual clock.
 
 use super::error::ClientError;
-use super::token::{Arrival, Claims};
+use super::token::{Arrival, Claims, Source};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -50,6 +50,19 @@ impl RefreshReason {
 pub struct Fetched {
     pub secret: String,
     pub claims: Claims,
+    /// `Refresh`, or `Tab` when another tab of the group fetched it.
+    pub source: Source,
+}
+
+impl Fetched {
+    /// A token this source fetched itself.
+    pub fn new(secret: String, claims: Claims) -> Self {
+        Fetched {
+            secret,
+            claims,
+            source: Source::Refresh,
+        }
+    }
 }
 
 /// Where fresh tokens come from: the host's refresh callback, or the mint endpoints.

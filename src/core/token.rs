@@ -109,6 +109,19 @@ impl Claims {
             && self.workspace_id == other.workspace_id
     }
 
+    /// Who the token is for: scope, namespace or workspace, and label (tabs share tokens only
+    /// within one of these).
+    pub fn identity(&self) -> String {
+        let mut key = String::from(self.scope.as_str());
+        for part in [&self.namespace, &self.workspace_id, &self.label] {
+            key.push('|');
+            if let Some(part) = part {
+                key.push_str(part);
+            }
+        }
+        key
+    }
+
     /// Token lifetime in ms per the server's own clock (`exp − iat`), when `iat` is present.
     pub fn lifetime_ms(&self) -> Option<f64> {
         self.iat.map(|iat| (self.exp - iat) * 1000.0)
@@ -207,9 +220,34 @@ fn numeric_exp(raw: &RawClaims) -> Result<f64, ClientError> {
     Ok(exp)
 }
 
+/// Which path brought a held token (`TokenInfo.source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The constructor's token.
+    Initial,
+    /// This tab's refresh callback.
+    Refresh,
+    SetToken,
+    /// Another tab of the group refreshed it (`crossTab`).
+    Tab,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Initial => "initial",
+            Source::Refresh => "refresh",
+            Source::SetToken => "setToken",
+            Source::Tab => "tab",
+        }
+    }
+}
+
 /// A token as held by the client: its claims and a deadline on the local clock.
 #[derive(Debug, Clone)]
 pub struct HeldToken {
+    /// Which path brought it.
+    pub source: Source,
     /// The JWT itself. Only ever placed in an `Authorization` header.
     pub secret: String,
     pub claims: Claims,
@@ -237,6 +275,7 @@ impl HeldToken {
             .unwrap_or(claims.exp * 1000.0 - at.wall_ms)
             .max(0.0);
         HeldToken {
+            source: Source::Initial,
             secret,
             claims,
             received_ms: at.wall_ms,

@@ -12,7 +12,8 @@
 //   (the tests' own, and every bearer token the page sent: the gateway tokens the client mints
 //   itself) or the admin secret, when a client request (API under /workspace, or gateway) carries
 //   an API key header or no bearer token, or on a page error.
-// Everything is bounded (TEST_CLIENT_TIMEOUT_MS, default 170 s); Chromium is always closed.
+// Everything is bounded (TEST_CLIENT_TIMEOUT_MS, default 300 s: ~135 tests, a shared 2-core machine);
+// Chromium is always closed.
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize, resolve, sep } from "node:path";
@@ -23,7 +24,7 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "..", "..");
 const pkgDir = resolve(process.env.PKG_DIR ?? join(root, "pkg"));
 const filter = process.argv[2] ?? "";
-const totalTimeoutMs = Number(process.env.TEST_CLIENT_TIMEOUT_MS ?? 170_000);
+const totalTimeoutMs = Number(process.env.TEST_CLIENT_TIMEOUT_MS ?? 300_000);
 
 const env = (name) => {
   const value = process.env[name];

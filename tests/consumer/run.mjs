@@ -84,7 +84,7 @@ await check("types: no `any` in the public API of oblien_user_client.d.ts", asyn
   // And every class and function the README promises is declared.
   for (const decl of [
     "export class OblienUserClient", "export class Workspaces", "export class WorkspaceRuntime",
-    "export class RuntimeFiles", "export class RuntimeExec", "export function isOblienError",
+    "export class RuntimeFiles", "export class RuntimeExec", "export class ApiAccess", "export function isOblienError",
     "export function version", "export function initSync", "export default function __wbg_init",
   ]) assert(pub.includes(decl), `missing: ${decl}`);
 });

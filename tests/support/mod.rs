@@ -333,34 +333,31 @@ impl FakeHost {
             HostStep::Token { namespace, ttl_s } => {
                 let n = self.0.issued.get() + 1;
                 self.0.issued.set(n);
-                Ok(Fetched {
-                    secret: format!("tok-{n}"),
-                    claims: namespace_claims(&namespace, self.server_now_s(), ttl_s),
-                })
+                Ok(Fetched::new(
+                    format!("tok-{n}"),
+                    namespace_claims(&namespace, self.server_now_s(), ttl_s),
+                ))
             }
             HostStep::Stale { age_s } => {
                 let n = self.0.issued.get() + 1;
                 self.0.issued.set(n);
                 let exp = self.server_now_s() - age_s;
-                Ok(Fetched {
-                    secret: format!("tok-{n}"),
-                    claims: namespace_claims("ns", exp - 900.0, 900.0),
-                })
+                Ok(Fetched::new(
+                    format!("tok-{n}"),
+                    namespace_claims("ns", exp - 900.0, 900.0),
+                ))
             }
             HostStep::WithoutIat { ttl_s } => {
                 let n = self.0.issued.get() + 1;
                 self.0.issued.set(n);
                 let mut claims = namespace_claims("ns", self.server_now_s(), ttl_s);
                 claims.iat = None;
-                Ok(Fetched {
-                    secret: format!("tok-{n}"),
-                    claims,
-                })
+                Ok(Fetched::new(format!("tok-{n}"), claims))
             }
-            HostStep::Fixed { secret, ttl_s } => Ok(Fetched {
+            HostStep::Fixed { secret, ttl_s } => Ok(Fetched::new(
                 secret,
-                claims: namespace_claims("ns", self.server_now_s(), ttl_s),
-            }),
+                namespace_claims("ns", self.server_now_s(), ttl_s),
+            )),
             HostStep::Fail(message) => Err(ClientError::new(codes::REFRESH_FAILED, message)),
             HostStep::Hang | HostStep::After(..) => unreachable!("resolved by fetch"),
         }

@@ -5,6 +5,9 @@
 // Nothing here runs; the functions are only type-checked.
 import init, {
   initSync,
+  type ApiAccess,
+  type ApiAccessResult,
+  type ApiAccessStatus,
   isOblienError,
   OblienUserClient,
   version,
@@ -53,6 +56,7 @@ import init, {
   type WorkspaceProvisioning,
   type WorkspaceRuntime,
   type Workspaces,
+  type WorkspaceStats,
   type WorkspaceStatus,
   type WriteFileOptions,
 } from "oblien-user-client";
@@ -128,6 +132,13 @@ export function construct(token: string): OblienUserClient {
   };
   // A synchronous refresh is allowed too.
   new OblienUserClient({ token, refresh: () => token });
+  // crossTab: a boolean or a group name.
+  new OblienUserClient({ token, crossTab: true });
+  new OblienUserClient({ token, crossTab: { name: "my-app" } });
+  // @ts-expect-error: crossTab's name is a string
+  new OblienUserClient({ token, crossTab: { name: 3 } });
+  // @ts-expect-error: crossTab is a boolean or an object
+  new OblienUserClient({ token, crossTab: "yes" });
   // Only the token is required.
   new OblienUserClient({ token });
 
@@ -155,6 +166,10 @@ export function tokens(client: OblienUserClient, next: string): void {
   const info = client.tokenInfo;
   expectType<TokenInfo>()(info);
   expectType<"namespace" | "workspace">()(info.scope);
+  expectType<"initial" | "refresh" | "setToken" | "tab">()(info.source);
+  expectType<"off" | "active" | "unsupported">()(client.crossTab);
+  // @ts-expect-error: crossTab is read-only
+  client.crossTab = "off";
   // @ts-expect-error: a session token is never a gateway token
   if (info.scope === "gateway") return;
   expectType<string | undefined>()(info.namespace);
@@ -289,6 +304,64 @@ export async function workspaces(client: OblienUserClient): Promise<void> {
   // @ts-expect-error: CallOptions has only a signal
   const badOptions: CallOptions = { timeoutMs: 5 };
   void options, badOptions;
+}
+
+// ---- lifecycle and internal API access ------------------------------------------------------------
+
+export async function lifecycleAndAccess(client: OblienUserClient, id: string): Promise<void> {
+  const ws = client.workspaces;
+  expectType<Workspace>()(await ws.start(id));
+  expectType<Workspace>()(await ws.stop(id, { signal }));
+  expectType<Workspace>()(await ws.restart(id, {}));
+  const stopped = await ws.stop(id);
+  expectType<WorkspaceStatus>()(stopped.status);
+  const stats = await ws.stats(id, { signal });
+  expectType<WorkspaceStats>()(stats);
+  expectType<true>()(stats.success);
+  expectType<boolean | undefined>()(stats.stats.running);
+  expectType<number | undefined>()(stats.stats.memory_used_mb);
+  expectType<unknown>()(stats.stats.some_future_figure);
+
+  const access = ws.apiAccess;
+  expectType<ApiAccess>()(access);
+  const status = await access.status(id);
+  expectType<ApiAccessStatus>()(status);
+  expectType<boolean>()(status.enabled);
+  expectType<boolean | undefined>()(status.running);
+  expectType<number | undefined>()(status.port);
+  expectType<ApiAccessStatus>()(await access.status(id, { signal }));
+  for (const result of [
+    await access.enable(id),
+    await access.disable(id, { signal }),
+    await access.rotateToken(id),
+    await access.reconnect(id, {}),
+  ]) {
+    expectType<ApiAccessResult>()(result);
+    expectType<true>()(result.success);
+    expectType<boolean | undefined>()(result.enabled);
+  }
+
+  // @ts-expect-error: the id is required
+  await ws.start();
+  // @ts-expect-error: ids are strings
+  await ws.stop(42);
+  // @ts-expect-error: the second argument is call options, not a signal
+  await ws.restart(id, signal);
+  // @ts-expect-error: stats are not a Workspace
+  const notWorkspace: Workspace = await ws.stats(id);
+  void notWorkspace;
+  // @ts-expect-error: the id is required
+  await access.rotateToken();
+  // @ts-expect-error: the options are an object
+  await access.enable(id, true);
+  // @ts-expect-error: the 30-day workspace token is not offered in a browser
+  await access.workspaceToken(id);
+  // @ts-expect-error: nor the raw connection token
+  await access.rawToken(id);
+  // @ts-expect-error: nor the gateway token itself
+  await access.getToken(id);
+  // @ts-expect-error: apiAccess is read-only
+  ws.apiAccess = access;
 }
 
 // ---- the runtime --------------------------------------------------------------------------------

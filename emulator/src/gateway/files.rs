@@ -41,6 +41,9 @@ pub struct FsChange {
     pub is_dir: bool,
 }
 
+/// A node found by a walk: its path and the node.
+pub type Found<'a> = (&'a str, &'a Node);
+
 /// Paths are normalised (`/a/b`, root `/`); a BTreeMap keeps children next to their parent.
 #[derive(Debug, Clone)]
 pub struct FileTree {
@@ -283,6 +286,7 @@ impl FileTree {
     }
 
     /// Total bytes of all files.
+    #[cfg(test)]
     pub fn total_bytes(&self) -> usize {
         self.bytes
     }
@@ -336,6 +340,7 @@ impl FileTree {
     }
 
     /// Direct children of a directory, or every descendant with `nested`.
+    #[cfg(test)]
     pub fn list(&self, path: &str, nested: bool) -> Result<(String, Vec<Value>), FsError> {
         let depth = if nested { None } else { Some(1) };
         let (path, found) = self.descendants(path, depth)?;
@@ -351,7 +356,7 @@ impl FileTree {
         &self,
         path: &str,
         max_depth: Option<usize>,
-    ) -> Result<(String, Vec<(&str, &Node)>), FsError> {
+    ) -> Result<(String, Vec<Found<'_>>), FsError> {
         let path = normalize(path)?;
         match self.nodes.get(&path) {
             None => return Err(FsError::NotFound),

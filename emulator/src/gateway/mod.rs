@@ -5,8 +5,11 @@ mod browse;
 pub mod exec;
 mod exec_http;
 pub mod files;
+mod proxy;
+mod runtime;
 mod search;
 mod terminals;
+mod transfer;
 mod watchers;
 mod ws;
 
@@ -26,7 +29,22 @@ use files::{FsError, FsOp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// Every gateway route: the workspace's own (`workspace_routes`), the same under
+/// `/runtimes/{target}/…` for the targets the emulator has, and `GET /runtimes`.
 pub fn routes() -> Router<AppState> {
+    let own = workspace_routes();
+    Router::new()
+        .merge(own.clone())
+        .nest(
+            "/runtimes/{target}",
+            own.layer(axum::middleware::from_fn(runtime::check_target)),
+        )
+        .route("/runtimes", get(runtime::targets))
+}
+
+/// The routes a runtime target answers (prefixed by `/runtimes/<target>` for non-default
+/// targets).
+pub fn workspace_routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/files/stat", get(stat))
@@ -35,7 +53,10 @@ pub fn routes() -> Router<AppState> {
         .route("/files/delete", post(delete))
         .merge(browse::routes())
         .merge(search::routes())
+        .merge(transfer::routes())
         .merge(exec_http::routes())
+        .merge(runtime::routes())
+        .merge(proxy::routes())
         .route("/ws", get(ws::upgrade))
         .route("/terminals", get(terminals::list).post(terminals::create))
         .route("/terminals/{id}", routing::delete(terminals::close))

@@ -51,6 +51,9 @@ fn type_extensions(name: &str) -> Vec<String> {
     }
 }
 
+/// A file to search: its path and content.
+type Searched<'t> = (&'t str, &'t [u8]);
+
 struct Scope {
     query: String,
     path: String,
@@ -96,10 +99,7 @@ impl Scope {
     }
 
     /// The files searched: `(path, content)` in path order. `root` may be a file.
-    fn files<'t>(
-        &self,
-        tree: &'t FileTree,
-    ) -> Result<(String, Vec<(&'t str, &'t [u8])>), ApiError> {
+    fn files<'t>(&self, tree: &'t FileTree) -> Result<(String, Vec<Searched<'t>>), ApiError> {
         let root = super::files::normalize(&self.path).map_err(|e| fs_error(e, &self.path))?;
         if tree.get(&root).is_none() {
             return Err(fs_error(super::files::FsError::NotFound, &self.path));

@@ -82,6 +82,7 @@ impl Io {
     }
 
     /// Stdin already at end-of-file.
+    #[allow(dead_code)] // API for terminals
     pub fn without_stdin(out: mpsc::Sender<Output>) -> Io {
         let (_, stdin) = mpsc::channel(1);
         Io { out, stdin }
@@ -126,6 +127,7 @@ impl Shell {
     }
 
     /// Starts in `cwd` instead (normalised; left unchanged when it is not an absolute path).
+    #[allow(dead_code)] // API for terminals
     pub fn with_cwd(mut self, cwd: &str) -> Shell {
         if let Ok(path) = files::normalize(cwd) {
             self.cwd = path;
@@ -133,20 +135,24 @@ impl Shell {
         self
     }
 
+    #[allow(dead_code)] // API for terminals
     pub fn cwd(&self) -> &str {
         &self.cwd
     }
 
+    #[allow(dead_code)] // API for terminals
     pub fn workspace_id(&self) -> &str {
         &self.workspace_id
     }
 
     /// True once `exit` ran in this session (the rest of that line was skipped).
+    #[allow(dead_code)] // API for terminals
     pub fn has_exited(&self) -> bool {
         self.exited
     }
 
     /// Status of the last command that ran.
+    #[allow(dead_code)] // API for terminals
     pub fn last_status(&self) -> i32 {
         self.last_status
     }

@@ -190,8 +190,12 @@ pub struct Connection {
     /// Bumped for every socket; events of an older one are ignored.
     socket_epoch: Cell<u64>,
     attempts: Cell<u32>,
-    /// The held gateway token is known to be dead (rotated): mint anew before the next attempt.
+    /// The held gateway token is known to be dead (rotated): mint anew before the next attempt,
+    /// unless the cell holds a newer one than the socket was opened with (this client's own
+    /// `apiAccess.rotateToken` / `reconnect` installed the token it got back).
     stale_token: Cell<bool>,
+    /// The cell's generation of the token the socket was opened with.
+    token_generation: Cell<u64>,
     error: RefCell<Option<ClientError>>,
     pub terminals: RefCell<Vec<Rc<TerminalState>>>,
     pub watchers: RefCell<Vec<Rc<WatcherState>>>,
@@ -233,6 +237,7 @@ impl Connection {
             socket_epoch: Cell::new(0),
             attempts: Cell::new(0),
             stale_token: Cell::new(false),
+            token_generation: Cell::new(0),
             error: RefCell::new(None),
             terminals: RefCell::new(Vec::new()),
             watchers: RefCell::new(Vec::new()),
@@ -351,7 +356,7 @@ impl Connection {
         wasm_bindgen_futures::spawn_local(async move {
             let Some(this) = weak.upgrade() else { return };
             let cell = this.target.cell();
-            if this.stale_token.replace(false) {
+            if this.stale_token.replace(false) && cell.generation() == this.token_generation.get() {
                 cell.clear();
             }
             let current = |this: &Connection| {
@@ -374,7 +379,10 @@ impl Connection {
                 return;
             }
             match lease {
-                Ok(lease) => this.open(epoch, &lease.secret),
+                Ok(lease) => {
+                    this.token_generation.set(lease.generation);
+                    this.open(epoch, &lease.secret)
+                }
                 Err(error) if socket::is_final(&error) => this.shut_down(Some(error)),
                 Err(_) => this.schedule_retry(),
             }
