@@ -2,6 +2,7 @@
 //! and promises that reject with it.
 
 use crate::core::error::ClientError;
+use crate::core::runtime::LocalFuture;
 use js_sys::Promise;
 use std::future::Future;
 use wasm_bindgen::prelude::*;
@@ -37,7 +38,12 @@ pub fn is_oblien_error(#[wasm_bindgen(unchecked_param_type = "unknown")] value: 
     is_oblien_error_js(value)
 }
 
-/// A promise settled by `fut`; a `ClientError` rejects it as an `OblienError`.
+/// A promise settled by `fut`; a `ClientError` rejects it as an `OblienError`. Boxed, so that
+/// `future_to_promise` and its machinery exist once in the wasm, not once per method.
 pub fn promise(fut: impl Future<Output = Result<JsValue, ClientError>> + 'static) -> Promise {
+    settle(Box::pin(fut))
+}
+
+fn settle(fut: LocalFuture<Result<JsValue, ClientError>>) -> Promise {
     future_to_promise(async move { fut.await.map_err(to_js) })
 }

@@ -353,7 +353,7 @@ impl Connection {
         self.socket_epoch.set(epoch);
         let probe_first = self.state() != State::Connecting;
         let weak = Rc::downgrade(self);
-        wasm_bindgen_futures::spawn_local(async move {
+        self.target.session.platform.spawn(Box::pin(async move {
             let Some(this) = weak.upgrade() else { return };
             let cell = this.target.cell();
             if this.stale_token.replace(false) && cell.generation() == this.token_generation.get() {
@@ -386,7 +386,7 @@ impl Connection {
                 Err(error) if socket::is_final(&error) => this.shut_down(Some(error)),
                 Err(_) => this.schedule_retry(),
             }
-        });
+        }));
     }
 
     fn open(self: &Rc<Self>, epoch: u64, token: &str) {
@@ -705,7 +705,7 @@ impl Connection {
         terminal.held.replace(Some(Vec::new()));
         let terminal = terminal.clone();
         let weak = Rc::downgrade(self);
-        wasm_bindgen_futures::spawn_local(async move {
+        self.target.session.platform.spawn(Box::pin(async move {
             let Some(this) = weak.upgrade() else { return };
             let mut path = String::from("/terminals/");
             path.push_str(&api::encode_component(&terminal.id));
@@ -746,14 +746,14 @@ impl Connection {
             if terminal.ended.get() {
                 this.forget_terminal(&terminal);
             }
-        });
+        }));
     }
 
     /// After a reconnect: the watcher still exists, or is created again under a new id; either
     /// way events may have been missed while the socket was away.
     fn restore_watcher(self: &Rc<Self>, watcher: Rc<WatcherState>) {
         let weak = Rc::downgrade(self);
-        wasm_bindgen_futures::spawn_local(async move {
+        self.target.session.platform.spawn(Box::pin(async move {
             let Some(this) = weak.upgrade() else { return };
             let mut path = String::from("/watchers/");
             path.push_str(&api::encode_component(&watcher.server_id.borrow()));
@@ -772,7 +772,7 @@ impl Connection {
                     "The socket was away: events may have been missed",
                 ));
             }
-        });
+        }));
     }
 }
 
