@@ -16,6 +16,10 @@ pub mod codes {
     pub const SCOPE_DENIED: &str = "scope_denied";
     pub const INVALID_OPTIONS: &str = "invalid_options";
     pub const VALIDATION_ERROR: &str = "validation_error";
+    /// A dropped exec stream whose replay could not be aligned with what was delivered.
+    pub const RESUME_FAILED: &str = "resume_failed";
+    /// A stream read after `close()`.
+    pub const CLOSED: &str = "closed";
 }
 
 #[derive(Debug, Clone, PartialEq)]
