@@ -79,6 +79,12 @@ fn build(request: &HttpRequest, bearer: &str, signal: &AbortSignal) -> Result<Re
     Request::new_with_str_and_init(&request.url, &init)
 }
 
+/// `request` as a `Request` for [`send_raw`], which adds the bearer and signals per attempt.
+pub fn template(request: &HttpRequest) -> Option<Request> {
+    let unused = web_sys::AbortController::new().ok()?;
+    build(request, "", &unused.signal()).ok()
+}
+
 fn header(response: &Response, name: &str) -> Option<String> {
     response.headers().get(name).ok().flatten()
 }

@@ -3,6 +3,7 @@
 //! `client` → `workspaces` → `runtime` → `session` → {`fetch`, `host`, `convert`, `platform`}.
 
 mod abort;
+mod body;
 pub mod client;
 mod convert;
 mod error;
@@ -15,6 +16,12 @@ mod types;
 pub mod workspaces;
 
 use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/js/iterable.js")]
+extern "C" {
+    /// Gives `object`'s class `[Symbol.asyncIterator]() { return this }`; returns `object`.
+    fn iterable(object: JsValue) -> JsValue;
+}
 
 /// The package version, as in Cargo.toml.
 #[wasm_bindgen]

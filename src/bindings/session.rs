@@ -127,6 +127,11 @@ impl Session {
         Ok(session)
     }
 
+    /// `timeoutMs` of the client's options.
+    pub fn timeout_ms(&self) -> f64 {
+        self.timeout_ms
+    }
+
     pub fn is_disposed(&self) -> bool {
         self.disposed.get()
     }

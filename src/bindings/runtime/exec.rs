@@ -1,13 +1,52 @@
-//! `runtime.exec`: commands in the workspace.
+//! `runtime.exec`: commands in the workspace: run to completion, stream, subscribe, list, get,
+//! kill, stdin, delete all.
 
-use super::Target;
+use super::exec_stream::{self, input_bytes, DEFAULT_IDLE_MS};
+use super::{gateway_call, simple_call, Prepared, Target};
 use crate::bindings::convert::{invalid, json_object, Options};
-use crate::bindings::error::promise;
+use crate::bindings::error::to_js;
 use crate::core::api;
 use crate::core::error::ClientError;
+use crate::core::runtime::{Body, HttpRequest};
 use js_sys::{Array, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** A task of `exec.list()` / `exec.get()`, as the gateway sends it. */
+export interface ExecTask {
+  id: string;
+  command: string[];
+  status: "pending" | "running" | "exited" | "failed" | (string & {});
+  guest_pid?: number;
+  exit_code?: number | null;
+  stdout?: string;
+  stderr?: string;
+  error?: string;
+  created_at: string;
+  started_at?: string;
+  exited_at?: string | null;
+  ttl_seconds?: number | null;
+}
+
+export interface ExecKillResult {
+  success: true;
+  task_id?: string;
+  killed?: boolean;
+  deleted?: boolean;
+}
+
+export interface ExecInputResult {
+  success: true;
+  bytes_written: number;
+}
+
+export interface ExecDeleteAllResult {
+  success: true;
+  deleted: number;
+}
+"#;
 
 /// `runtime.exec`.
 #[wasm_bindgen]
@@ -19,6 +58,25 @@ impl RuntimeExec {
     pub fn new(target: Rc<Target>) -> Self {
         RuntimeExec { target }
     }
+
+    /// `/exec/{id}{rest}` with `{ signal }` options.
+    fn task(
+        &self,
+        method: &'static str,
+        id: &JsValue,
+        rest: &str,
+        body: Option<Body>,
+        options: Option<JsValue>,
+        call: &'static str,
+    ) -> Prepared {
+        let id = task_id(id, call)?;
+        let signal = Options::read(options, call)?.signal()?;
+        let mut path = String::from("/exec/");
+        path.push_str(&api::encode_component(&id));
+        path.push_str(rest);
+        let url = self.target.url(&path, &[]);
+        Ok((HttpRequest { method, url, body }, signal))
+    }
 }
 
 /// `cmd` as a non-empty array of strings.
@@ -27,6 +85,36 @@ pub fn argv(cmd: JsValue, call: &str) -> Result<Array, ClientError> {
         .ok()
         .filter(|a| a.length() > 0 && a.iter().all(|s| s.is_string()))
         .ok_or_else(|| invalid(call, "cmd", "a non-empty array of strings"))
+}
+
+fn task_id(value: &JsValue, call: &str) -> Result<String, ClientError> {
+    value
+        .as_string()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| invalid(call, "taskId", "a non-empty string"))
+}
+
+/// The body of `POST /exec` and `POST /exec/stream`.
+fn exec_body(cmd: JsValue, options: &Options, call: &str) -> Result<String, ClientError> {
+    let mut pairs = vec![("cmd", JsValue::from(argv(cmd, call)?))];
+    if let Some(seconds) = options.positive("timeoutSeconds")? {
+        pairs.push(("timeout_seconds", JsValue::from_f64(seconds.ceil())));
+    }
+    json_object(&pairs, call)
+}
+
+/// A stream's `timeoutMs` (default: the client's) and `idleTimeoutMs` (0 = none).
+fn stream_timeouts(target: &Target, options: &Options) -> Result<(f64, f64), ClientError> {
+    let handshake = options
+        .positive("timeoutMs")?
+        .unwrap_or_else(|| target.session().timeout_ms());
+    let idle = match options.get("idleTimeoutMs").as_f64() {
+        Some(0.0) => 0.0,
+        _ => options
+            .positive("idleTimeoutMs")?
+            .unwrap_or(DEFAULT_IDLE_MS),
+    };
+    Ok((handshake, idle))
 }
 
 #[wasm_bindgen]
@@ -39,19 +127,120 @@ impl RuntimeExec {
         #[wasm_bindgen(unchecked_optional_param_type = "ExecOptions")] options: Option<JsValue>,
     ) -> Promise {
         const CALL: &str = "exec.run(cmd, options)";
-        let target = self.target.clone();
-        promise(async move {
-            let argv = argv(cmd, CALL)?;
+        let prepared = Options::read(options, CALL).and_then(|options| {
+            let body = exec_body(cmd, &options, CALL)?;
+            Ok((
+                api::post(self.target.url("/exec", &[]), body),
+                options.signal()?,
+            ))
+        });
+        gateway_call(&self.target, prepared, None)
+    }
+
+    /// Starts a command and returns its output stream at once (`POST /exec/stream`).
+    #[wasm_bindgen(unchecked_return_type = "ExecStream")]
+    pub fn stream(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] cmd: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ExecStreamOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Result<JsValue, JsValue> {
+        const CALL: &str = "exec.stream(cmd, options)";
+        let open = || {
             let options = Options::read(options, CALL)?;
-            let signal = options.signal()?;
-            let mut pairs = vec![("cmd", JsValue::from(argv))];
-            if let Some(seconds) = options.positive("timeoutSeconds")? {
-                pairs.push(("timeout_seconds", JsValue::from_f64(seconds.ceil())));
-            }
-            let body = json_object(&pairs, CALL)?;
-            target
-                .call(api::post(target.url("/exec", &[]), body), signal)
-                .await
-        })
+            let body = exec_body(cmd, &options, CALL)?;
+            let (handshake, idle) = stream_timeouts(&self.target, &options)?;
+            let post = api::post(self.target.url("/exec/stream", &[]), body);
+            let target = self.target.clone();
+            exec_stream::open(target, Some(post), None, options.signal()?, handshake, idle)
+        };
+        open().map_err(to_js)
+    }
+
+    /// The output of a task, from its first byte (`GET /exec/stream?task_id=`): a finished
+    /// task's whole output and exit, a running one's output so far and then live.
+    #[wasm_bindgen(unchecked_return_type = "ExecStream")]
+    pub fn subscribe(
+        &self,
+        #[wasm_bindgen(js_name = taskId, unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "SubscribeOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Result<JsValue, JsValue> {
+        const CALL: &str = "exec.subscribe(taskId, options)";
+        let open = || {
+            let id = task_id(&id, CALL)?;
+            let options = Options::read(options, CALL)?;
+            let (handshake, idle) = stream_timeouts(&self.target, &options)?;
+            let target = self.target.clone();
+            exec_stream::open(target, None, Some(id), options.signal()?, handshake, idle)
+        };
+        open().map_err(to_js)
+    }
+
+    /// The workspace's tasks (`GET /exec`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<ExecTask[]>")]
+    pub fn list(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let call = "exec.list(options)";
+        simple_call(&self.target, "GET", "/exec", options, call, Some("tasks"))
+    }
+
+    /// One task (`GET /exec/{id}`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<ExecTask>")]
+    pub fn get(
+        &self,
+        #[wasm_bindgen(js_name = taskId, unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let prepared = self.task("GET", &id, "", None, options, "exec.get(taskId, options)");
+        gateway_call(&self.target, prepared, None)
+    }
+
+    /// Kills a running task (exit 137), or forgets an exited one (`DELETE /exec/{id}`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<ExecKillResult>")]
+    pub fn kill(
+        &self,
+        #[wasm_bindgen(js_name = taskId, unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let call = "exec.kill(taskId, options)";
+        let prepared = self.task("DELETE", &id, "", None, options, call);
+        gateway_call(&self.target, prepared, None)
+    }
+
+    /// Writes to a task's stdin (`POST /exec/{id}/input`, raw bytes; a string is sent as UTF-8).
+    #[wasm_bindgen(unchecked_return_type = "Promise<ExecInputResult>")]
+    pub fn input(
+        &self,
+        #[wasm_bindgen(js_name = taskId, unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] data: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        const CALL: &str = "exec.input(taskId, data, options)";
+        let prepared = input_bytes(&data, CALL).and_then(|bytes| {
+            self.task(
+                "POST",
+                &id,
+                "/input",
+                Some(Body::Bytes(bytes)),
+                options,
+                CALL,
+            )
+        });
+        gateway_call(&self.target, prepared, None)
+    }
+
+    /// Kills and forgets every task (`DELETE /exec`).
+    #[wasm_bindgen(js_name = deleteAll, unchecked_return_type = "Promise<ExecDeleteAllResult>")]
+    pub fn delete_all(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let call = "exec.deleteAll(options)";
+        simple_call(&self.target, "DELETE", "/exec", options, call, None)
     }
 }

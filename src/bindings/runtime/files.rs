@@ -1,12 +1,59 @@
-//! `runtime.files`: list, read, stat, write, mkdir, delete over the gateway.
+//! `runtime.files`: list, stream, read, stat, write, mkdir, delete over the gateway.
 
-use super::{path_options, Target};
-use crate::bindings::convert::{json_object, Options};
-use crate::bindings::error::promise;
+use super::exec_stream::DEFAULT_IDLE_MS;
+use super::{gateway_call, path_options, Target};
+use crate::bindings::body::{self, Conn, ReadEnd, StreamSignals};
+use crate::bindings::convert::{json_object, parse_json, query, Kind, Options};
+use crate::bindings::error::{promise, to_js};
+use crate::bindings::iterable;
 use crate::core::api;
-use js_sys::Promise;
+use crate::core::error::{codes, ClientError};
+use crate::core::gate::Gate;
+use crate::core::ndjson::{self, Lines};
+use crate::core::request::Retries;
+use crate::core::runtime::HttpRequest;
+use js_sys::{Object, Promise};
+use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use web_sys::{AbortController, AbortSignal};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Options of `files.stream(options)` (the wire's `GET /files/stream` query). */
+export interface StreamFilesOptions extends PathOptions {
+  nested?: boolean;
+  /** How deep `nested` goes. */
+  maxDepth?: number;
+  flatten?: boolean;
+  light?: boolean;
+  includeHash?: boolean;
+  includeContent?: boolean;
+  includeExtensions?: boolean;
+  codeFilesOnly?: boolean;
+  useGitignore?: boolean;
+  pathFilter?: string;
+  includeExt?: string;
+  ignorePatterns?: string;
+  maxContentBudget?: number;
+  /** Until the response headers arrive. Default: the client's `timeoutMs`. */
+  timeoutMs?: number;
+  /** Longest silence of the wire while an entry is awaited (0: none). Default 60000. */
+  idleTimeoutMs?: number;
+}
+
+/** Options of `files.read(options)`: a line range, optionally numbered. */
+export interface ReadFileOptions extends PathOptions {
+  /** First line, 1-based. */
+  startLine?: number;
+  /** Last line, inclusive. */
+  endLine?: number;
+  withLineNumbers?: boolean;
+}
+
+/** `files.stream()`: the entries one by one, as the gateway finds them. */
+export interface FileStream extends AsyncIterable<FileEntry> {}
+"#;
 
 /// `runtime.files`.
 #[wasm_bindgen]
@@ -20,29 +67,61 @@ impl RuntimeFiles {
     }
 
     fn get_path(&self, endpoint: &'static str, call: &'static str, options: JsValue) -> Promise {
-        let target = self.target.clone();
-        promise(async move {
-            let (path, signal) = path_options(&Options::required(options, call)?)?;
-            let url = target.url(endpoint, &[("path", Some(path))]);
-            target.call(api::get(url), signal).await
-        })
+        let prepared = Options::required(options, call)
+            .and_then(|o| path_options(&o))
+            .map(|(path, signal)| {
+                let url = self.target.url(endpoint, &[("path", Some(path))]);
+                (api::get(url), signal)
+            });
+        gateway_call(&self.target, prepared, None)
     }
 
     fn post_path(&self, endpoint: &'static str, call: &'static str, options: JsValue) -> Promise {
-        let target = self.target.clone();
-        promise(async move {
-            let (path, signal) = path_options(&Options::required(options, call)?)?;
-            let body = json_object(&[("path", JsValue::from_str(&path))], call)?;
-            target
-                .call(api::post(target.url(endpoint, &[]), body), signal)
-                .await
-        })
+        let prepared = Options::required(options, call)
+            .and_then(|o| path_options(&o))
+            .and_then(|(path, signal)| {
+                let body = json_object(&[("path", JsValue::from_str(&path))], call)?;
+                Ok((api::post(self.target.url(endpoint, &[]), body), signal))
+            });
+        gateway_call(&self.target, prepared, None)
+    }
+
+    /// `endpoint?path=…&…` with the options of `table`.
+    fn listing(
+        &self,
+        endpoint: &str,
+        options: &Options,
+        table: &[(&'static str, &'static str, Kind)],
+    ) -> Result<(HttpRequest, Option<AbortSignal>), ClientError> {
+        let (path, signal) = path_options(options)?;
+        let mut pairs = vec![("path", Some(path))];
+        pairs.extend(query(options, table)?);
+        Ok((api::get(self.target.url(endpoint, &pairs)), signal))
     }
 }
 
-fn flag(value: Option<bool>) -> Option<String> {
-    value.map(|b| String::from(if b { "true" } else { "false" }))
-}
+/// The options of `GET /files` and `GET /files/stream` (wire §3.2).
+const LIST_QUERY: &[(&str, &str, Kind)] = &[
+    ("nested", "nested", Kind::Bool),
+    ("flatten", "flatten", Kind::Bool),
+    ("light", "light", Kind::Bool),
+    ("includeHash", "include_hash", Kind::Bool),
+    ("includeContent", "include_content", Kind::Bool),
+    ("includeExtensions", "include_extensions", Kind::Bool),
+    ("codeFilesOnly", "code_files_only", Kind::Bool),
+    ("useGitignore", "use_gitignore", Kind::Bool),
+    ("maxDepth", "max_depth", Kind::Count),
+    ("pathFilter", "path_filter", Kind::Text),
+    ("includeExt", "include_ext", Kind::Text),
+    ("ignorePatterns", "ignore_patterns", Kind::Text),
+    ("maxContentBudget", "max_content_budget", Kind::Count),
+];
+
+const READ_QUERY: &[(&str, &str, Kind)] = &[
+    ("startLine", "start_line", Kind::Count),
+    ("endLine", "end_line", Kind::Count),
+    ("withLineNumbers", "with_line_numbers", Kind::Bool),
+];
 
 #[wasm_bindgen]
 impl RuntimeFiles {
@@ -53,23 +132,60 @@ impl RuntimeFiles {
         #[wasm_bindgen(unchecked_param_type = "ListFilesOptions")] options: JsValue,
     ) -> Promise {
         const CALL: &str = "files.list(options)";
-        let target = self.target.clone();
-        promise(async move {
-            let options = Options::required(options, CALL)?;
-            let (path, signal) = path_options(&options)?;
-            let nested = flag(options.bool("nested")?.filter(|n| *n));
-            let url = target.url("/files", &[("path", Some(path)), ("nested", nested)]);
-            target.call(api::get(url), signal).await
-        })
+        let prepared = Options::required(options, CALL)
+            .and_then(|options| self.listing("/files", &options, LIST_QUERY));
+        gateway_call(&self.target, prepared, None)
     }
 
-    /// Reads a text file.
+    /// A directory's entries one by one, as the gateway finds them (NDJSON), read only as fast as
+    /// they are iterated.
+    #[wasm_bindgen(unchecked_return_type = "FileStream")]
+    pub fn stream(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "StreamFilesOptions")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        const CALL: &str = "files.stream(options)";
+        let open = || {
+            let options = Options::required(options, CALL)?;
+            let (request, signal) = self.listing("/files/stream", &options, LIST_QUERY)?;
+            let handshake = options
+                .positive("timeoutMs")?
+                .unwrap_or_else(|| self.target.session().timeout_ms());
+            let idle = match options.get("idleTimeoutMs").as_f64() {
+                Some(0.0) => 0.0,
+                _ => options
+                    .positive("idleTimeoutMs")?
+                    .unwrap_or(DEFAULT_IDLE_MS),
+            };
+            let close = AbortController::new().map_err(|_| ClientError::disposed())?;
+            let signals = StreamSignals::new(&self.target, signal.as_ref(), &close);
+            let stop = signals.signals.caller.clone();
+            let inner = Rc::new(LineStream {
+                target: self.target.clone(),
+                request,
+                signals,
+                stop,
+                close,
+                handshake,
+                idle,
+                gate: Gate::default(),
+                state: RefCell::default(),
+            });
+            Ok(iterable(FileStream { inner }.into()))
+        };
+        open().map_err(to_js)
+    }
+
+    /// Reads a text file, or a range of its lines (`startLine`, `endLine`, `withLineNumbers`).
     #[wasm_bindgen(unchecked_return_type = "Promise<FileContent>")]
     pub fn read(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "PathOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ReadFileOptions")] options: JsValue,
     ) -> Promise {
-        self.get_path("/files/read", "files.read(options)", options)
+        const CALL: &str = "files.read(options)";
+        let prepared = Options::required(options, CALL)
+            .and_then(|options| self.listing("/files/read", &options, READ_QUERY));
+        gateway_call(&self.target, prepared, None)
     }
 
     /// A file's or directory's metadata.
@@ -88,9 +204,7 @@ impl RuntimeFiles {
         #[wasm_bindgen(unchecked_param_type = "WriteFileOptions")] options: JsValue,
     ) -> Promise {
         const CALL: &str = "files.write(options)";
-        let target = self.target.clone();
-        promise(async move {
-            let options = Options::required(options, CALL)?;
+        let prepared = Options::required(options, CALL).and_then(|options| {
             let (path, signal) = path_options(&options)?;
             let content = options
                 .string("content")?
@@ -110,10 +224,12 @@ impl RuntimeFiles {
                 ],
                 CALL,
             )?;
-            target
-                .call(api::post(target.url("/files/write", &[]), body), signal)
-                .await
-        })
+            Ok((
+                api::post(self.target.url("/files/write", &[]), body),
+                signal,
+            ))
+        });
+        gateway_call(&self.target, prepared, None)
     }
 
     /// Creates a directory and its missing parents.
@@ -132,5 +248,156 @@ impl RuntimeFiles {
         #[wasm_bindgen(unchecked_param_type = "PathOptions")] options: JsValue,
     ) -> Promise {
         self.post_path("/files/delete", "files.delete(options)", options)
+    }
+}
+
+#[derive(Default)]
+struct LineState {
+    conn: Option<Rc<Conn>>,
+    lines: Lines,
+    /// The request went out (there is no second connection: a drop is an error).
+    opened: bool,
+    end: Option<Result<(), ClientError>>,
+}
+
+struct LineStream {
+    target: Rc<Target>,
+    request: HttpRequest,
+    signals: StreamSignals,
+    stop: Option<AbortSignal>,
+    close: AbortController,
+    handshake: f64,
+    idle: f64,
+    gate: Gate,
+    state: RefCell<LineState>,
+}
+
+/// `{ value, done }` of the iterator protocol.
+fn item(value: JsValue, done: bool) -> JsValue {
+    let object = Object::new();
+    crate::bindings::convert::set(&object, "value", &value);
+    crate::bindings::convert::set(&object, "done", &JsValue::from_bool(done));
+    object.into()
+}
+
+impl LineStream {
+    /// The next entry's JSON text, `None` at the end.
+    async fn pull(&self) -> Result<Option<String>, ClientError> {
+        loop {
+            let line = {
+                let mut state = self.state.borrow_mut();
+                if let Some(end) = &state.end {
+                    return end.clone().map(|_| None);
+                }
+                match state.lines.next_line()? {
+                    Some(line) => Some(line),
+                    None if state.opened && state.conn.is_none() => {
+                        let last = state.lines.finish();
+                        state.end = Some(Ok(()));
+                        match last {
+                            Some(line) => Some(line),
+                            None => return Ok(None),
+                        }
+                    }
+                    None => None,
+                }
+            };
+            if let Some(line) = line {
+                match ndjson::entry(line)? {
+                    Some(entry) => return Ok(Some(entry)),
+                    None => continue,
+                }
+            }
+            let conn = self.state.borrow().conn.clone();
+            let conn = match conn {
+                Some(conn) => conn,
+                None => {
+                    self.state.borrow_mut().opened = true;
+                    let request = &self.request;
+                    let retries = Retries::for_method("GET");
+                    let conn = body::open(
+                        &self.target,
+                        request,
+                        retries,
+                        &self.signals,
+                        self.handshake,
+                    );
+                    let conn = Rc::new(conn.await?);
+                    self.state.borrow_mut().conn = Some(conn.clone());
+                    conn
+                }
+            };
+            match conn.read(self.idle).await {
+                Ok(Some(chunk)) => self.state.borrow_mut().lines.push(&chunk.to_vec()),
+                Ok(None) => self.state.borrow_mut().conn = None,
+                Err(ReadEnd::Idle) => {
+                    return Err(ClientError::new(
+                        codes::TIMEOUT,
+                        "files.stream: nothing arrived within idleTimeoutMs",
+                    ))
+                }
+                Err(ReadEnd::Failed) => {
+                    return Err(ClientError::new(
+                        codes::NETWORK_ERROR,
+                        "files.stream: the connection broke",
+                    ))
+                }
+            }
+        }
+    }
+
+    async fn next(&self) -> Result<JsValue, ClientError> {
+        if self.close.signal().aborted() {
+            return Ok(item(JsValue::UNDEFINED, true));
+        }
+        let _pass = self.gate.enter().await;
+        let session = self.target.session();
+        let pulled = session.guarded(self.stop.clone(), self.pull()).await;
+        match pulled {
+            Ok(Some(entry)) => Ok(item(parse_json(&entry)?, false)),
+            Ok(None) => Ok(item(JsValue::UNDEFINED, true)),
+            Err(error) => {
+                let mut state = self.state.borrow_mut();
+                state.conn = None;
+                if self.close.signal().aborted() {
+                    state.end = Some(Ok(()));
+                    return Ok(item(JsValue::UNDEFINED, true));
+                }
+                state.end.get_or_insert(Err(error.clone()));
+                Err(error)
+            }
+        }
+    }
+}
+
+/// `files.stream()`: an async iterable of `FileEntry`.
+#[wasm_bindgen]
+pub struct FileStream {
+    inner: Rc<LineStream>,
+}
+
+#[wasm_bindgen]
+impl FileStream {
+    /// The next entry (`for await` calls it).
+    #[wasm_bindgen(unchecked_return_type = "Promise<IteratorResult<FileEntry, undefined>>")]
+    pub fn next(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move { inner.next().await })
+    }
+
+    /// Ends the iteration early (`break` out of `for await`): as `close()`.
+    #[wasm_bindgen(
+        js_name = "return",
+        unchecked_return_type = "Promise<IteratorResult<FileEntry, undefined>>"
+    )]
+    pub fn return_(&self) -> Promise {
+        self.close();
+        Promise::resolve(&item(JsValue::UNDEFINED, true))
+    }
+
+    /// Stops reading and closes the connection.
+    pub fn close(&self) {
+        self.inner.close.abort();
+        self.inner.state.borrow_mut().conn = None;
     }
 }
