@@ -21,7 +21,7 @@ DEMO_GATEWAY_PORT ?= 8788
 DEMO_CLIENT_ID ?= demo-admin
 DEMO_CLIENT_SECRET ?= demo-admin-secret
 
-.PHONY: help install build pkg size test test-native test-browser test-pkg test-client test-consumer test-e2e bench bench-smoke fuzz fuzz-smoke demo clean
+.PHONY: help install build pkg size test test-native test-browser test-pkg test-client test-consumer test-e2e test-sdk bench bench-smoke fuzz fuzz-smoke demo clean
 
 help:
 	@echo "make demo          build the package and serve the demo page on http://127.0.0.1:$(DEMO_PORT)/"
@@ -36,6 +36,7 @@ help:
 	@echo "make test-client   the built pkg/ through its JS API in headless Chromium against the emulator"
 	@echo "make test-consumer a Vite app and a plain <script type=module> page using pkg/; tsc --strict on the public API"
 	@echo "make test-e2e      the demo page end to end (Playwright, headless Chromium); screenshots in test-results/e2e/"
+	@echo "make test-sdk      the official Oblien SDK (npm oblien 2.4.0, oblien/runtime) against a fresh emulator's gateway"
 	@echo "make bench         benchmarks: the package vs plain fetch in headless Chromium, the emulator under wrk (~5 min; docs/BENCHMARKS.md)"
 	@echo "make bench-smoke   the benchmarks with tiny counts and the same invariant checks (~30 s)"
 	@echo "make fuzz          fuzz each core target for FUZZ_SECONDS (default 60) with cargo-fuzz (nightly; installed if missing)"
@@ -79,6 +80,11 @@ test-browser: install
 
 test-pkg: pkg
 	node scripts/check-pkg.mjs pkg
+
+# The official SDK against the emulator (tests/sdk/: its own package.json and lock). Not part of
+# `make test` yet.
+test-sdk: install
+	scripts/with-emulator.sh tests/sdk/run.sh
 
 # The built package (optimised wasm) through its JS API, cross-origin, against a fresh emulator.
 test-client: pkg

@@ -14,7 +14,8 @@ pub enum FaultKind {
     Latency,
     /// Answer `status` (default 500) with `body` instead of the real handler.
     Status,
-    /// Close the connection without any response.
+    /// Close the connection without any response; with `after_bytes`, let the response start
+    /// and close the connection after that many bytes of its body.
     Drop,
     /// Answer `status` (default 200) with an HTML page instead of JSON.
     NonJson,
@@ -53,6 +54,10 @@ pub struct FaultSpec {
     pub body_bytes: Option<usize>,
     #[serde(default)]
     pub content_type: Option<String>,
+    /// `drop` only: answer normally, then cut the connection after this many body bytes
+    /// (streams included; a chunked body is left unterminated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_bytes: Option<usize>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
 }

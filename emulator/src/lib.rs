@@ -20,7 +20,9 @@ mod jwt;
 mod middleware;
 mod ratelimit;
 mod server;
+mod shell;
 mod state;
+mod stream;
 mod util;
 
 pub use config::{Config, RateLimit};

@@ -67,6 +67,7 @@ pub fn cors(state: &AppState) -> CorsLayer {
             Method::PUT,
             Method::PATCH,
             Method::DELETE,
+            Method::HEAD,
             Method::OPTIONS,
         ])
         .allow_headers([
@@ -76,8 +77,16 @@ pub fn cors(state: &AppState) -> CorsLayer {
             HeaderName::from_static("x-client-secret"),
             REQUEST_ID,
             HeaderName::from_static("idempotency-key"),
+            // The gateway's proxy (`/proxy/…`).
+            HeaderName::from_static("x-oblien-proxy-target"),
         ])
-        .expose_headers([header::RETRY_AFTER, REQUEST_ID])
+        .expose_headers([
+            header::RETRY_AFTER,
+            REQUEST_ID,
+            header::CONTENT_LENGTH,
+            header::CONTENT_TYPE,
+            header::CONTENT_DISPOSITION,
+        ])
         .max_age(Duration::from_secs(600))
 }
 
@@ -96,6 +105,8 @@ pub async fn faults_and_limits(
     if req.method() == Method::OPTIONS {
         return next.run(req).await;
     }
+    // `drop` with `after_bytes`: the response goes out, cut after that many body bytes.
+    let mut cut_after = None;
     if let Some(fault) =
         ctx.state
             .faults
@@ -106,6 +117,7 @@ pub async fn faults_and_limits(
         }
         match fault.kind {
             FaultKind::Latency => {}
+            FaultKind::Drop if fault.after_bytes.is_some() => cut_after = fault.after_bytes,
             FaultKind::Drop => {
                 let mut response = Response::new(Body::empty());
                 response.extensions_mut().insert(DropConnection);
@@ -126,7 +138,11 @@ pub async fn faults_and_limits(
             .into_response();
         }
     }
-    next.run(req).await
+    let response = next.run(req).await;
+    match cut_after {
+        Some(limit) => response.map(|body| crate::stream::cut_after(body, limit)),
+        None => response,
+    }
 }
 
 /// A hash of the credential the request carries (API key id or bearer token), if any.

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::faults::Faults;
+use crate::gateway::exec::Tasks;
 use crate::gateway::files::FileTree;
 use crate::ratelimit::RateLimiter;
 use crate::util::{iso8601, now_millis, random_hex};
@@ -102,7 +103,7 @@ pub struct Resources {
     pub disk_size_mb: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Workspace {
     pub id: String,
     pub name: String,
@@ -120,6 +121,8 @@ pub struct Workspace {
     pub idempotency_key: Option<String>,
     pub access: RuntimeAccess,
     pub files: FileTree,
+    /// Exec tasks; dropping them (workspace deleted) kills the running ones.
+    pub exec: Tasks,
 }
 
 impl Workspace {
@@ -255,5 +258,62 @@ impl Shared {
     pub fn gateway_token_ttl_secs(&self) -> u64 {
         self.gateway_token_ttl
             .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::faults::Faults;
+    use crate::gateway::files::FileTree;
+
+    /// A store with one ready workspace, for unit tests of the shell and the exec tasks.
+    pub fn state_with_workspace() -> (AppState, String) {
+        let id = format!("ws_{}", random_hex(4));
+        let now = now_millis();
+        let workspace = Workspace {
+            id: id.clone(),
+            name: "test".into(),
+            slug: "test".into(),
+            image: "node-20".into(),
+            namespace: None,
+            mode: "permanent".into(),
+            resources: Resources {
+                cpus: 2.0,
+                memory_mb: 1024,
+                disk_size_mb: 1024,
+            },
+            ingress_ports: Vec::new(),
+            lifecycle: Lifecycle::Provisioning,
+            phase_started_ms: 0,
+            created_ms: now,
+            updated_ms: now,
+            idempotency_key: None,
+            access: RuntimeAccess {
+                enabled: true,
+                connection_token: random_hex(32),
+                generation: 0,
+                private_ip: "10.40.0.2".into(),
+            },
+            files: FileTree::seeded(),
+            exec: Tasks::default(),
+        };
+        let state = Arc::new(Shared {
+            config: Config::default(),
+            keys: Keys {
+                api: b"k".to_vec(),
+                gateway: b"g".to_vec(),
+            },
+            store: Mutex::new(Store {
+                workspaces: vec![workspace],
+                ..Store::default()
+            }),
+            faults: Faults::default(),
+            rate_limiter: RateLimiter::new(None),
+            allowed_origins: std::sync::RwLock::new(None),
+            api_up: AtomicBool::new(true),
+            gateway_up: AtomicBool::new(true),
+        });
+        (state, id)
     }
 }

@@ -49,7 +49,7 @@ async fn list_seeded_tree() {
     assert_eq!(root["path"], "/");
     let mut n = names(root);
     n.sort();
-    assert_eq!(n, ["app", "home", "tmp"]);
+    assert_eq!(n, ["app", "home", "root", "tmp"]);
     assert!(root["entries"]
         .as_array()
         .unwrap()
@@ -303,8 +303,10 @@ async fn exec(emu: &Emu, token: &str, cmd: &[&str]) -> Value {
     let r = emu.gw_post("/exec", token, json!({ "cmd": cmd })).await;
     let body = r.ok(200).clone();
     assert_eq!(body["command"], json!(cmd));
-    assert_eq!(body["status"], "completed");
-    assert!(body["id"].as_str().is_some_and(|id| !id.is_empty()));
+    assert_eq!(body["status"], "exited");
+    assert!(body["id"]
+        .as_str()
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())));
     body
 }
 
@@ -341,7 +343,14 @@ async fn exec_commands() {
     let out = exec(&emu, &token, &["ls", "/nope"]).await;
     assert_ne!(out["exit_code"], 0);
     let out = exec(&emu, &token, &["rm", "-rf", "/"]).await;
+    assert_eq!(out["exit_code"], 1);
+    assert!(
+        out["stderr"].as_str().unwrap().contains("dangerous"),
+        "{out}"
+    );
+    let out = exec(&emu, &token, &["no-such-command", "--flag"]).await;
     assert_eq!(out["exit_code"], 127);
+    assert_eq!(out["stderr"], "sh: no-such-command: command not found\n");
     // rm did nothing: the file is still there.
     emu.gw_get_path("/files/read", "/app/README.md", &token)
         .await

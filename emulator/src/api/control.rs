@@ -187,6 +187,12 @@ async fn add_fault(
             "must be at most 67108864",
         ));
     }
+    if spec.after_bytes.is_some() && spec.kind != crate::faults::FaultKind::Drop {
+        return Err(ApiError::validation(
+            "after_bytes",
+            "is only valid with kind \"drop\"",
+        ));
+    }
     let fault = state.faults.add(spec);
     Ok((
         StatusCode::CREATED,

@@ -179,6 +179,7 @@ pub async fn create(
                 private_ip,
             },
             files: FileTree::seeded(),
+            exec: Default::default(),
         };
         let json = workspace.to_json(now, state.provision_delay_ms());
         let id = workspace.id.clone();
@@ -322,6 +323,10 @@ async fn transition(
         // `start` on a workspace that is not stopped changes nothing.
         if to == Lifecycle::Provisioning && !restart && w.lifecycle != Lifecycle::Stopped {
             return w.to_json(now, delay);
+        }
+        // Stopping or restarting the VM ends its processes.
+        if to == Lifecycle::Stopped || restart {
+            w.exec.kill_all();
         }
         w.lifecycle = to;
         w.phase_started_ms = now;

@@ -1,136 +1,576 @@
-//! `POST /exec`, emulated: a handful of commands answered deterministically from the workspace's
-//! in-memory files. Nothing is executed on the host.
+//! Exec tasks (`/exec…`): each command runs in the emulated shell ([`crate::shell`]) as a task
+//! of its workspace, with an id (`"1"`, `"2"`, … per workspace), a status (`running` →
+//! `exited`), its stdin, and its output kept for `GET /exec/{id}` and for subscribers.
+//!
+//! Bounds: a task keeps the last [`MAX_OUTPUT_BYTES`] of its output (older chunks are dropped
+//! and `output_truncated` says so); a workspace keeps [`MAX_TASKS`] tasks (the oldest exited
+//! ones go first) and runs at most [`MAX_RUNNING`] at once; pending stdin is at most
+//! [`STDIN_CHUNKS`] chunks.
 
-use super::files::{normalize, FileTree, Node};
+use crate::shell::{Io, Output, Shell};
+use crate::state::AppState;
+use crate::stream::sse_event;
+use crate::util::{iso8601, now_millis};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use bytes::Bytes;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Notify};
 
-/// The directory commands run in.
-pub const WORKDIR: &str = "/app";
+/// Output kept per task (stdout and stderr together), in bytes.
+pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
+/// Tasks kept per workspace.
+pub const MAX_TASKS: usize = 100;
+/// Tasks running at once per workspace.
+pub const MAX_RUNNING: usize = 32;
+/// Stdin chunks waiting for the command to read them.
+pub const STDIN_CHUNKS: usize = 256;
+/// Exit status of a killed task (SIGKILL).
+pub const STATUS_KILLED: i32 = 137;
+/// Exit status of a task over its `timeout_seconds` (as `timeout(1)`).
+pub const STATUS_TIMED_OUT: i32 = 124;
 
-pub struct ExecOutput {
-    pub exit_code: i32,
-    pub stdout: String,
-    pub stderr: String,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
 }
 
-fn output(exit_code: i32, stdout: String, stderr: String) -> ExecOutput {
-    ExecOutput {
-        exit_code,
-        stdout,
-        stderr,
-    }
-}
-
-fn resolve(arg: &str) -> String {
-    if arg.starts_with('/') {
-        arg.to_string()
-    } else {
-        format!("{WORKDIR}/{arg}")
-    }
-}
-
-/// Runs `cmd` (argv form) against `tree`: `echo`, `pwd`, `ls`, `cat`, `true`, `false`.
-pub fn run(tree: &FileTree, cmd: &[String]) -> ExecOutput {
-    let Some((program, args)) = cmd.split_first() else {
-        return output(127, String::new(), "sh: empty command\n".to_string());
-    };
-    match program.as_str() {
-        "echo" => {
-            let (newline, words) = match args.first().map(String::as_str) {
-                Some("-n") => (false, &args[1..]),
-                _ => (true, args),
-            };
-            let mut out = words.join(" ");
-            if newline {
-                out.push('\n');
-            }
-            output(0, out, String::new())
+impl Stream {
+    fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
         }
-        "pwd" => output(0, format!("{WORKDIR}\n"), String::new()),
-        "true" => output(0, String::new(), String::new()),
-        "false" => output(1, String::new(), String::new()),
-        "ls" => ls(tree, args),
-        "cat" => cat(tree, args),
-        other => output(127, String::new(), format!("sh: 1: {other}: not found\n")),
     }
 }
 
-fn ls(tree: &FileTree, args: &[String]) -> ExecOutput {
-    let targets: Vec<String> = if args.is_empty() {
-        vec![WORKDIR.to_string()]
-    } else {
-        args.iter().map(|a| resolve(a)).collect()
-    };
-    let (mut stdout, mut stderr, mut code) = (String::new(), String::new(), 0);
-    for (i, target) in targets.iter().enumerate() {
-        let shown = args.get(i).map(String::as_str).unwrap_or(".");
-        match normalize(target)
-            .ok()
-            .and_then(|p| tree.get(&p).map(|n| (p, n)))
+/// What the task runs.
+#[derive(Debug, Clone)]
+pub enum Program {
+    /// A shell line (`sh -c LINE`).
+    Line(String),
+    /// One command, argv as given.
+    Argv(Vec<String>),
+}
+
+#[derive(Default)]
+struct Log {
+    /// `(sequence number, stream, bytes)`, oldest first.
+    chunks: VecDeque<(u64, Stream, Bytes)>,
+    next_seq: u64,
+    bytes: usize,
+    dropped_bytes: u64,
+    exit_code: Option<i32>,
+    exited_ms: Option<u64>,
+    killed: bool,
+    timed_out: bool,
+}
+
+/// One exec task. Shared by the workspace's list, its runner and its subscribers.
+pub struct Task {
+    pub id: String,
+    pub command: Vec<String>,
+    pub created_ms: u64,
+    pub ttl_seconds: Option<u64>,
+    log: Mutex<Log>,
+    /// Bumped on every change of `log`: subscribers wait on it.
+    version: watch::Sender<u64>,
+    kill: Notify,
+    stdin: Mutex<Option<mpsc::Sender<Bytes>>>,
+}
+
+impl std::fmt::Debug for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.id)
+            .field("command", &self.command)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why input could not be written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InputError {
+    /// The task exited or closed its stdin.
+    NotRunning,
+    /// [`STDIN_CHUNKS`] chunks are already waiting.
+    Full,
+}
+
+impl Task {
+    fn log(&self) -> MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn bump(&self) {
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    fn push(&self, output: Output) {
+        let (stream, data) = match output {
+            Output::Stdout(b) => (Stream::Stdout, b),
+            Output::Stderr(b) => (Stream::Stderr, b),
+        };
         {
-            Some((_, Node::File { .. })) => stdout.push_str(&format!("{shown}\n")),
-            Some((path, Node::Dir { .. })) => {
-                if targets.len() > 1 {
-                    stdout.push_str(&format!("{shown}:\n"));
+            let mut log = self.log();
+            let seq = log.next_seq;
+            log.next_seq += 1;
+            log.bytes += data.len();
+            log.chunks.push_back((seq, stream, data));
+            while log.bytes > MAX_OUTPUT_BYTES {
+                match log.chunks.pop_front() {
+                    Some((_, _, old)) => {
+                        log.bytes -= old.len();
+                        log.dropped_bytes += old.len() as u64;
+                    }
+                    None => break,
                 }
-                if let Ok((_, entries)) = tree.list(&path, false) {
-                    for entry in entries {
-                        stdout.push_str(entry["name"].as_str().unwrap_or_default());
-                        stdout.push('\n');
+            }
+        }
+        self.bump();
+    }
+
+    fn finish(&self, code: i32) {
+        {
+            let mut log = self.log();
+            log.exit_code = Some(code);
+            log.exited_ms = Some(now_millis());
+        }
+        if let Ok(mut stdin) = self.stdin.lock() {
+            stdin.take();
+        }
+        self.bump();
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.log().exit_code.is_none()
+    }
+
+    fn exited_ms(&self) -> Option<u64> {
+        self.log().exited_ms
+    }
+
+    /// Kills a running task (status 137); nothing when it has exited.
+    pub fn kill(&self) {
+        let mut log = self.log();
+        if log.exit_code.is_none() && !log.killed {
+            log.killed = true;
+            self.kill.notify_one();
+        }
+    }
+
+    /// Queues `data` on the task's stdin; an empty `data` is an end-of-file.
+    pub fn input(&self, data: Bytes) -> Result<usize, InputError> {
+        let guard = self.stdin.lock().unwrap_or_else(|e| e.into_inner());
+        let sender = guard.as_ref().ok_or(InputError::NotRunning)?;
+        let len = data.len();
+        sender.try_send(data).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => InputError::Full,
+            mpsc::error::TrySendError::Closed(_) => InputError::NotRunning,
+        })?;
+        Ok(len)
+    }
+
+    /// The `ExecTask` object; with its retained output when `with_output`.
+    pub fn to_json(&self, with_output: bool) -> Value {
+        let log = self.log();
+        let mut task = json!({
+            "id": self.id,
+            "command": self.command,
+            "status": if log.exit_code.is_some() { "exited" } else { "running" },
+            "exit_code": log.exit_code,
+            "created_at": iso8601(self.created_ms),
+            "started_at": iso8601(self.created_ms),
+            "exited_at": log.exited_ms.map(iso8601),
+            "ttl_seconds": self.ttl_seconds,
+        });
+        if let Some(obj) = task.as_object_mut() {
+            if log.killed {
+                obj.insert("error".into(), Value::from("killed"));
+            } else if log.timed_out {
+                obj.insert("error".into(), Value::from("timeout"));
+            }
+            if with_output {
+                let (mut out, mut err) = (Vec::new(), Vec::new());
+                for (_, stream, data) in &log.chunks {
+                    match stream {
+                        Stream::Stdout => out.extend_from_slice(data),
+                        Stream::Stderr => err.extend_from_slice(data),
                     }
                 }
+                obj.insert(
+                    "stdout".into(),
+                    Value::from(String::from_utf8_lossy(&out).into_owned()),
+                );
+                obj.insert(
+                    "stderr".into(),
+                    Value::from(String::from_utf8_lossy(&err).into_owned()),
+                );
+                obj.insert(
+                    "output_truncated".into(),
+                    Value::from(log.dropped_bytes > 0),
+                );
             }
-            None => {
-                stderr.push_str(&format!(
-                    "ls: cannot access '{shown}': No such file or directory\n"
-                ));
-                code = 2;
+        }
+        task
+    }
+
+    /// Waits until the task exits; returns its status.
+    pub async fn wait(&self) -> i32 {
+        let mut rx = self.version.subscribe();
+        loop {
+            rx.borrow_and_update();
+            if let Some(code) = self.log().exit_code {
+                return code;
+            }
+            if rx.changed().await.is_err() {
+                return self.log().exit_code.unwrap_or(STATUS_KILLED);
             }
         }
     }
-    output(code, stdout, stderr)
+
+    /// Streams the task as SSE into `tx`: `task_id`, then every retained chunk from the start
+    /// (`stdout`/`stderr`, base64), live chunks as they come, and `exit` once it has exited.
+    /// Returns when done or when the client has gone.
+    pub async fn stream_sse(self: Arc<Self>, tx: mpsc::Sender<Bytes>) {
+        if tx
+            .send(sse_event("task_id", &json!({ "task_id": self.id })))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let mut rx = self.version.subscribe();
+        let mut cursor = 0u64;
+        loop {
+            rx.borrow_and_update();
+            let (chunks, exit) = {
+                let log = self.log();
+                let chunks: Vec<(Stream, Bytes)> = log
+                    .chunks
+                    .iter()
+                    .filter(|(seq, _, _)| *seq >= cursor)
+                    .map(|(_, stream, data)| (*stream, data.clone()))
+                    .collect();
+                cursor = log.next_seq;
+                (chunks, log.exit_code)
+            };
+            for (stream, data) in chunks {
+                let event = sse_event(stream.name(), &json!({ "data": STANDARD.encode(&data) }));
+                if tx.send(event).await.is_err() {
+                    return;
+                }
+            }
+            if let Some(code) = exit {
+                let _ = tx
+                    .send(sse_event(
+                        "exit",
+                        &json!({ "exit_code": code, "status": "exited" }),
+                    ))
+                    .await;
+                return;
+            }
+            tokio::select! {
+                changed = rx.changed() => if changed.is_err() { return; },
+                // The client went away while nothing happened.
+                _ = tx.closed() => return,
+            }
+        }
+    }
 }
 
-fn cat(tree: &FileTree, args: &[String]) -> ExecOutput {
-    let (mut stdout, mut stderr, mut code) = (String::new(), String::new(), 0);
-    for arg in args {
-        match tree.read(&resolve(arg)) {
-            Ok((_, content)) => stdout.push_str(content),
-            Err(super::files::FsError::IsADirectory) => {
-                stderr.push_str(&format!("cat: {arg}: Is a directory\n"));
-                code = 1;
-            }
-            Err(_) => {
-                stderr.push_str(&format!("cat: {arg}: No such file or directory\n"));
-                code = 1;
-            }
+/// A workspace's tasks. Dropping it (the workspace is deleted) kills the running ones.
+#[derive(Default, Debug)]
+pub struct Tasks {
+    next_id: u64,
+    list: Vec<Arc<Task>>,
+}
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+/// Why a task could not start.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooManyRunning;
+
+impl Tasks {
+    /// Forgets exited tasks past their `ttl_seconds`.
+    fn prune(&mut self, now: u64) {
+        self.list.retain(|t| match (t.ttl_seconds, t.exited_ms()) {
+            (Some(ttl), Some(exited)) => exited.saturating_add(ttl.saturating_mul(1000)) > now,
+            _ => true,
+        });
+    }
+
+    pub fn list(&mut self) -> Vec<Arc<Task>> {
+        self.prune(now_millis());
+        self.list.clone()
+    }
+
+    pub fn get(&mut self, id: &str) -> Option<Arc<Task>> {
+        self.prune(now_millis());
+        self.list.iter().find(|t| t.id == id).cloned()
+    }
+
+    /// Removes a task from the list (it is killed first if running).
+    pub fn remove(&mut self, id: &str) -> Option<Arc<Task>> {
+        let index = self.list.iter().position(|t| t.id == id)?;
+        let task = self.list.remove(index);
+        task.kill();
+        Some(task)
+    }
+
+    /// Kills every running task.
+    pub fn kill_all(&mut self) {
+        for task in &self.list {
+            task.kill();
         }
     }
-    output(code, stdout, stderr)
+
+    /// Kills and forgets every task; returns how many there were.
+    pub fn clear(&mut self) -> usize {
+        self.kill_all();
+        let count = self.list.len();
+        self.list.clear();
+        count
+    }
+
+    /// Registers a new running task and returns it with its stdin receiver.
+    fn create(
+        &mut self,
+        command: Vec<String>,
+        ttl_seconds: Option<u64>,
+    ) -> Result<(Arc<Task>, mpsc::Receiver<Bytes>), TooManyRunning> {
+        let now = now_millis();
+        self.prune(now);
+        if self.list.iter().filter(|t| t.is_running()).count() >= MAX_RUNNING {
+            return Err(TooManyRunning);
+        }
+        while self.list.len() >= MAX_TASKS {
+            match self.list.iter().position(|t| !t.is_running()) {
+                Some(oldest_exited) => {
+                    self.list.remove(oldest_exited);
+                }
+                None => return Err(TooManyRunning),
+            }
+        }
+        self.next_id += 1;
+        let (stdin_tx, stdin_rx) = mpsc::channel(STDIN_CHUNKS);
+        let task = Arc::new(Task {
+            id: self.next_id.to_string(),
+            command,
+            created_ms: now,
+            ttl_seconds,
+            log: Mutex::new(Log::default()),
+            version: watch::channel(0).0,
+            kill: Notify::new(),
+            stdin: Mutex::new(Some(stdin_tx)),
+        });
+        self.list.push(task.clone());
+        Ok((task, stdin_rx))
+    }
+}
+
+/// Why [`start`] failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StartError {
+    WorkspaceGone,
+    TooManyRunning,
+}
+
+/// Creates a task in the workspace and starts it in the shell (cwd `/app`).
+pub fn start(
+    state: &AppState,
+    workspace_id: &str,
+    command: Vec<String>,
+    program: Program,
+    timeout: Option<Duration>,
+    ttl_seconds: Option<u64>,
+) -> Result<Arc<Task>, StartError> {
+    let (task, stdin_rx) = {
+        let mut store = state.store();
+        let workspace = store
+            .workspace_mut(workspace_id)
+            .ok_or(StartError::WorkspaceGone)?;
+        workspace
+            .exec
+            .create(command, ttl_seconds)
+            .map_err(|TooManyRunning| StartError::TooManyRunning)?
+    };
+    let shell = Shell::new(state.clone(), workspace_id);
+    tokio::spawn(run(task.clone(), shell, program, stdin_rx, timeout));
+    Ok(task)
+}
+
+async fn run(
+    task: Arc<Task>,
+    mut shell: Shell,
+    program: Program,
+    stdin: mpsc::Receiver<Bytes>,
+    timeout: Option<Duration>,
+) {
+    let (out_tx, mut out_rx) = mpsc::channel::<Output>(64);
+    let runner = async {
+        let mut io = Io::new(out_tx, stdin);
+        let program_done = async {
+            match &program {
+                Program::Line(line) => shell.run_line(line, &mut io).await,
+                Program::Argv(argv) => shell.run_argv(argv, &mut io).await,
+            }
+        };
+        let deadline = async {
+            match timeout {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            code = program_done => code,
+            _ = task.kill.notified() => STATUS_KILLED,
+            _ = deadline => {
+                task.log().timed_out = true;
+                STATUS_TIMED_OUT
+            }
+        }
+        // `io` (the output sender) is dropped here: the collector below ends.
+    };
+    let collect = async {
+        while let Some(output) = out_rx.recv().await {
+            task.push(output);
+        }
+    };
+    let (code, ()) = tokio::join!(runner, collect);
+    task.finish(code);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::tests::state_with_workspace;
 
-    fn argv(parts: &[&str]) -> Vec<String> {
-        parts.iter().map(|s| s.to_string()).collect()
+    async fn sse_text(task: Arc<Task>) -> String {
+        let (tx, mut rx) = mpsc::channel(8);
+        tokio::spawn(task.stream_sse(tx));
+        let mut all = Vec::new();
+        while let Some(chunk) = rx.recv().await {
+            all.extend_from_slice(&chunk);
+        }
+        String::from_utf8_lossy(&all).into_owned()
     }
 
-    #[test]
-    fn commands() {
-        let tree = FileTree::seeded();
+    #[tokio::test]
+    async fn run_wait_and_replay() {
+        let (state, id) = state_with_workspace();
+        let task = start(
+            &state,
+            &id,
+            vec!["echo hi; echo err >&2".into()],
+            Program::Line("echo hi; echo err >&2".into()),
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(task.id, "1");
+        assert_eq!(task.wait().await, 0);
+        let json = task.to_json(true);
+        assert_eq!(json["status"], "exited");
+        assert_eq!(json["stdout"], "hi\n");
+        assert_eq!(json["stderr"], "err\n");
+        let text = sse_text(task).await;
         assert_eq!(
-            run(&tree, &argv(&["echo", "hello", "world"])).stdout,
-            "hello world\n"
+            text,
+            format!(
+                "event: task_id\ndata: {{\"task_id\":\"1\"}}\n\nevent: stdout\ndata: {{\"data\":\"{}\"}}\n\nevent: stderr\ndata: {{\"data\":\"{}\"}}\n\nevent: exit\ndata: {{\"exit_code\":0,\"status\":\"exited\"}}\n\n",
+                STANDARD.encode("hi\n"),
+                STANDARD.encode("err\n")
+            )
         );
-        assert_eq!(run(&tree, &argv(&["pwd"])).stdout, "/app\n");
-        assert_eq!(run(&tree, &argv(&["ls"])).stdout, "README.md\n");
-        assert!(run(&tree, &argv(&["cat", "README.md"]))
-            .stdout
-            .starts_with("# Workspace"));
-        assert_eq!(run(&tree, &argv(&["cat", "nope"])).exit_code, 1);
-        assert_eq!(run(&tree, &argv(&["false"])).exit_code, 1);
-        assert_eq!(run(&tree, &argv(&["rm", "-rf", "/"])).exit_code, 127);
-        assert_eq!(run(&tree, &[]).exit_code, 127);
+    }
+
+    #[tokio::test]
+    async fn kill_timeout_and_bounds() {
+        let (state, id) = state_with_workspace();
+        let sleeper = start(
+            &state,
+            &id,
+            vec![],
+            Program::Line("sleep 30".into()),
+            None,
+            None,
+        )
+        .unwrap();
+        sleeper.kill();
+        let code = tokio::time::timeout(Duration::from_secs(2), sleeper.wait()).await;
+        assert_eq!(code, Ok(STATUS_KILLED));
+        let slow = start(
+            &state,
+            &id,
+            vec![],
+            Program::Line("sleep 30".into()),
+            Some(Duration::from_millis(50)),
+            None,
+        )
+        .unwrap();
+        assert_eq!(slow.wait().await, STATUS_TIMED_OUT);
+        assert_eq!(slow.to_json(false)["error"], "timeout");
+        assert_eq!(slow.input(Bytes::from("x")), Err(InputError::NotRunning));
+        // Output beyond the bound: the tail is kept.
+        let big = start(
+            &state,
+            &id,
+            vec![],
+            Program::Line("seq 300000".into()),
+            None,
+            None,
+        )
+        .unwrap();
+        big.wait().await;
+        let json = big.to_json(true);
+        assert_eq!(json["output_truncated"], true);
+        let stdout = json["stdout"].as_str().unwrap_or_default();
+        assert!(stdout.len() <= MAX_OUTPUT_BYTES);
+        assert!(stdout.ends_with("299999\n300000\n"));
+        // Running tasks are bounded.
+        let mut running = Vec::new();
+        for _ in 0..MAX_RUNNING {
+            running.push(
+                start(
+                    &state,
+                    &id,
+                    vec![],
+                    Program::Line("sleep 30".into()),
+                    None,
+                    None,
+                )
+                .unwrap(),
+            );
+        }
+        assert_eq!(
+            start(
+                &state,
+                &id,
+                vec![],
+                Program::Line("true".into()),
+                None,
+                None
+            )
+            .unwrap_err(),
+            StartError::TooManyRunning
+        );
+        // Deleting the workspace kills its tasks.
+        state.store().workspaces.clear();
+        for task in running {
+            assert_eq!(
+                tokio::time::timeout(Duration::from_secs(2), task.wait()).await,
+                Ok(STATUS_KILLED)
+            );
+        }
     }
 }

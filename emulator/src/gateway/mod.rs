@@ -1,35 +1,59 @@
 //! The data plane (`workspace.oblien.com`): its own listener, reaching a workspace by its token
 //! alone. Files and exec are emulated over an in-memory file tree per workspace.
 
-mod exec;
+mod browse;
+pub mod exec;
+mod exec_http;
 pub mod files;
+mod proxy;
+mod runtime;
+mod search;
+mod transfer;
 
 use crate::auth::{bearer_token, header_str};
 use crate::body::{query_map, JsonBody};
 use crate::error::ApiError;
 use crate::jwt::{self, GatewayClaims, TYP_GATEWAY};
 use crate::state::{AppState, Workspace};
-use crate::util::{now_millis, random_hex};
+use crate::util::now_millis;
 use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use files::FsError;
+use files::{FsError, FsOp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// Every gateway route: the workspace's own (`workspace_routes`), the same under
+/// `/runtimes/{target}/…` for the targets the emulator has, and `GET /runtimes`.
 pub fn routes() -> Router<AppState> {
+    let own = workspace_routes();
+    Router::new()
+        .merge(own.clone())
+        .nest(
+            "/runtimes/{target}",
+            own.layer(axum::middleware::from_fn(runtime::check_target)),
+        )
+        .route("/runtimes", get(runtime::targets))
+}
+
+/// The routes a runtime target answers (prefixed by `/runtimes/<target>` for non-default
+/// targets).
+pub fn workspace_routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
-        .route("/files", get(list))
-        .route("/files/read", get(read))
         .route("/files/stat", get(stat))
         .route("/files/write", post(write))
         .route("/files/mkdir", post(mkdir))
         .route("/files/delete", post(delete))
-        .route("/exec", post(exec_command))
+        .merge(browse::routes())
+        .merge(search::routes())
+        .merge(transfer::routes())
+        .merge(exec_http::routes())
+        .merge(runtime::routes())
+        .merge(proxy::routes())
 }
 
 /// The workspace a gateway request reaches, resolved from its bearer token.
@@ -58,6 +82,11 @@ fn resolve_target(state: &AppState, headers: &axum::http::HeaderMap) -> Result<S
             "Authorization must be 'Bearer <token>'",
         )
     })?;
+    resolve_token(state, token)
+}
+
+/// The workspace a gateway token (JWT or raw connection token) reaches, if it may.
+pub(crate) fn resolve_token(state: &AppState, token: &str) -> Result<String, ApiError> {
     let is_raw = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
     let store = state.store();
     let workspace: &Workspace = if is_raw {
@@ -105,26 +134,21 @@ fn resolve_target(state: &AppState, headers: &axum::http::HeaderMap) -> Result<S
     Ok(workspace.id.clone())
 }
 
-/// Runs `f` on the target workspace's file tree.
-fn with_files<R>(
+/// Runs `f` on the target workspace's file tree (read-only).
+pub(crate) fn with_files<R>(
     state: &AppState,
     id: &str,
-    f: impl FnOnce(&mut files::FileTree) -> R,
+    f: impl FnOnce(&files::FileTree) -> R,
 ) -> Result<R, ApiError> {
-    let mut store = state.store();
-    let workspace = store.workspace_mut(id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "workspace_not_found",
-            "The workspace no longer exists",
-        )
-    })?;
-    Ok(f(&mut workspace.files))
+    files::view(state, id, f).map_err(|e| fs_error(e, ""))
 }
 
-fn fs_error(err: FsError, path: &str) -> ApiError {
+pub(crate) fn fs_error(err: FsError, path: &str) -> ApiError {
     let (status, code, message) = err.describe();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    if err == FsError::WorkspaceGone {
+        return ApiError::new(status, code, message);
+    }
     let error = ApiError::new(status, code, format!("{message}: {path}")).with("path", path);
     if code == "validation_error" {
         error.with("field", "path")
@@ -133,7 +157,7 @@ fn fs_error(err: FsError, path: &str) -> ApiError {
     }
 }
 
-fn required_path(raw: Option<String>) -> Result<String, ApiError> {
+pub(crate) fn required_path(raw: Option<String>) -> Result<String, ApiError> {
     let query = query_map(raw.as_deref());
     query
         .get("path")
@@ -146,39 +170,6 @@ type JsonResult = Result<Json<Value>, ApiError>;
 
 async fn health(Target(_): Target) -> Json<Value> {
     Json(json!({ "success": true, "status": "ok" }))
-}
-
-async fn list(
-    State(state): State<AppState>,
-    Target(id): Target,
-    RawQuery(raw): RawQuery,
-) -> JsonResult {
-    let query = query_map(raw.as_deref());
-    let path = query
-        .get("path")
-        .filter(|p| !p.is_empty())
-        .cloned()
-        .unwrap_or_else(|| "/".to_string());
-    let nested = matches!(query.get("nested").map(String::as_str), Some("true" | "1"));
-    let (path, entries) =
-        with_files(&state, &id, |t| t.list(&path, nested))?.map_err(|e| fs_error(e, &path))?;
-    Ok(Json(
-        json!({ "success": true, "path": path, "count": entries.len(), "entries": entries }),
-    ))
-}
-
-async fn read(
-    State(state): State<AppState>,
-    Target(id): Target,
-    RawQuery(raw): RawQuery,
-) -> JsonResult {
-    let path = required_path(raw)?;
-    with_files(&state, &id, |t| {
-        t.read(&path).map(|(p, content)| {
-            Json(json!({ "success": true, "path": p, "content": content, "size": content.len() }))
-        })
-    })?
-    .map_err(|e| fs_error(e, &path))
 }
 
 async fn stat(
@@ -210,11 +201,20 @@ async fn write(
     body: Result<JsonBody<WriteBody>, ApiError>,
 ) -> JsonResult {
     let JsonBody(body) = body?;
-    let (path, size) = with_files(&state, &id, |t| {
-        t.write(&body.path, &body.content, body.create_dirs, body.append)
-    })?
+    let done = files::mutate(
+        &state,
+        &id,
+        FsOp::Write {
+            path: &body.path,
+            content: body.content.as_bytes(),
+            create_dirs: body.create_dirs,
+            append: body.append,
+        },
+    )
     .map_err(|e| fs_error(e, &body.path))?;
-    Ok(Json(json!({ "success": true, "path": path, "size": size })))
+    Ok(Json(
+        json!({ "success": true, "path": done.path, "size": done.size }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -228,9 +228,16 @@ async fn mkdir(
     body: Result<JsonBody<PathBody>, ApiError>,
 ) -> JsonResult {
     let JsonBody(body) = body?;
-    with_files(&state, &id, |t| t.mkdir(&body.path))?.map_err(|e| fs_error(e, &body.path))?;
-    let path = files::normalize(&body.path).unwrap_or(body.path);
-    Ok(Json(json!({ "success": true, "path": path })))
+    let done = files::mutate(
+        &state,
+        &id,
+        FsOp::Mkdir {
+            path: &body.path,
+            parents: true,
+        },
+    )
+    .map_err(|e| fs_error(e, &body.path))?;
+    Ok(Json(json!({ "success": true, "path": done.path })))
 }
 
 async fn delete(
@@ -239,49 +246,18 @@ async fn delete(
     body: Result<JsonBody<PathBody>, ApiError>,
 ) -> JsonResult {
     let JsonBody(body) = body?;
-    let path =
-        with_files(&state, &id, |t| t.delete(&body.path))?.map_err(|e| fs_error(e, &body.path))?;
+    let done = files::mutate(
+        &state,
+        &id,
+        FsOp::Delete {
+            path: &body.path,
+            recursive: true,
+        },
+    )
+    .map_err(|e| fs_error(e, &body.path))?;
     Ok(Json(
-        json!({ "success": true, "path": path, "deleted": true }),
+        json!({ "success": true, "path": done.path, "deleted": true }),
     ))
-}
-
-#[derive(Deserialize)]
-struct ExecBody {
-    cmd: Vec<String>,
-    timeout_seconds: Option<u32>,
-}
-
-async fn exec_command(
-    State(state): State<AppState>,
-    Target(id): Target,
-    body: Result<JsonBody<ExecBody>, ApiError>,
-) -> JsonResult {
-    let JsonBody(body) = body?;
-    if body.cmd.is_empty() {
-        return Err(ApiError::validation(
-            "cmd",
-            "must be a non-empty array of strings",
-        ));
-    }
-    if body.timeout_seconds.is_some_and(|t| t == 0 || t > 3600) {
-        return Err(ApiError::validation(
-            "timeout_seconds",
-            "must be between 1 and 3600",
-        ));
-    }
-    let started = now_millis();
-    let out = with_files(&state, &id, |t| exec::run(t, &body.cmd))?;
-    Ok(Json(json!({
-        "success": true,
-        "id": format!("exec_{}", random_hex(6)),
-        "command": body.cmd,
-        "status": "completed",
-        "exit_code": out.exit_code,
-        "stdout": out.stdout,
-        "stderr": out.stderr,
-        "duration_ms": now_millis().saturating_sub(started),
-    })))
 }
 
 /// Unknown gateway paths: 404 once the token is checked.
