@@ -313,6 +313,7 @@ pub(crate) mod tests {
             allowed_origins: std::sync::RwLock::new(None),
             api_up: AtomicBool::new(true),
             gateway_up: AtomicBool::new(true),
+            gateway_token_ttl: std::sync::atomic::AtomicU64::new(3600),
         });
         (state, id)
     }

@@ -12,12 +12,12 @@ use super::runtime::Target;
 use crate::core::error::ClientError;
 use crate::core::flight::race;
 use crate::core::request::{into_result, send_authorised, HttpResponse, Retries};
-use crate::core::runtime::HttpRequest;
 use gloo_timers::future::TimeoutFuture;
 use js_sys::Uint8Array;
+use std::cell::OnceCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, Response};
+use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, Request, Response};
 
 /// Why a read gave no chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +30,8 @@ pub enum ReadEnd {
 
 /// One open response body.
 pub struct Conn {
-    reader: ReadableStreamDefaultReader,
+    /// Taken on the first `read()` (until then `response.text()` works too).
+    reader: OnceCell<ReadableStreamDefaultReader>,
     abort: AbortController,
     pub response: Response,
 }
@@ -45,7 +46,12 @@ impl Drop for Conn {
 impl Conn {
     /// The next chunk of the body; `Ok(None)` at its end. Reads nothing until called.
     pub async fn read(&self, idle_ms: f64) -> Result<Option<Uint8Array>, ReadEnd> {
-        let read = JsFuture::from(self.reader.read());
+        let body = self.response.body().ok_or(ReadEnd::Failed)?;
+        let reader = self.reader.get_or_init(|| {
+            body.get_reader()
+                .unchecked_into::<ReadableStreamDefaultReader>()
+        });
+        let read = JsFuture::from(reader.read());
         let chunk = async move {
             let result = read.await.map_err(|_| ReadEnd::Failed)?;
             if get(&result, "done").is_truthy() {
@@ -89,13 +95,11 @@ impl StreamSignals {
 /// gateway's refusal as an error. `handshake_ms` bounds the wait for the headers only.
 pub async fn open(
     target: &Target,
-    request: &HttpRequest,
+    template: Request,
     retries: Retries,
     stop: &StreamSignals,
     handshake_ms: f64,
 ) -> Result<Conn, ClientError> {
-    let template = fetch::template(request)
-        .ok_or_else(|| ClientError::new("invalid_options", "The request could not be built"))?;
     let abort = AbortController::new().map_err(|_| ClientError::disposed())?;
     let mut signals = stop.signals.clone();
     signals.timeout_ms = handshake_ms;
@@ -106,19 +110,13 @@ pub async fn open(
     let session = target.session();
     let cell = target.cell();
     let send = move |bearer: &str| fetch::send_raw(&template, bearer, &signals);
-    let RawResponse(response) = send_authorised(&cell, &*session.platform, retries, &send).await?;
+    let RawResponse(response, _) =
+        send_authorised(&cell, &*session.platform, retries, &send).await?;
     if !response.ok() {
         return Err(refusal(&response, session.now_ms()).await);
     }
-    let reader = response
-        .body()
-        .map(|body| {
-            body.get_reader()
-                .unchecked_into::<ReadableStreamDefaultReader>()
-        })
-        .ok_or_else(|| ClientError::new("server_error", "The response has no body"))?;
     Ok(Conn {
-        reader,
+        reader: OnceCell::new(),
         abort,
         response,
     })

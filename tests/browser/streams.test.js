@@ -390,7 +390,8 @@ test("transfer: download a folder as tar.gz, upload it elsewhere, the same files
   for (const [path, content] of Object.entries(files)) {
     eq((await rt.files.read({ path: path.replace("/app/proj", "/app/copy") })).content, content, path);
   }
-  assert(up.every((p) => p.phase === "upload"), "upload progress phase");
+  assert(up.length >= 1 && up.every((p) => p.phase === "upload"), "upload progress phase");
+  deepEq([up.at(-1).loadedBytes, up.at(-1).totalBytes, up.at(-1).percent], [blob.size, blob.size, 100], "upload progress at the end");
   // The same archive as an ArrayBuffer and as a Uint8Array.
   const bytes = await blob.arrayBuffer();
   eq((await rt.transfer.upload({ dest: "/app/copy2", body: bytes })).files_extracted, 3, "ArrayBuffer body");

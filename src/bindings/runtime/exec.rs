@@ -1,7 +1,7 @@
 //! `runtime.exec`: commands in the workspace: run to completion, stream, subscribe, list, get,
 //! kill, stdin, delete all.
 
-use super::exec_stream::{self, input_bytes, DEFAULT_IDLE_MS};
+use super::stream::{input_bytes, Format, Stream};
 use super::{gateway_call, simple_call, Prepared, Target};
 use crate::bindings::convert::{invalid, json_object, Options};
 use crate::bindings::error::to_js;
@@ -14,6 +14,52 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
+/** Options of `exec.stream(cmd, options)`. */
+export interface ExecStreamOptions extends SubscribeOptions {
+  /** The task's own time limit on the server (`timeout_seconds`). */
+  timeoutSeconds?: number;
+}
+
+/** Options of `exec.subscribe(taskId, options)`. */
+export interface SubscribeOptions extends CallOptions {
+  /** Until the response headers arrive (each connection). Default: the client's `timeoutMs`. */
+  timeoutMs?: number;
+  /**
+   * How long the wire may stay silent while the stream is being read before the connection is
+   * taken for dead and the stream resumed on a new one (0: never). Default 60000. Time spent by
+   * a slow consumer does not count.
+   */
+  idleTimeoutMs?: number;
+}
+
+/** Output of the task: `data` as sent, `text` decoded per stream (characters split across chunks come out whole). */
+export interface ExecOutputEvent {
+  event: "stdout" | "stderr";
+  data: Uint8Array;
+  text: string;
+}
+
+/** The task ended: always the last event, exactly once. */
+export interface ExecExitEvent {
+  event: "exit";
+  exitCode: number;
+  status?: string;
+}
+
+export type ExecEvent = ExecOutputEvent | ExecExitEvent;
+
+/** What `ExecStream.wait()` resolves with. */
+export interface ExecStreamResult {
+  taskId: string;
+  exitCode: number;
+  status?: string;
+  /** All the task's stdout, decoded. */
+  stdout: string;
+  stderr: string;
+}
+
+/** An exec stream is iterated with `for await`: `ExecStream extends AsyncIterable<ExecEvent>`. */
+export interface ExecStream extends AsyncIterable<ExecEvent> {}
 /** A task of `exec.list()` / `exec.get()`, as the gateway sends it. */
 export interface ExecTask {
   id: string;
@@ -77,6 +123,19 @@ impl RuntimeExec {
         let url = self.target.url(&path, &[]);
         Ok((HttpRequest { method, url, body }, signal))
     }
+
+    /// An exec stream of `POST /exec/stream`, or a subscribe to a task.
+    fn open(
+        &self,
+        parts: Result<(Option<HttpRequest>, Option<String>, Options), ClientError>,
+    ) -> Result<JsValue, JsValue> {
+        parts
+            .and_then(|(start, id, options)| {
+                Stream::open(&self.target, Format::Exec, start, id, &options)
+            })
+            .map(Stream::into_js)
+            .map_err(to_js)
+    }
 }
 
 /// `cmd` as a non-empty array of strings.
@@ -101,20 +160,6 @@ fn exec_body(cmd: JsValue, options: &Options, call: &str) -> Result<String, Clie
         pairs.push(("timeout_seconds", JsValue::from_f64(seconds.ceil())));
     }
     json_object(&pairs, call)
-}
-
-/// A stream's `timeoutMs` (default: the client's) and `idleTimeoutMs` (0 = none).
-fn stream_timeouts(target: &Target, options: &Options) -> Result<(f64, f64), ClientError> {
-    let handshake = options
-        .positive("timeoutMs")?
-        .unwrap_or_else(|| target.session().timeout_ms());
-    let idle = match options.get("idleTimeoutMs").as_f64() {
-        Some(0.0) => 0.0,
-        _ => options
-            .positive("idleTimeoutMs")?
-            .unwrap_or(DEFAULT_IDLE_MS),
-    };
-    Ok((handshake, idle))
 }
 
 #[wasm_bindgen]
@@ -149,13 +194,13 @@ impl RuntimeExec {
         const CALL: &str = "exec.stream(cmd, options)";
         let open = || {
             let options = Options::read(options, CALL)?;
-            let body = exec_body(cmd, &options, CALL)?;
-            let (handshake, idle) = stream_timeouts(&self.target, &options)?;
-            let post = api::post(self.target.url("/exec/stream", &[]), body);
-            let target = self.target.clone();
-            exec_stream::open(target, Some(post), None, options.signal()?, handshake, idle)
+            let post = api::post(
+                self.target.url("/exec/stream", &[]),
+                exec_body(cmd, &options, CALL)?,
+            );
+            Ok((Some(post), None, options))
         };
-        open().map_err(to_js)
+        self.open(open())
     }
 
     /// The output of a task, from its first byte (`GET /exec/stream?task_id=`): a finished
@@ -170,13 +215,13 @@ impl RuntimeExec {
     ) -> Result<JsValue, JsValue> {
         const CALL: &str = "exec.subscribe(taskId, options)";
         let open = || {
-            let id = task_id(&id, CALL)?;
-            let options = Options::read(options, CALL)?;
-            let (handshake, idle) = stream_timeouts(&self.target, &options)?;
-            let target = self.target.clone();
-            exec_stream::open(target, None, Some(id), options.signal()?, handshake, idle)
+            Ok((
+                None,
+                Some(task_id(&id, CALL)?),
+                Options::read(options, CALL)?,
+            ))
         };
-        open().map_err(to_js)
+        self.open(open())
     }
 
     /// The workspace's tasks (`GET /exec`).

@@ -1,22 +1,16 @@
 //! `runtime.files`: list, stream, read, stat, write, mkdir, delete over the gateway.
 
-use super::exec_stream::DEFAULT_IDLE_MS;
+use super::stream::{Format, Stream};
 use super::{gateway_call, path_options, Target};
-use crate::bindings::body::{self, Conn, ReadEnd, StreamSignals};
-use crate::bindings::convert::{json_object, parse_json, query, Kind, Options};
-use crate::bindings::error::{promise, to_js};
-use crate::bindings::iterable;
+use crate::bindings::convert::{json_object, query, Kind, Options};
+use crate::bindings::error::to_js;
 use crate::core::api;
-use crate::core::error::{codes, ClientError};
-use crate::core::gate::Gate;
-use crate::core::ndjson::{self, Lines};
-use crate::core::request::Retries;
+use crate::core::error::ClientError;
 use crate::core::runtime::HttpRequest;
-use js_sys::{Object, Promise};
-use std::cell::RefCell;
+use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortController, AbortSignal};
+use web_sys::AbortSignal;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -51,8 +45,14 @@ export interface ReadFileOptions extends PathOptions {
   withLineNumbers?: boolean;
 }
 
-/** `files.stream()`: the entries one by one, as the gateway finds them. */
-export interface FileStream extends AsyncIterable<FileEntry> {}
+/** `files.stream()`: the entries one by one, as the gateway finds them (`for await`). */
+export interface FileStream extends AsyncIterable<FileEntry> {
+  next(): Promise<IteratorResult<FileEntry, undefined>>;
+  /** Ends the iteration early (`break`): closes the connection. */
+  return(): Promise<IteratorResult<FileEntry, undefined>>;
+  /** Stops reading and closes the connection. */
+  close(): void;
+}
 "#;
 
 /// `runtime.files`.
@@ -147,31 +147,9 @@ impl RuntimeFiles {
         const CALL: &str = "files.stream(options)";
         let open = || {
             let options = Options::required(options, CALL)?;
-            let (request, signal) = self.listing("/files/stream", &options, LIST_QUERY)?;
-            let handshake = options
-                .positive("timeoutMs")?
-                .unwrap_or_else(|| self.target.session().timeout_ms());
-            let idle = match options.get("idleTimeoutMs").as_f64() {
-                Some(0.0) => 0.0,
-                _ => options
-                    .positive("idleTimeoutMs")?
-                    .unwrap_or(DEFAULT_IDLE_MS),
-            };
-            let close = AbortController::new().map_err(|_| ClientError::disposed())?;
-            let signals = StreamSignals::new(&self.target, signal.as_ref(), &close);
-            let stop = signals.signals.caller.clone();
-            let inner = Rc::new(LineStream {
-                target: self.target.clone(),
-                request,
-                signals,
-                stop,
-                close,
-                handshake,
-                idle,
-                gate: Gate::default(),
-                state: RefCell::default(),
-            });
-            Ok(iterable(FileStream { inner }.into()))
+            let (request, _) = self.listing("/files/stream", &options, LIST_QUERY)?;
+            let stream = Stream::open(&self.target, Format::Lines, Some(request), None, &options)?;
+            Ok(stream.into_js())
         };
         open().map_err(to_js)
     }
@@ -248,156 +226,5 @@ impl RuntimeFiles {
         #[wasm_bindgen(unchecked_param_type = "PathOptions")] options: JsValue,
     ) -> Promise {
         self.post_path("/files/delete", "files.delete(options)", options)
-    }
-}
-
-#[derive(Default)]
-struct LineState {
-    conn: Option<Rc<Conn>>,
-    lines: Lines,
-    /// The request went out (there is no second connection: a drop is an error).
-    opened: bool,
-    end: Option<Result<(), ClientError>>,
-}
-
-struct LineStream {
-    target: Rc<Target>,
-    request: HttpRequest,
-    signals: StreamSignals,
-    stop: Option<AbortSignal>,
-    close: AbortController,
-    handshake: f64,
-    idle: f64,
-    gate: Gate,
-    state: RefCell<LineState>,
-}
-
-/// `{ value, done }` of the iterator protocol.
-fn item(value: JsValue, done: bool) -> JsValue {
-    let object = Object::new();
-    crate::bindings::convert::set(&object, "value", &value);
-    crate::bindings::convert::set(&object, "done", &JsValue::from_bool(done));
-    object.into()
-}
-
-impl LineStream {
-    /// The next entry's JSON text, `None` at the end.
-    async fn pull(&self) -> Result<Option<String>, ClientError> {
-        loop {
-            let line = {
-                let mut state = self.state.borrow_mut();
-                if let Some(end) = &state.end {
-                    return end.clone().map(|_| None);
-                }
-                match state.lines.next_line()? {
-                    Some(line) => Some(line),
-                    None if state.opened && state.conn.is_none() => {
-                        let last = state.lines.finish();
-                        state.end = Some(Ok(()));
-                        match last {
-                            Some(line) => Some(line),
-                            None => return Ok(None),
-                        }
-                    }
-                    None => None,
-                }
-            };
-            if let Some(line) = line {
-                match ndjson::entry(line)? {
-                    Some(entry) => return Ok(Some(entry)),
-                    None => continue,
-                }
-            }
-            let conn = self.state.borrow().conn.clone();
-            let conn = match conn {
-                Some(conn) => conn,
-                None => {
-                    self.state.borrow_mut().opened = true;
-                    let request = &self.request;
-                    let retries = Retries::for_method("GET");
-                    let conn = body::open(
-                        &self.target,
-                        request,
-                        retries,
-                        &self.signals,
-                        self.handshake,
-                    );
-                    let conn = Rc::new(conn.await?);
-                    self.state.borrow_mut().conn = Some(conn.clone());
-                    conn
-                }
-            };
-            match conn.read(self.idle).await {
-                Ok(Some(chunk)) => self.state.borrow_mut().lines.push(&chunk.to_vec()),
-                Ok(None) => self.state.borrow_mut().conn = None,
-                Err(ReadEnd::Idle) => {
-                    return Err(ClientError::new(
-                        codes::TIMEOUT,
-                        "files.stream: nothing arrived within idleTimeoutMs",
-                    ))
-                }
-                Err(ReadEnd::Failed) => {
-                    return Err(ClientError::new(
-                        codes::NETWORK_ERROR,
-                        "files.stream: the connection broke",
-                    ))
-                }
-            }
-        }
-    }
-
-    async fn next(&self) -> Result<JsValue, ClientError> {
-        if self.close.signal().aborted() {
-            return Ok(item(JsValue::UNDEFINED, true));
-        }
-        let _pass = self.gate.enter().await;
-        let session = self.target.session();
-        let pulled = session.guarded(self.stop.clone(), self.pull()).await;
-        match pulled {
-            Ok(Some(entry)) => Ok(item(parse_json(&entry)?, false)),
-            Ok(None) => Ok(item(JsValue::UNDEFINED, true)),
-            Err(error) => {
-                let mut state = self.state.borrow_mut();
-                state.conn = None;
-                if self.close.signal().aborted() {
-                    state.end = Some(Ok(()));
-                    return Ok(item(JsValue::UNDEFINED, true));
-                }
-                state.end.get_or_insert(Err(error.clone()));
-                Err(error)
-            }
-        }
-    }
-}
-
-/// `files.stream()`: an async iterable of `FileEntry`.
-#[wasm_bindgen]
-pub struct FileStream {
-    inner: Rc<LineStream>,
-}
-
-#[wasm_bindgen]
-impl FileStream {
-    /// The next entry (`for await` calls it).
-    #[wasm_bindgen(unchecked_return_type = "Promise<IteratorResult<FileEntry, undefined>>")]
-    pub fn next(&self) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move { inner.next().await })
-    }
-
-    /// Ends the iteration early (`break` out of `for await`): as `close()`.
-    #[wasm_bindgen(
-        js_name = "return",
-        unchecked_return_type = "Promise<IteratorResult<FileEntry, undefined>>"
-    )]
-    pub fn return_(&self) -> Promise {
-        self.close();
-        Promise::resolve(&item(JsValue::UNDEFINED, true))
-    }
-
-    /// Stops reading and closes the connection.
-    pub fn close(&self) {
-        self.inner.close.abort();
-        self.inner.state.borrow_mut().conn = None;
     }
 }

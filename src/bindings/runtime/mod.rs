@@ -2,10 +2,10 @@
 //! renews itself. The gateway token only ever travels as `Authorization: Bearer`.
 
 mod exec;
-mod exec_stream;
 mod files;
 mod proxy;
 mod search;
+mod stream;
 mod transfer;
 
 use super::convert::{get, invalid, parse_json, token_info, Options};
@@ -15,7 +15,7 @@ use super::session::Session;
 use crate::core::api;
 use crate::core::cell::TokenCell;
 use crate::core::error::ClientError;
-use crate::core::request::{send_authorised, Answer, Retries};
+use crate::core::request::{send_authorised, Retries};
 use crate::core::runtime::{HttpRequest, LocalFuture, TransportError};
 use exec::RuntimeExec;
 use fetch::RawResponse;
@@ -28,7 +28,7 @@ use std::rc::Rc;
 use transfer::RuntimeTransfer;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Request, RequestInit, Response};
+use web_sys::{AbortSignal, Request, RequestInit};
 
 /// What the runtime and its views (`files`, `exec`) share.
 pub struct Target {
@@ -216,32 +216,14 @@ impl WorkspaceRuntime {
         #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestInit")] init: Option<JsValue>,
     ) -> Promise {
-        let target = self.target.clone();
-        promise(async move { raw_fetch(&target, path, init, None).await })
-    }
-}
-
-/// A raw answer, and whether a 401 in it is the gateway refusing its token.
-pub struct Checked(Response, bool);
-
-impl Answer for Checked {
-    /// A 401 that is not the gateway's (the proxied app's own) is not retried.
-    fn status(&self) -> u16 {
-        match self.0.status() {
-            401 if !self.1 => 200,
-            status => status,
-        }
-    }
-
-    fn retry_after(&self) -> Option<String> {
-        self.0.headers().get("retry-after").ok().flatten()
+        promise(raw_fetch(self.target.clone(), path, init, None))
     }
 }
 
 /// `rt.fetch(path, init)` on the gateway, or `proxy(port).fetch(path, init)` through its
 /// `/proxy` to the target `proxy` names: the `Response` once its headers are in.
 async fn raw_fetch(
-    target: &Target,
+    target: Rc<Target>,
     path: JsValue,
     init: Option<JsValue>,
     proxy: Option<String>,
@@ -277,20 +259,20 @@ async fn raw_fetch(
     let cell = target.cell();
     let signals = session.signals(signal.clone());
     let proxied = proxy.is_some();
-    let send = move |bearer: &str| -> LocalFuture<Result<Checked, TransportError>> {
+    let send = move |bearer: &str| -> LocalFuture<Result<RawResponse, TransportError>> {
         let sent = fetch::send_raw(&request, bearer, &signals);
         Box::pin(async move {
-            let RawResponse(response) = sent.await?;
-            let mut gateway = response.status() == 401;
-            if gateway && proxied {
+            let RawResponse(response, _) = sent.await?;
+            let mut app_401 = false;
+            if proxied && response.status() == 401 {
                 // Read a copy: the caller gets the body untouched.
                 let text = match response.clone().map(|copy| copy.text()) {
                     Ok(Ok(text)) => JsFuture::from(text).await.ok().and_then(|t| t.as_string()),
                     _ => None,
                 };
-                gateway = text.is_some_and(|t| crate::core::proxy::is_gateway_refusal(&t));
+                app_401 = !text.is_some_and(|t| crate::core::proxy::is_gateway_refusal(&t));
             }
-            Ok(Checked(response, gateway))
+            Ok(RawResponse(response, app_401))
         })
     };
     let sent = send_authorised(&cell, &*session.platform, Retries::UNAUTHORIZED_ONLY, &send);

@@ -48,8 +48,7 @@ impl RuntimeProxy {
         #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestInit")] init: Option<JsValue>,
     ) -> Promise {
-        let target = self.target.clone();
-        let proxy_target = self.proxy_target.clone();
-        promise(async move { raw_fetch(&target, path, init, Some(proxy_target)).await })
+        let proxy_target = Some(self.proxy_target.clone());
+        promise(raw_fetch(self.target.clone(), path, init, proxy_target))
     }
 }
