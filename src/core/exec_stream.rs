@@ -203,6 +203,11 @@ impl Aligner {
         };
     }
 
+    /// Nothing of a replay is still owed: what arrives now is new.
+    pub fn aligned(&self) -> bool {
+        self.replay.is_none()
+    }
+
     /// An event from the wire: what to deliver of it, if anything.
     pub fn accept(&mut self, event: WireEvent) -> Result<Option<Delivery>, ClientError> {
         if self.exited {
@@ -278,7 +283,10 @@ impl Aligner {
 pub const MAX_RESUME_ATTEMPTS: u32 = 5;
 
 /// When to re-subscribe after a drop: at once the first time, then with the transient back-off
-/// (300 ms, 900 ms, … with jitter); the count starts over once an event arrives.
+/// (300 ms, 900 ms, … with jitter); the count starts over once an event arrives. A silent wire
+/// (the idle timeout) on a connection that had delivered all it owed is not a failure: a task
+/// may stay quiet for an hour (a build step), and each such check is already `idleTimeoutMs`
+/// apart; it re-subscribes at once, uncounted.
 #[derive(Debug, Clone, Default)]
 pub struct Resumer {
     failures: u32,
@@ -287,6 +295,15 @@ pub struct Resumer {
 impl Resumer {
     pub fn progressed(&mut self) {
         self.failures = 0;
+    }
+
+    /// The delay before re-subscribing after the connection `idle`d out or dropped, while the
+    /// replay was `aligned` (or not); `None` when the stream should give up.
+    pub fn after_drop(&mut self, idle: bool, aligned: bool, random: f64) -> Option<f64> {
+        if idle && aligned {
+            return Some(0.0);
+        }
+        self.next_delay_ms(random)
     }
 
     /// The delay before the next attempt, or `None` when the stream should give up.
@@ -304,18 +321,29 @@ impl Resumer {
 }
 
 /// Text of the output channels: one streaming decoder each (a character split across chunks
-/// comes out whole), and, for `wait()`, all of it.
+/// comes out whole), and, for `wait()`, all of it unless `discard` (`keepOutput: false`).
 #[derive(Debug, Clone, Default)]
 pub struct Texts {
     decoders: [utf8::Decoder; 2],
     collected: [String; 2],
+    discard: bool,
 }
 
 impl Texts {
+    /// `keep`: collect the text for `wait()`.
+    pub fn new(keep: bool) -> Self {
+        Texts {
+            discard: !keep,
+            ..Texts::default()
+        }
+    }
+
     /// The text of the next bytes of `channel` (appended to what `wait()` gets).
     pub fn decode(&mut self, channel: Channel, data: &[u8]) -> String {
         let text = self.decoders[channel as usize].decode(data);
-        self.collected[channel as usize].push_str(&text);
+        if !self.discard {
+            self.collected[channel as usize].push_str(&text);
+        }
         text
     }
 
@@ -483,6 +511,16 @@ mod tests {
             assert!(r.next_delay_ms(0.5).is_some());
         }
         assert_eq!(r.next_delay_ms(0.5), None);
+        // A quiet task: idle checks on an aligned connection never exhaust the attempts.
+        let mut r = Resumer::default();
+        for _ in 0..100 {
+            assert_eq!(r.after_drop(true, true, 0.5), Some(0.0));
+        }
+        // Idle during a replay that has not caught up counts.
+        for _ in 0..MAX_RESUME_ATTEMPTS {
+            assert!(r.after_drop(true, false, 0.5).is_some());
+        }
+        assert_eq!(r.after_drop(false, true, 0.5), None);
     }
 
     #[test]
@@ -494,5 +532,8 @@ mod tests {
         assert_eq!(t.decode(Channel::Stdout, &euro[1..]), "€");
         assert_eq!(t.decode(Channel::Stdout, &[0xE2]), "");
         assert_eq!(t.finish(), ["€\u{FFFD}".to_string(), "e".to_string()]);
+        let mut t = Texts::new(false);
+        assert_eq!(t.decode(Channel::Stdout, b"kept nowhere"), "kept nowhere");
+        assert_eq!(t.finish(), [String::new(), String::new()]);
     }
 }

@@ -100,6 +100,8 @@ test("exec.stream: wait() without iterating collects everything; an unknown comm
   eq(typeof done.taskId, "string", "taskId");
   const missing = await rt.exec.stream(["no-such-command"]).wait();
   eq(missing.exitCode, 127, "unknown command");
+  const unkept = await rt.exec.stream(["seq", "3"], { keepOutput: false }).wait();
+  deepEq([unkept.exitCode, unkept.stdout, unkept.stderr], [0, "", ""], "keepOutput: false");
 });
 
 test("exec.stream: the command starts even if nobody reads the stream", async (t) => {
@@ -283,6 +285,14 @@ test("exec.stream: a slow consumer never trips the idle timeout; a silent wire d
   eq(exits(events).length, 1, "one exit");
   const streams = (await gatewaySince(mark)).filter((r) => r.path === "/exec/stream");
   assert(streams.length >= 1 && streams.length <= 3, `connections: ${streams.length}`);
+
+  // A task quiet for far longer than the idle timeout: each silent period re-subscribes (the
+  // replay realigned), never counted as a failure, so the stream never gives up on it.
+  const mark2 = await netMark();
+  const quiet = await rt.exec.stream(["sh", "-c", "echo start; sleep 2; echo done"], { idleTimeoutMs: 150 }).wait();
+  deepEq([quiet.exitCode, quiet.stdout], [0, "start\ndone\n"], "a task silent for 2 s with idleTimeoutMs 150");
+  const resubscribes = (await gatewaySince(mark2)).filter((r) => r.path === "/exec/stream" && r.method === "GET").length;
+  assert(resubscribes >= 6, `re-subscribed on each silent period (${resubscribes})`);
 });
 
 test("exec.stream: option errors are thrown at once and name the option", async (t) => {

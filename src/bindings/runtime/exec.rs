@@ -30,6 +30,11 @@ export interface SubscribeOptions extends CallOptions {
    * a slow consumer does not count.
    */
   idleTimeoutMs?: number;
+  /**
+   * Keep the output's text for `wait()` (default `true`). `false`: nothing of the output is
+   * kept (for long logs read through the iterator); `wait()` then has empty `stdout`/`stderr`.
+   */
+  keepOutput?: boolean;
 }
 
 /** Output of the task: `data` as sent, `text` decoded per stream (characters split across chunks come out whole). */
@@ -53,7 +58,7 @@ export interface ExecStreamResult {
   taskId: string;
   exitCode: number;
   status?: string;
-  /** All the task's stdout, decoded. */
+  /** All the task's stdout, decoded (empty with `keepOutput: false`). */
   stdout: string;
   stderr: string;
 }

@@ -198,6 +198,7 @@ impl Stream {
             state: RefCell::new(State {
                 start,
                 aligner: Aligner::new(task_id),
+                texts: Texts::new(options.bool("keepOutput")? != Some(false)),
                 ..State::default()
             }),
         });
@@ -393,6 +394,7 @@ impl Stream {
             };
             let read = conn.read(self.idle_ms).await;
             let resume = !matches!(read, Ok(Some(_)));
+            let idle = matches!(read, Err(ReadEnd::Idle));
             if let Some(step) = self.received(&conn, read)? {
                 return Ok(step);
             }
@@ -400,7 +402,7 @@ impl Stream {
                 if self.stopped() {
                     return Err(ClientError::aborted());
                 }
-                self.before_resume(None).await?;
+                self.before_resume(None, idle).await?;
             }
         }
     }
@@ -582,7 +584,7 @@ impl Stream {
                 Ok(conn) => return Ok(conn),
                 // The POST may have started the task: never sent twice.
                 Err(error) if !first && resumable(&error) && !self.stopped() => {
-                    self.before_resume(Some(error)).await?
+                    self.before_resume(Some(error), false).await?
                 }
                 Err(error) => return Err(error),
             }
@@ -590,13 +592,17 @@ impl Stream {
     }
 
     /// Waits before the next re-subscribe, or gives up after too many in a row.
-    async fn before_resume(&self, error: Option<ClientError>) -> Result<(), ClientError> {
+    async fn before_resume(
+        &self,
+        error: Option<ClientError>,
+        idle: bool,
+    ) -> Result<(), ClientError> {
         let platform = &self.target.session().platform;
-        let delay = self
-            .state
-            .borrow_mut()
-            .resumer
-            .next_delay_ms(platform.random());
+        let delay = {
+            let mut state = self.state.borrow_mut();
+            let aligned = state.aligner.aligned();
+            state.resumer.after_drop(idle, aligned, platform.random())
+        };
         match delay {
             None => Err(error.unwrap_or_else(|| {
                 ClientError::new(
