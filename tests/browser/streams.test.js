@@ -201,6 +201,41 @@ test("exec.stream: several drops in a row, the last during the replay, still eve
   eq(exits(events).length, 1, "one exit");
 });
 
+test("exec.stream: a drop after the gateway token was rotated: the re-subscribe re-mints once and resumes", async (t) => {
+  const { ws, rt } = await freshRuntime(t);
+  await fault({ kind: "drop", path: "/exec/stream", method: "POST", listener: "gateway", after_bytes: 300 });
+  const run = rt.exec.stream(["sh", "-c", "echo before; sleep 0.5; seq 1000"]);
+  const it = run[Symbol.asyncIterator]();
+  eq((await it.next()).value.text, "before\n", "first event");
+  // Rotated behind the client's back: the token the stream started with is revoked.
+  await admin("POST", `/workspace/${ws.id}/internal-api-access/token`);
+  const mark = await netMark();
+  const rest = [];
+  for (;;) {
+    const { value, done } = await it.next();
+    if (done) break;
+    rest.push(value);
+  }
+  eq(textOf(rest, "stdout"), seqText(1000), "the rest, once");
+  eq(exits(rest).length, 1, "one exit");
+  const resubscribes = (await gatewaySince(mark)).filter((r) => r.path === "/exec/stream");
+  deepEq(resubscribes.map((r) => r.method), ["GET", "GET"], "a 401 with the rotated token, then the re-subscribe with a new one");
+});
+
+test("exec.stream: timeoutMs bounds the handshake only ('timeout'); a long stream has no deadline", async (t) => {
+  const { rt } = await freshRuntime(t);
+  await fault({ kind: "latency", path: "/exec/stream", listener: "gateway", latency_ms: 1500 });
+  const t0 = performance.now();
+  await rejects(rt.exec.stream(["true"], { timeoutMs: 300 }).wait(), { code: "timeout" }, "headers later than timeoutMs");
+  between(performance.now() - t0, 250, 1400, "ms until the timeout");
+  // A client with a short per-request timeout: a stream longer than it is fine.
+  const c = client(t, { token: await mint(await tenant("st")), timeoutMs: 400 });
+  const ws = await c.workspaces.create({ image: "node-20" });
+  const rt2 = await c.workspaces.runtime(ws.id);
+  const done = await rt2.exec.stream(["sh", "-c", "echo a; sleep 1; echo b"]).wait();
+  deepEq([done.exitCode, done.stdout], [0, "a\nb\n"], "a 1 s stream under timeoutMs 400");
+});
+
 test("exec.stream: a 502 on the re-subscribe is retried; a 404 ends the stream with the gateway's code", async (t) => {
   const { rt } = await freshRuntime(t);
   await fault({ kind: "drop", path: "/exec/stream", method: "POST", listener: "gateway", after_bytes: 400 });
