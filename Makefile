@@ -21,7 +21,7 @@ DEMO_GATEWAY_PORT ?= 8788
 DEMO_CLIENT_ID ?= demo-admin
 DEMO_CLIENT_SECRET ?= demo-admin-secret
 
-.PHONY: help install build pkg size test test-native test-browser test-pkg test-client test-consumer test-e2e test-sdk bench bench-smoke fuzz fuzz-smoke demo clean
+.PHONY: help install build pkg size test test-native test-browser test-pkg test-client test-consumer test-e2e test-sdk test-sdk-ws bench bench-smoke fuzz fuzz-smoke demo clean
 
 help:
 	@echo "make demo          build the package and serve the demo page on http://127.0.0.1:$(DEMO_PORT)/"
@@ -37,6 +37,7 @@ help:
 	@echo "make test-consumer a Vite app and a plain <script type=module> page using pkg/; tsc --strict on the public API"
 	@echo "make test-e2e      the demo page end to end (Playwright, headless Chromium); screenshots in test-results/e2e/"
 	@echo "make test-sdk      the official Oblien SDK (npm oblien 2.4.0, oblien/runtime) against a fresh emulator's gateway"
+	@echo "make test-sdk-ws   the emulator's /ws, terminals and watchers through the official SDK (npm oblien 2.4.0, rt.ws())"
 	@echo "make bench         benchmarks: the package vs plain fetch in headless Chromium, the emulator under wrk (~5 min; docs/BENCHMARKS.md)"
 	@echo "make bench-smoke   the benchmarks with tiny counts and the same invariant checks (~30 s)"
 	@echo "make fuzz          fuzz each core target for FUZZ_SECONDS (default 60) with cargo-fuzz (nightly; installed if missing)"
@@ -98,6 +99,11 @@ test-consumer: pkg
 # The demo page (www/ + the built pkg/) served by a fresh --demo emulator, driven like a user would.
 test-e2e: pkg
 	flock -s $(PKG_LOCK) tests/e2e/run.sh
+
+# Wire compatibility of the emulator's WebSocket, terminals and watchers with the official SDK
+# (npm `oblien` 2.4.0, `rt.ws()`; tests/sdk-ws/, its own package-lock.json). Not part of `make test`.
+test-sdk-ws: install
+	scripts/with-emulator.sh tests/sdk-ws/run.sh
 
 demo: pkg
 	rm -rf www/pkg && cp -r pkg www/pkg

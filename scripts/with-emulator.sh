@@ -3,7 +3,8 @@
 # Starts a fresh oblien-emulator on free loopback ports, runs CMD with
 #   OBLIEN_EMULATOR_API, OBLIEN_EMULATOR_GATEWAY, OBLIEN_EMULATOR_CLIENT_ID, OBLIEN_EMULATOR_CLIENT_SECRET
 # exported, stops the emulator and exits with CMD's status.
-# Env: EMULATOR_FLAGS (extra emulator flags), EMULATOR_PROFILE (debug | release, default debug), OBLIEN_CLIENT_ID / OBLIEN_CLIENT_SECRET (admin creds),
+# Env: EMULATOR_FLAGS (extra emulator flags), EMULATOR_PROFILE (debug | release, default debug),
+#      EMULATOR_BIN (an emulator binary to run instead of building this tree's), OBLIEN_CLIENT_ID / OBLIEN_CLIENT_SECRET (admin creds),
 #      EMULATOR_READY_TIMEOUT (seconds, default 30).
 set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: $0 CMD [ARGS...]" >&2; exit 2; }
@@ -13,12 +14,16 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 # The debug build by default: `cargo test` has built it already, and the release profile (LTO,
 # opt-level z, tuned for the wasm) costs ~100 s here. EMULATOR_PROFILE=release for benchmarks.
 profile="${EMULATOR_PROFILE:-debug}"
-if [ "$profile" = release ]; then
-  cargo build --release --quiet -p oblien-emulator --manifest-path "$root/Cargo.toml"
+if [ -n "${EMULATOR_BIN:-}" ]; then
+  bin="$EMULATOR_BIN"
 else
-  cargo build --quiet -p oblien-emulator --manifest-path "$root/Cargo.toml"
+  if [ "$profile" = release ]; then
+    cargo build --release --quiet -p oblien-emulator --manifest-path "$root/Cargo.toml"
+  else
+    cargo build --quiet -p oblien-emulator --manifest-path "$root/Cargo.toml"
+  fi
+  bin="${CARGO_TARGET_DIR:-$root/target}/$profile/oblien-emulator"
 fi
-bin="$root/target/$profile/oblien-emulator"
 
 tmp="$(mktemp -d)"
 log="$tmp/emulator.log"

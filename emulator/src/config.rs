@@ -34,6 +34,11 @@ pub struct Config {
     pub demo_token_ttl_secs: u64,
     pub api_body_limit: usize,
     pub gateway_body_limit: usize,
+    /// Refuse `POST …/internal-api-access/workspace` (the 30-day workspace token) to everything but
+    /// an admin key. Off by default: the Scoped Tokens page lets a namespace credential reach "a
+    /// workspace in own namespace" and a workspace credential "all sub-resources" of its workspace,
+    /// this endpoint included.
+    pub strict_workspace_tokens: bool,
 }
 
 impl Default for Config {
@@ -54,6 +59,7 @@ impl Default for Config {
             demo_token_ttl_secs: 60,
             api_body_limit: 1024 * 1024,
             gateway_body_limit: 8 * 1024 * 1024,
+            strict_workspace_tokens: false,
         }
     }
 }

@@ -15,7 +15,9 @@ pub enum FaultKind {
     /// Answer `status` (default 500) with `body` instead of the real handler.
     Status,
     /// Close the connection without any response; with `after_bytes`, let the response start
-    /// and close the connection after that many bytes of its body.
+    /// and close the connection after that many bytes of its body. On the gateway's `/ws`
+    /// (without `after_bytes`), it also ends the sockets open at that moment, without a close
+    /// frame (a network loss).
     Drop,
     /// Answer `status` (default 200) with an HTML page instead of JSON.
     NonJson,
@@ -115,6 +117,13 @@ impl Faults {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<ActiveFault>> {
         self.active.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl FaultSpec {
+    /// Whether this fault applies to a request on `listener` with `method` and `path`.
+    pub fn matches(&self, listener: Listener, method: &str, path: &str) -> bool {
+        matches(self, listener, method, path)
     }
 }
 

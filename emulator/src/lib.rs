@@ -17,6 +17,7 @@ mod error;
 pub mod faults;
 mod gateway;
 mod jwt;
+mod live;
 mod middleware;
 mod ratelimit;
 mod server;
@@ -68,6 +69,17 @@ impl Running {
     pub async fn shutdown(self) {
         self.state.api_up.store(false, Ordering::SeqCst);
         self.state.gateway_up.store(false, Ordering::SeqCst);
+        // Sockets and terminals are not requests: end them (1001 `shutting_down`).
+        let lives: Vec<_> = self
+            .state
+            .store()
+            .workspaces
+            .iter()
+            .map(|w| w.live.clone())
+            .collect();
+        for live in lives {
+            live.interrupt(live::Interrupt::Shutdown);
+        }
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             let _ = task.await;

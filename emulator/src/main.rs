@@ -53,6 +53,15 @@ struct Cli {
     /// Lifetime of gateway tokens, in seconds (Oblien: about an hour).
     #[arg(long, default_value_t = 3600)]
     gateway_token_ttl: u64,
+    /// Only an admin API key may mint the 30-day workspace token (POST
+    /// …/internal-api-access/workspace). By default scoped credentials of its namespace or
+    /// workspace may, as the Scoped Tokens page's enforcement tables allow.
+    #[arg(
+        long,
+        env = "OBLIEN_EMULATOR_STRICT_WORKSPACE_TOKENS",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    strict_workspace_tokens: bool,
     /// Writes `{api, gateway, clientId, clientSecret}` as JSON here once both listeners are up.
     #[arg(long, value_name = "FILE")]
     ready_file: Option<PathBuf>,
@@ -100,6 +109,7 @@ async fn run(cli: Cli) -> ExitCode {
         jwt_secret: cli.jwt_secret,
         demo_token_ttl_secs: cli.demo_token_ttl,
         gateway_token_ttl_secs: cli.gateway_token_ttl,
+        strict_workspace_tokens: cli.strict_workspace_tokens,
         ..Config::default()
     };
     let demo = config.demo;

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::faults::Faults;
 use crate::gateway::exec::Tasks;
 use crate::gateway::files::FileTree;
+use crate::live::{Live, Signal};
 use crate::ratelimit::RateLimiter;
 use crate::util::{iso8601, now_millis, random_hex};
 use serde::{Deserialize, Serialize};
@@ -121,6 +122,8 @@ pub struct Workspace {
     pub idempotency_key: Option<String>,
     pub access: RuntimeAccess,
     pub files: FileTree,
+    /// Socket, terminals, watchers and the interrupt signal (`crate::live`).
+    pub live: Arc<Live>,
     /// Exec tasks; dropping them (workspace deleted) kills the running ones.
     pub exec: Tasks,
 }
@@ -259,6 +262,13 @@ impl Shared {
         self.gateway_token_ttl
             .load(std::sync::atomic::Ordering::SeqCst)
     }
+
+    /// The interrupt signal of workspace `id` (stopped, rotated, disabled, deleted, shutdown):
+    /// long-lived gateway streams end when it changes. See `crate::live`.
+    #[allow(dead_code)] // for the exec streams
+    pub fn workspace_signal(&self, id: &str) -> Option<tokio::sync::watch::Receiver<Signal>> {
+        self.store().workspace(id).map(|w| w.live.subscribe())
+    }
 }
 
 #[cfg(test)]
@@ -296,6 +306,7 @@ pub(crate) mod tests {
                 private_ip: "10.40.0.2".into(),
             },
             files: FileTree::seeded(),
+            live: Live::new(),
             exec: Tasks::default(),
         };
         let state = Arc::new(Shared {

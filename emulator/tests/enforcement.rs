@@ -21,7 +21,20 @@ struct World {
 }
 
 async fn world() -> World {
-    let emu = common::start().await;
+    world_with(common::test_config()).await
+}
+
+/// The same world on an emulator started with `--strict-workspace-tokens`.
+async fn strict_world() -> World {
+    world_with(oblien_emulator::Config {
+        strict_workspace_tokens: true,
+        ..common::test_config()
+    })
+    .await
+}
+
+async fn world_with(config: oblien_emulator::Config) -> World {
+    let emu = common::start_with(config).await;
     emu.create_namespace("alpha").await;
     emu.create_namespace("beta").await;
     let a1 = emu.workspace_in(Some("alpha")).await;
@@ -80,7 +93,7 @@ async fn ws_cred(w: &World, kind: WsCred) -> Cred {
     }
 }
 
-/// The endpoint that mints the 30-day workspace token (see `namespace_scope_cannot_mint_30_day_tokens`).
+/// The endpoint that mints the 30-day workspace token (see `strict_workspace_tokens_*`).
 const MINTS_30_DAY_TOKEN: &[&str] = &["-api-access/workspace"];
 
 /// Every endpoint under one workspace, in an order that succeeds for a permitted caller
@@ -256,14 +269,7 @@ async fn namespace_scope_own_namespace_workspace_is_allowed() {
     for kind in NS_CREDS {
         let w = world().await;
         let cred = ns_cred(&w, kind).await;
-        assert_all_allowed(
-            &w.emu,
-            &cred,
-            &w.a1,
-            &format!("{kind:?}"),
-            MINTS_30_DAY_TOKEN,
-        )
-        .await;
+        assert_all_allowed(&w.emu, &cred, &w.a1, &format!("{kind:?}"), &[]).await;
         // One it created itself too.
         let ws = w
             .emu
@@ -274,7 +280,7 @@ async fn namespace_scope_own_namespace_workspace_is_allowed() {
             &cred,
             ws["id"].as_str().unwrap(),
             &format!("{kind:?}"),
-            MINTS_30_DAY_TOKEN,
+            &[],
         )
         .await;
     }
@@ -370,42 +376,88 @@ async fn namespace_scope_cannot_create_keys_or_tokens() {
     }
 }
 
-/// | Create API keys or tokens | Blocked (403) | — the 30-day workspace access token of
-/// `POST …/internal-api-access/workspace` is a token too, and a long-lived one: a 15-minute
-/// namespace token (stateless, unrevocable) could otherwise turn itself into 30-day credentials
-/// for every workspace of the tenant.
+/// "Access workspace in own namespace: Allowed" — every sub-resource, the 30-day workspace token
+/// of `POST …/internal-api-access/workspace` included (the pages' default; see
+/// `strict_workspace_tokens_refuse_scoped_callers` for the stricter server). The token it mints is
+/// bound to that one workspace: no widening.
 #[tokio::test]
-async fn namespace_scope_cannot_mint_30_day_tokens() {
+async fn namespace_scope_mints_30_day_tokens_for_own_workspaces() {
     for kind in NS_CREDS {
         let w = world().await;
         let cred = ns_cred(&w, kind).await;
         for prefix in ["internal-api-access", "runtime-api-access"] {
             let path = format!("/workspace/{}/{prefix}/workspace", w.a1);
             let r = w.emu.post_empty(&path, &cred).await;
-            assert_eq!(r.status.as_u16(), 403, "{kind:?}: POST {path}: {}", r.text);
-            r.err(403, "scope_denied");
+            let token = r.ok(200)["token"].as_str().expect("token").to_string();
+            let c = common::claims(&token);
+            assert_eq!(c["scope"], "workspace", "{kind:?}: {c}");
+            assert_eq!(c["workspaceId"], w.a1.as_str(), "{kind:?}: {c}");
+            assert_eq!(
+                c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(),
+                30 * 24 * 3600
+            );
+            // It reaches a1 only.
+            let long = Cred::bearer(&token);
+            w.emu
+                .get(&format!("/workspace/{}", w.a1), &long)
+                .await
+                .ok(200);
+            for other in [&w.a2, &w.b1] {
+                w.emu
+                    .get(&format!("/workspace/{other}"), &long)
+                    .await
+                    .err(403, "scope_denied");
+            }
+            w.emu
+                .get("/workspace", &long)
+                .await
+                .err(403, "scope_denied");
         }
-        // Gateway tokens (about an hour, revocable by rotation) stay allowed.
-        let r = w
-            .emu
-            .post_empty(
-                &format!("/workspace/{}/internal-api-access/enable", w.a1),
-                &cred,
-            )
-            .await;
-        r.ok(200);
+        // Another namespace's workspace, a personal one: still 403.
+        for other in [&w.b1, &w.p1] {
+            let path = format!("/workspace/{other}/internal-api-access/workspace");
+            w.emu
+                .post_empty(&path, &cred)
+                .await
+                .err(403, "scope_denied");
+        }
     }
 }
 
-// ── Workspace scope ─────────────────────────────────────────────────────────────────────────
-
-/// | Access bound workspace | Allowed (all sub-resources) |
+/// `--strict-workspace-tokens`: a 15-minute scoped credential (stateless, unrevocable) cannot turn
+/// itself into 30-day credentials; only the admin key mints them. Everything else a scoped
+/// credential may do is unchanged, gateway tokens (about an hour, revocable by rotation) included.
 #[tokio::test]
-async fn workspace_scope_bound_workspace_is_allowed() {
+async fn strict_workspace_tokens_refuse_scoped_callers() {
+    for kind in NS_CREDS {
+        let w = strict_world().await;
+        let cred = ns_cred(&w, kind).await;
+        for prefix in ["internal-api-access", "runtime-api-access"] {
+            let path = format!("/workspace/{}/{prefix}/workspace", w.a1);
+            let r = w.emu.post_empty(&path, &cred).await;
+            assert_eq!(r.status.as_u16(), 403, "{kind:?}: POST {path}: {}", r.text);
+            let body = r.err(403, "scope_denied");
+            assert!(
+                body["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("strict-workspace-tokens"),
+                "{body}"
+            );
+            w.emu.post_empty(&path, &Cred::admin()).await.ok(200);
+        }
+        assert_all_allowed(
+            &w.emu,
+            &cred,
+            &w.a2,
+            &format!("strict {kind:?}"),
+            MINTS_30_DAY_TOKEN,
+        )
+        .await;
+    }
     for kind in WS_CREDS {
-        let w = world().await;
+        let w = strict_world().await;
         let cred = ws_cred(&w, kind).await;
-        // Except minting a 30-day token: a long-lived credential is the admin's to issue.
         for prefix in ["internal-api-access", "runtime-api-access"] {
             let path = format!("/workspace/{}/{prefix}/workspace", w.a1);
             w.emu
@@ -413,15 +465,28 @@ async fn workspace_scope_bound_workspace_is_allowed() {
                 .await
                 .err(403, "scope_denied");
         }
-        // (This deletes the workspace last.)
         assert_all_allowed(
             &w.emu,
             &cred,
             &w.a1,
-            &format!("{kind:?}"),
+            &format!("strict {kind:?}"),
             MINTS_30_DAY_TOKEN,
         )
         .await;
+    }
+}
+
+// ── Workspace scope ─────────────────────────────────────────────────────────────────────────
+
+/// | Access bound workspace | Allowed (all sub-resources) | — minting the 30-day workspace token
+/// included (by default; `strict_workspace_tokens_refuse_scoped_callers` for the stricter server).
+#[tokio::test]
+async fn workspace_scope_bound_workspace_is_allowed() {
+    for kind in WS_CREDS {
+        let w = world().await;
+        let cred = ws_cred(&w, kind).await;
+        // (This deletes the workspace last.)
+        assert_all_allowed(&w.emu, &cred, &w.a1, &format!("{kind:?}"), &[]).await;
     }
 }
 

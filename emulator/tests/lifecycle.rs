@@ -136,6 +136,10 @@ fn unique_path(name: &str) -> PathBuf {
 }
 
 fn spawn_binary(ready_file: &PathBuf, extra: &[&str]) -> ChildGuard {
+    spawn_binary_env(ready_file, extra, &[])
+}
+
+fn spawn_binary_env(ready_file: &PathBuf, extra: &[&str], env: &[(&str, &str)]) -> ChildGuard {
     let child = Command::new(env!("CARGO_BIN_EXE_oblien-emulator"))
         .args([
             "--port",
@@ -151,6 +155,8 @@ fn spawn_binary(ready_file: &PathBuf, extra: &[&str]) -> ChildGuard {
         .env_remove("OBLIEN_CLIENT_ID")
         .env_remove("OBLIEN_CLIENT_SECRET")
         .env_remove("OBLIEN_EMULATOR_JWT_SECRET")
+        .env_remove("OBLIEN_EMULATOR_STRICT_WORKSPACE_TOKENS")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -313,4 +319,84 @@ async fn binary_refuses_a_missing_static_dir() {
         .expect("run");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--static"));
+}
+
+/// `--strict-workspace-tokens` and its variable `OBLIEN_EMULATOR_STRICT_WORKSPACE_TOKENS`: whether
+/// a namespace token may mint the 30-day workspace token (the pages' default: yes).
+#[tokio::test]
+async fn binary_strict_workspace_tokens_flag_and_env() {
+    type Case<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)], u16);
+    let cases: [Case; 5] = [
+        ("default", &[], &[], 200),
+        ("flag", &["--strict-workspace-tokens"], &[], 403),
+        (
+            "env true",
+            &[],
+            &[("OBLIEN_EMULATOR_STRICT_WORKSPACE_TOKENS", "true")],
+            403,
+        ),
+        (
+            "env 1",
+            &[],
+            &[("OBLIEN_EMULATOR_STRICT_WORKSPACE_TOKENS", "1")],
+            403,
+        ),
+        (
+            "env false",
+            &[],
+            &[("OBLIEN_EMULATOR_STRICT_WORKSPACE_TOKENS", "false")],
+            200,
+        ),
+    ];
+    for (label, flags, env, expected) in cases {
+        let ready_file = unique_path("ready-strict.json");
+        let mut guard = spawn_binary_env(&ready_file, flags, env);
+        let ready = wait_for_ready_file(&ready_file, &mut guard).await;
+        let api = ready["api"].as_str().unwrap().to_string();
+        let (id, secret) = (
+            ready["clientId"].as_str().unwrap().to_string(),
+            ready["clientSecret"].as_str().unwrap().to_string(),
+        );
+        let client = common::client();
+        let admin = |rb: reqwest::RequestBuilder| {
+            rb.header("X-Client-ID", &id)
+                .header("X-Client-Secret", &secret)
+        };
+        let r = admin(client.post(format!("{api}/namespaces")))
+            .json(&serde_json::json!({ "name": "t" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{label}");
+        let r: Value = admin(client.post(format!("{api}/workspace")))
+            .json(&serde_json::json!({ "image": "node-20", "namespace": "t" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ws = r["workspace"]["id"].as_str().unwrap().to_string();
+        let r: Value = admin(client.post(format!("{api}/tokens")))
+            .json(&serde_json::json!({ "scope": "namespace", "namespace": "t" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = r["token"].as_str().unwrap().to_string();
+        let r = client
+            .post(format!(
+                "{api}/workspace/{ws}/internal-api-access/workspace"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), expected, "{label}");
+        let output = signal_and_wait(&mut guard, "TERM").await;
+        assert!(output.status.success(), "{label}");
+        let _ = std::fs::remove_file(&ready_file);
+    }
 }

@@ -507,3 +507,108 @@ async fn namespace_field_validation() {
     let r = emu.get("/namespaces", &Cred::admin()).await;
     assert_eq!(r.ok(200)["pagination"]["total"], 0);
 }
+
+/// Issue 14: stop/start/restart move the status, and while a workspace is not running its gateway
+/// answers 503 `workspace_not_running` (with `Retry-After`) on every endpoint until it runs again.
+/// Files survive a stop (the disk stays).
+#[tokio::test]
+async fn stopped_workspace_gateway_is_503_until_started() {
+    let emu = common::start_with(oblien_emulator::Config {
+        provision_delay_ms: 1000,
+        ..common::test_config()
+    })
+    .await;
+    let (id, token) = emu.ready_workspace(None).await;
+    emu.gw_post(
+        "/files/write",
+        &token,
+        json!({ "path": "/app/kept.txt", "content": "kept" }),
+    )
+    .await
+    .ok(200);
+    let gateway_calls = || {
+        let t = token.clone();
+        let emu = &emu;
+        async move {
+            vec![
+                emu.gw_get("/health", &t).await,
+                emu.gw_get("/files?path=/app", &t).await,
+                emu.gw_get_path("/files/read", "/app/kept.txt", &t).await,
+                emu.gw_post(
+                    "/files/write",
+                    &t,
+                    json!({ "path": "/app/new.txt", "content": "x" }),
+                )
+                .await,
+                emu.gw_post("/exec", &t, json!({ "cmd": ["pwd"] })).await,
+                emu.gw_get("/terminals", &t).await,
+                emu.gw_post("/terminals", &t, json!({})).await,
+                emu.gw_get("/watchers", &t).await,
+                emu.gw_get("/nowhere", &t).await,
+            ]
+        }
+    };
+    let assert_all_503 = |responses: Vec<common::Resp>, phrase: &str| {
+        for r in responses {
+            let body = r.err(503, "workspace_not_running");
+            assert!(
+                body["message"].as_str().unwrap().contains(phrase),
+                "{}: {}",
+                r.what,
+                r.text
+            );
+            assert_eq!(r.header("retry-after"), Some("1"), "{}", r.what);
+        }
+    };
+
+    let r = emu
+        .post_empty(&format!("/workspace/{id}/stop"), &Cred::admin())
+        .await;
+    assert_eq!(r.ok(200)["workspace"]["status"], "stopped");
+    assert_all_503(gateway_calls().await, "stopped");
+    // Stopping twice changes nothing; the access status says not running.
+    emu.post_empty(&format!("/workspace/{id}/stop"), &Cred::admin())
+        .await
+        .ok(200);
+    let s = emu
+        .get(
+            &format!("/workspace/{id}/internal-api-access"),
+            &Cred::admin(),
+        )
+        .await;
+    assert_eq!(s.ok(200)["running"], false);
+    let r = emu
+        .get(&format!("/workspace/{id}/stats"), &Cred::admin())
+        .await;
+    assert_eq!(r.ok(200)["stats"]["running"], false);
+
+    // Start: booting (still 503, "not running yet"), then running.
+    let r = emu
+        .post_empty(&format!("/workspace/{id}/start"), &Cred::admin())
+        .await;
+    let ws = &r.ok(200)["workspace"];
+    assert_eq!(
+        (ws["status"].as_str(), ws["ready"].as_bool()),
+        (Some("creating"), Some(false))
+    );
+    assert_all_503(gateway_calls().await, "not running yet");
+    let ws = emu.wait_ready(&id).await;
+    assert_eq!(ws["status"], "running");
+    emu.gw_get("/health", &token).await.ok(200);
+    let r = emu
+        .gw_get_path("/files/read", "/app/kept.txt", &token)
+        .await;
+    assert_eq!(r.ok(200)["content"], "kept", "the disk survives a stop");
+    emu.gw_get_path("/files/read", "/app/new.txt", &token)
+        .await
+        .err(404, "not_found");
+
+    // Restart: 503 again until it is back.
+    let r = emu
+        .post_empty(&format!("/workspace/{id}/restart"), &Cred::admin())
+        .await;
+    assert_eq!(r.ok(200)["workspace"]["ready"], false);
+    assert_all_503(gateway_calls().await, "not running yet");
+    emu.wait_ready(&id).await;
+    emu.gw_get("/health", &token).await.ok(200);
+}

@@ -127,11 +127,6 @@ impl Session {
         Ok(session)
     }
 
-    /// `timeoutMs` of the client's options.
-    pub fn timeout_ms(&self) -> f64 {
-        self.timeout_ms
-    }
-
     pub fn is_disposed(&self) -> bool {
         self.disposed.get()
     }
@@ -253,6 +248,11 @@ impl Session {
         self.listeners.replace(Vec::new());
         self.gateways.forget_all();
         self.dispose.abort();
+    }
+
+    /// `timeoutMs`: per request, and for waits such as a watcher's `ready`.
+    pub fn timeout_ms(&self) -> f64 {
+        self.timeout_ms
     }
 
     pub fn dispose_signal(&self) -> AbortSignal {

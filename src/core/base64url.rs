@@ -1,32 +1,33 @@
-//! Base64url decoding (RFC 4648 §5, padding optional) for JWT segments, and standard base64
-//! (§4) for the output chunks of exec streams.
+//! Base64 decoding (RFC 4648): the url alphabet (§5) for JWT segments, the standard one (§4) for
+//! the gateway's binary payloads (terminal scrollback). Padding optional.
 //!
 //! Hand-written: ~30 lines cost less wasm than the `base64` crate's engine machinery, and the
 //! decoder is fuzzed like the rest of the token path.
 
-/// The two last characters of the alphabet: `-_` (base64url) or `+/` (standard).
-fn value(c: u8, alphabet: [u8; 2]) -> Option<u32> {
+fn value(c: u8, url: bool) -> Option<u32> {
     match c {
         b'A'..=b'Z' => Some(u32::from(c - b'A')),
         b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
         b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
-        _ if c == alphabet[0] => Some(62),
-        _ if c == alphabet[1] => Some(63),
+        b'-' if url => Some(62),
+        b'_' if url => Some(63),
+        b'+' if !url => Some(62),
+        b'/' if !url => Some(63),
         _ => None,
     }
 }
 
 /// Decodes base64url; `None` on any character outside the alphabet or an impossible length.
 pub fn decode(input: &str) -> Option<Vec<u8>> {
-    decode_with(input, *b"-_")
+    decode_with(input, true)
 }
 
-/// Decodes standard base64 (`+/`, padding optional); `None` as [`decode`].
+/// Decodes standard base64 (`+`, `/`).
 pub fn decode_standard(input: &str) -> Option<Vec<u8>> {
-    decode_with(input, *b"+/")
+    decode_with(input, false)
 }
 
-fn decode_with(input: &str, alphabet: [u8; 2]) -> Option<Vec<u8>> {
+fn decode_with(input: &str, url: bool) -> Option<Vec<u8>> {
     let bytes = input.trim_end_matches('=').as_bytes();
     if bytes.len() % 4 == 1 {
         return None;
@@ -35,7 +36,7 @@ fn decode_with(input: &str, alphabet: [u8; 2]) -> Option<Vec<u8>> {
     for chunk in bytes.chunks(4) {
         let mut acc = 0u32;
         for (i, &c) in chunk.iter().enumerate() {
-            acc |= value(c, alphabet)? << (18 - 6 * i);
+            acc |= value(c, url)? << (18 - 6 * i);
         }
         let produced = chunk.len() - 1;
         for i in 0..produced {
@@ -47,7 +48,7 @@ fn decode_with(input: &str, alphabet: [u8; 2]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode, decode_standard};
+    use super::decode;
 
     #[test]
     fn decodes_rfc4648_vectors() {
@@ -69,8 +70,15 @@ mod tests {
             );
         }
         assert_eq!(decode("-_8").as_deref(), Some(&[0xfb, 0xff][..]));
-        assert_eq!(decode_standard("+/8=").as_deref(), Some(&[0xfb, 0xff][..]));
-        assert_eq!(decode_standard("-_8"), None);
+    }
+
+    #[test]
+    fn standard_alphabet() {
+        assert_eq!(
+            super::decode_standard("+/8=").as_deref(),
+            Some(&[0xfb, 0xff][..])
+        );
+        assert_eq!(super::decode_standard("-_8"), None);
         assert_eq!(decode("+/8"), None);
     }
 

@@ -3,10 +3,12 @@
 
 pub mod api;
 pub mod base64url;
+pub mod catchup;
 pub mod cell;
 pub mod error;
 pub mod exec_stream;
 pub mod flight;
+pub mod frames;
 pub mod gate;
 pub mod gateway;
 pub mod json;
@@ -17,6 +19,7 @@ pub mod request;
 pub mod retry_after;
 pub mod runtime;
 pub mod scope;
+pub mod socket;
 pub mod sse;
 pub mod token;
 pub mod utf8;

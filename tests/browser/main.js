@@ -7,6 +7,7 @@ import { setup as setupFaults } from "./faults.test.js";
 import { setup as setupHost } from "./host.test.js";
 import { setup as setupLifetimes } from "./lifetimes.test.js";
 import { setup as setupStreams } from "./streams.test.js";
+import { setup as setupTerminals } from "./terminals.test.js";
 
 const filter = new URLSearchParams(location.search).get("filter") ?? "";
 // The admin key stays in the tests' memory only: take it out of the address bar.
@@ -14,6 +15,7 @@ history.replaceState(null, "", location.pathname);
 for (const [name, setup] of [
   ["client.test.js", setupClient], ["runtime.test.js", setupRuntime], ["faults.test.js", setupFaults], ["host.test.js", setupHost],
   ["lifetimes.test.js", setupLifetimes], ["streams.test.js", setupStreams],
+  ["terminals.test.js", setupTerminals],
 ]) {
   try {
     await setup();

@@ -6,6 +6,7 @@ use super::workspaces::with_workspace;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::jwt::{gateway_token, TYP_WORKSPACE_ACCESS};
+use crate::live::Interrupt;
 use crate::state::{AppState, Scope, Workspace};
 use crate::util::{iso8601, now_millis};
 use axum::extract::{Path, State};
@@ -74,10 +75,16 @@ pub async fn disable(
     principal: Principal,
     Path(id): Path<String>,
 ) -> JsonResult {
-    with_workspace(&state, &principal, &id, |w| {
+    let live = with_workspace(&state, &principal, &id, |w| {
+        let was = w.access.enabled;
         w.access.enabled = false;
         w.updated_ms = now_millis();
+        was.then(|| w.live.clone())
     })?;
+    // The internal server is off: its socket closes (terminals keep running in the VM).
+    if let Some(live) = live {
+        live.interrupt(Interrupt::Disabled);
+    }
     Ok(Json(json!({ "success": true, "enabled": false })))
 }
 
@@ -95,16 +102,22 @@ pub async fn read_token(
     Ok(Json(json!({ "success": true, "token": token })))
 }
 
-/// `POST …/token` and `POST …/reconnect`: new connection token, so every earlier gateway JWT dies.
+/// `POST …/token` and `POST …/reconnect`: new connection token, so every earlier gateway JWT dies,
+/// and the workspace's WebSocket is closed (4001 `token_rotated`): it was opened with a token
+/// that no longer works. Terminals and watchers live on for the next socket.
 async fn rotate(state: AppState, principal: Principal, id: String) -> JsonResult {
     let ttl = state.gateway_token_ttl_secs();
     let key = state.keys.gateway.clone();
-    let token = with_workspace(&state, &principal, &id, |w| {
+    let (token, live) = with_workspace(&state, &principal, &id, |w| {
         require_enabled(w).map(|_| {
             w.rotate_connection_token();
-            gateway_token(&w.id, w.access.generation, ttl, &key)
+            (
+                gateway_token(&w.id, w.access.generation, ttl, &key),
+                w.live.clone(),
+            )
         })
     })??;
+    live.interrupt(Interrupt::Rotated);
     Ok(Json(json!({ "success": true, "token": token })))
 }
 
@@ -116,7 +129,7 @@ pub async fn rotate_token(
     rotate(state, principal, id).await
 }
 
-/// Reconnect also closes WebSocket sessions; the emulator has none, so it is a rotation.
+/// Reconnect: a rotation, which also closes the workspace's WebSocket.
 pub async fn reconnect(
     State(state): State<AppState>,
     principal: Principal,
@@ -145,14 +158,26 @@ pub async fn raw_token(
 
 /// `POST …/workspace`: a 30-day workspace-scoped API token (it works wherever a workspace-scoped
 /// token works; it is not bound to the connection token).
+///
+/// Who may call it: by default whoever may reach the workspace, as the Scoped Tokens page's
+/// tables say ("access workspace in own namespace: allowed", "access bound workspace: allowed
+/// (all sub-resources)"). That lets a 15-minute scoped token mint a 30-day one (docs/SECURITY.md);
+/// `--strict-workspace-tokens` keeps it to admin API keys.
 pub async fn workspace_token(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> JsonResult {
     with_workspace(&state, &principal, &id, |_| ())?;
-    // A long-lived credential must not be mintable from a short-lived, unrevocable one.
-    principal.require_admin()?;
+    if state.config.strict_workspace_tokens {
+        principal.require_admin().map_err(|_| {
+            ApiError::scope_denied(format!(
+                "Only an admin API key may mint a 30-day workspace token on this server \
+                 (--strict-workspace-tokens); this credential is {}-scoped",
+                principal.scope.name()
+            ))
+        })?;
+    }
     let (token, exp) = mint_scoped_token(
         &state,
         &Scope::Workspace(id),

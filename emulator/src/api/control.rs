@@ -5,7 +5,7 @@ use crate::auth::{authenticate, Principal};
 use crate::body::JsonBody;
 use crate::config::RateLimit;
 use crate::error::ApiError;
-use crate::faults::FaultSpec;
+use crate::faults::{FaultKind, FaultSpec, Listener};
 use crate::state::{ApiKey, AppState, Scope};
 use crate::util::{iso8601, now_millis, random_hex};
 use axum::extract::State;
@@ -193,10 +193,34 @@ async fn add_fault(
             "is only valid with kind \"drop\"",
         ));
     }
+    // A `drop` on the gateway's `/ws` is a network loss for the sockets that are open now: they
+    // end at once, without a close frame. That is one of its uses; any left drop the next
+    // upgrade requests, as for any path.
+    let mut spec = spec;
+    let mut killed = None;
+    if spec.kind == FaultKind::Drop
+        && spec.after_bytes.is_none()
+        && spec.matches(Listener::Gateway, "GET", "/ws")
+    {
+        let lives: Vec<_> = state
+            .store()
+            .workspaces
+            .iter()
+            .map(|w| w.live.clone())
+            .collect();
+        killed = Some(lives.iter().filter(|live| live.kill_socket()).count());
+        spec.times -= 1;
+        if spec.times == 0 {
+            return Ok((
+                StatusCode::CREATED,
+                Json(json!({ "success": true, "fault": null, "sockets_dropped": killed })),
+            ));
+        }
+    }
     let fault = state.faults.add(spec);
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "success": true, "fault": fault })),
+        Json(json!({ "success": true, "fault": fault, "sockets_dropped": killed })),
     ))
 }
 
@@ -263,12 +287,15 @@ async fn set_rate_limit(
 /// configured CORS allow-list (the admin key stays).
 async fn reset(State(state): State<AppState>, headers: HeaderMap) -> JsonResult {
     require_admin_key(&state, &headers)?;
-    {
+    let ended: Vec<_> = {
         let mut store = state.store();
         store.namespaces.clear();
-        store.workspaces.clear();
         let admin_id = state.config.admin_client_id.clone();
         store.keys.retain(|k| k.client_id == admin_id);
+        store.workspaces.drain(..).map(|w| w.live).collect()
+    };
+    for live in ended {
+        live.interrupt(crate::live::Interrupt::Deleted);
     }
     state.faults.clear();
     state.rate_limiter.set(state.rate_limiter.settings());

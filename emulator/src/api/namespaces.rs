@@ -124,9 +124,18 @@ pub async fn delete(
         .map(|n| n.slug.clone())
         .ok_or_else(|| ApiError::not_found(format!("namespace '{id}' not found")))?;
     store.namespaces.retain(|n| n.slug != slug);
-    store
-        .workspaces
-        .retain(|w| w.namespace.as_deref() != Some(slug.as_str()));
+    let mut ended = Vec::new();
+    store.workspaces.retain(|w| {
+        let keep = w.namespace.as_deref() != Some(slug.as_str());
+        if !keep {
+            ended.push(w.live.clone());
+        }
+        keep
+    });
+    drop(store);
+    for live in ended {
+        live.interrupt(crate::live::Interrupt::Deleted);
+    }
     Ok(Json(
         json!({ "success": true, "deleted": true, "slug": slug }),
     ))

@@ -4,6 +4,7 @@ use crate::auth::Principal;
 use crate::body::{query_map, query_u32, JsonBody};
 use crate::error::ApiError;
 use crate::gateway::files::FileTree;
+use crate::live::{Interrupt, Live};
 use crate::state::{AppState, Lifecycle, Resources, RuntimeAccess, Store, Workspace};
 use crate::util::{now_millis, random_hex, slugify};
 use axum::extract::{Path, RawQuery, State};
@@ -158,6 +159,8 @@ pub async fn create(
             check_namespace_limits(&store, ns, &resources)?;
         }
         let private_ip = store.allocate_ip();
+        let live = Live::new();
+        let files = FileTree::seeded();
         let workspace = Workspace {
             id: format!("ws_{}", random_hex(6)),
             name,
@@ -178,7 +181,8 @@ pub async fn create(
                 generation: 1,
                 private_ip,
             },
-            files: FileTree::seeded(),
+            files,
+            live,
             exec: Default::default(),
         };
         let json = workspace.to_json(now, state.provision_delay_ms());
@@ -305,8 +309,9 @@ pub async fn delete(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    with_workspace(&state, &principal, &id, |_| ())?;
+    let live = with_workspace(&state, &principal, &id, |w| w.live.clone())?;
     state.store().workspaces.retain(|w| w.id != id);
+    live.interrupt(Interrupt::Deleted);
     Ok(Json(json!({ "success": true, "deleted": true, "id": id })))
 }
 
@@ -318,21 +323,26 @@ async fn transition(
     restart: bool,
 ) -> Result<Json<Value>, ApiError> {
     let delay = state.provision_delay_ms();
-    let json = with_workspace(&state, &principal, &id, |w| {
+    let (json, ended) = with_workspace(&state, &principal, &id, |w| {
         let now = now_millis();
         // `start` on a workspace that is not stopped changes nothing.
         if to == Lifecycle::Provisioning && !restart && w.lifecycle != Lifecycle::Stopped {
-            return w.to_json(now, delay);
+            return (w.to_json(now, delay), None);
         }
-        // Stopping or restarting the VM ends its processes.
+        // Stop and restart end the VM's processes: exec tasks, its socket, terminals, watchers,
+        // streams.
+        let ends = (to == Lifecycle::Stopped || restart) && w.lifecycle != Lifecycle::Stopped;
         if to == Lifecycle::Stopped || restart {
             w.exec.kill_all();
         }
         w.lifecycle = to;
         w.phase_started_ms = now;
         w.updated_ms = now;
-        w.to_json(now, delay)
+        (w.to_json(now, delay), ends.then(|| w.live.clone()))
     })?;
+    if let Some(live) = ended {
+        live.interrupt(Interrupt::Stopped);
+    }
     Ok(Json(json!({ "success": true, "workspace": json })))
 }
 

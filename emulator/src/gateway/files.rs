@@ -6,6 +6,7 @@
 //! Each mutation journals what it changed ([`FsChange`]); `mutate` hands the journal to
 //! [`notify_changes`], the one place to hook file watchers on.
 
+use crate::live::{ChangeOp, Live};
 use crate::state::Shared;
 use crate::util::{iso8601, now_millis};
 use serde_json::{json, Value};
@@ -93,27 +94,34 @@ pub struct FsDone {
     pub files: usize,
 }
 
-/// Applies `op` to the workspace's tree under the store lock, then passes what changed to
-/// [`notify_changes`] (outside the lock). The only way to change a workspace's files.
+/// Applies `op` to the workspace's tree under the store lock and passes what changed to
+/// [`notify_changes`] (still under the lock, so watchers see changes in the order they were
+/// made). The only way to change a workspace's files.
 pub fn mutate(state: &Shared, workspace_id: &str, op: FsOp<'_>) -> Result<FsDone, FsError> {
-    let (result, changes) = {
-        let mut store = state.store();
-        let workspace = store
-            .workspace_mut(workspace_id)
-            .ok_or(FsError::WorkspaceGone)?;
-        let tree = &mut workspace.files;
-        let result = tree.apply(op);
-        (result, tree.take_changes())
-    };
+    let mut store = state.store();
+    let workspace = store
+        .workspace_mut(workspace_id)
+        .ok_or(FsError::WorkspaceGone)?;
+    let result = workspace.files.apply(op);
+    let changes = workspace.files.take_changes();
     if !changes.is_empty() {
-        notify_changes(state, workspace_id, changes);
+        notify_changes(&workspace.live, &changes);
     }
     result
 }
 
-/// Called after every mutation with what it changed, in order. File watchers hook here.
-pub fn notify_changes(state: &Shared, workspace_id: &str, changes: Vec<FsChange>) {
-    let _ = (state, workspace_id, changes);
+/// Called after every mutation with what it changed, in order: the workspace's file watchers
+/// (`crate::live`) queue a `change` event for each path under their root. Runs under the store
+/// lock; it takes only the workspace's `Live` lock (the documented lock order).
+pub fn notify_changes(live: &Live, changes: &[FsChange]) {
+    for change in changes {
+        let op = match change.kind {
+            ChangeKind::Create => ChangeOp::Create,
+            ChangeKind::Write => ChangeOp::Write,
+            ChangeKind::Remove => ChangeOp::Remove,
+        };
+        live.file_changed(&change.path, op);
+    }
 }
 
 /// Runs `f` on the workspace's tree (read-only) under the store lock: keep `f` short.

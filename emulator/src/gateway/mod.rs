@@ -8,19 +8,22 @@ pub mod files;
 mod proxy;
 mod runtime;
 mod search;
+mod terminals;
 mod transfer;
+mod watchers;
+mod ws;
 
 use crate::auth::{bearer_token, header_str};
 use crate::body::{query_map, JsonBody};
 use crate::error::ApiError;
 use crate::jwt::{self, GatewayClaims, TYP_GATEWAY};
-use crate::state::{AppState, Workspace};
+use crate::state::{AppState, Lifecycle, Workspace};
 use crate::util::now_millis;
 use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{self, get, post};
 use axum::{Json, Router};
 use files::{FsError, FsOp};
 use serde::Deserialize;
@@ -54,6 +57,15 @@ pub fn workspace_routes() -> Router<AppState> {
         .merge(exec_http::routes())
         .merge(runtime::routes())
         .merge(proxy::routes())
+        .route("/ws", get(ws::upgrade))
+        .route("/terminals", get(terminals::list).post(terminals::create))
+        .route("/terminals/{id}", routing::delete(terminals::close))
+        .route("/terminals/{id}/scrollback", get(terminals::scrollback))
+        .route("/watchers", get(watchers::list).post(watchers::create))
+        .route(
+            "/watchers/{id}",
+            get(watchers::get).delete(watchers::delete),
+        )
 }
 
 /// The workspace a gateway request reaches, resolved from its bearer token.
@@ -64,6 +76,22 @@ impl FromRequestParts<AppState> for Target {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         resolve_target(state, &parts.headers).map(Target)
+    }
+}
+
+impl FromRequestParts<AppState> for Reach {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let authorization = header_str(&parts.headers, header::AUTHORIZATION.as_str())
+            .ok_or_else(ApiError::missing_credentials)?;
+        let token = bearer_token(authorization).ok_or_else(|| {
+            unauthorized(
+                "invalid_credentials",
+                "Authorization must be 'Bearer <token>'",
+            )
+        })?;
+        resolve_token(state, token)
     }
 }
 
@@ -82,11 +110,21 @@ fn resolve_target(state: &AppState, headers: &axum::http::HeaderMap) -> Result<S
             "Authorization must be 'Bearer <token>'",
         )
     })?;
-    resolve_token(state, token)
+    resolve_token(state, token).map(|reach| reach.id)
 }
 
-/// The workspace a gateway token (JWT or raw connection token) reaches, if it may.
-pub(crate) fn resolve_token(state: &AppState, token: &str) -> Result<String, ApiError> {
+/// A workspace a token reaches, with its live part and the interrupt epoch seen at the check.
+pub struct Reach {
+    pub id: String,
+    pub live: std::sync::Arc<crate::live::Live>,
+    pub epoch: u64,
+}
+
+/// The checks of every gateway request, on a token however it came (header or `?token=`):
+/// 401 `token_revoked` (rotated), 401 `token_expired` / `invalid_signature` / …, 403
+/// `internal_api_disabled`, 503 `workspace_not_running` with `Retry-After` (provisioning or
+/// stopped).
+pub fn resolve_token(state: &AppState, token: &str) -> Result<Reach, ApiError> {
     let is_raw = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
     let store = state.store();
     let workspace: &Workspace = if is_raw {
@@ -124,14 +162,23 @@ pub(crate) fn resolve_token(state: &AppState, token: &str) -> Result<String, Api
         ));
     }
     if !workspace.is_ready(now_millis(), state.provision_delay_ms()) {
+        let message = if workspace.lifecycle == Lifecycle::Stopped {
+            "The workspace is stopped: start it first"
+        } else {
+            "The workspace is not running yet"
+        };
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "workspace_not_running",
-            "The workspace is not running yet",
+            message,
         )
         .with_retry_after(1));
     }
-    Ok(workspace.id.clone())
+    Ok(Reach {
+        id: workspace.id.clone(),
+        live: workspace.live.clone(),
+        epoch: workspace.live.epoch(),
+    })
 }
 
 /// Runs `f` on the target workspace's file tree (read-only).

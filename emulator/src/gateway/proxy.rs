@@ -119,7 +119,7 @@ fn serve(state: &AppState, req: &Request) -> Result<Response, ApiError> {
         resolve_target(state, req.headers())?
     } else {
         match query.get("token") {
-            Some(token) if !token.is_empty() => resolve_token(state, token)?,
+            Some(token) if !token.is_empty() => resolve_token(state, token)?.id,
             _ => return Err(ApiError::missing_credentials()),
         }
     };

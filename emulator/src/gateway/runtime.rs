@@ -26,6 +26,9 @@ pub const CAPABILITIES: &[&str] = &[
     "exec.stream",
     "transfer",
     "proxy",
+    "terminals",
+    "watchers",
+    "ws",
 ];
 
 /// The wire's protocol version the emulator claims.

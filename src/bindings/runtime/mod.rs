@@ -5,8 +5,11 @@ mod exec;
 mod files;
 mod proxy;
 mod search;
+mod socket;
 mod stream;
+mod terminals;
 mod transfer;
+mod watchers;
 
 use super::convert::{get, invalid, parse_json, token_info, Options};
 use super::error::promise;
@@ -23,11 +26,14 @@ use files::RuntimeFiles;
 use js_sys::Promise;
 use proxy::RuntimeProxy;
 use search::RuntimeSearch;
+use socket::Connection;
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
+use terminals::{RuntimeConnection, RuntimeTerminals};
 use transfer::RuntimeTransfer;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
+use watchers::RuntimeWatchers;
 use web_sys::{AbortSignal, Request, RequestInit};
 
 /// What the runtime and its views (`files`, `exec`) share.
@@ -36,6 +42,8 @@ pub struct Target {
     workspace_id: String,
     /// Keeps this workspace's gateway cell alive while the handle lives.
     cell: RefCell<Rc<TokenCell>>,
+    /// The runtime's WebSocket, alive while a terminal, a watcher or `connection` holds it.
+    connection: RefCell<Weak<Connection>>,
 }
 
 impl Target {
@@ -51,14 +59,33 @@ impl Target {
         live
     }
 
-    /// A gateway JSON call with this workspace's gateway token.
+    /// A gateway JSON call with this workspace's gateway token: the text of a success.
+    async fn call_text(
+        &self,
+        request: HttpRequest,
+        signal: Option<AbortSignal>,
+    ) -> Result<String, ClientError> {
+        let cell = self.cell();
+        self.session.json(&cell, request, signal).await
+    }
+
+    /// [`Target::call_text`], parsed for JS.
     async fn call(
         &self,
         request: HttpRequest,
         signal: Option<AbortSignal>,
     ) -> Result<JsValue, ClientError> {
-        let cell = self.cell();
-        parse_json(&self.session.json(&cell, request, signal).await?)
+        parse_json(&self.call_text(request, signal).await?)
+    }
+
+    /// The runtime's WebSocket (created, idle, on first use).
+    fn connection(self: &Rc<Self>) -> Rc<Connection> {
+        if let Some(connection) = self.connection.borrow().upgrade() {
+            return connection;
+        }
+        let connection = Connection::new(self.clone());
+        self.connection.replace(Rc::downgrade(&connection));
+        connection
     }
 
     fn url(&self, path: &str, query: &[(&str, Option<String>)]) -> String {
@@ -119,6 +146,7 @@ impl WorkspaceRuntime {
                 session,
                 workspace_id,
                 cell: RefCell::new(cell),
+                connection: RefCell::new(Weak::new()),
             }),
         }
     }
@@ -173,6 +201,32 @@ impl WorkspaceRuntime {
         host: Option<String>,
     ) -> Result<RuntimeProxy, JsValue> {
         RuntimeProxy::new(self.target.clone(), &port, host).map_err(super::error::to_js)
+    }
+
+    /// Terminals over the workspace's WebSocket.
+    #[wasm_bindgen(getter)]
+    pub fn terminals(&self) -> RuntimeTerminals {
+        RuntimeTerminals::new(self.target.clone())
+    }
+
+    /// File watchers over the workspace's WebSocket.
+    #[wasm_bindgen(getter)]
+    pub fn watchers(&self) -> RuntimeWatchers {
+        RuntimeWatchers::new(self.target.clone())
+    }
+
+    /// The workspace's WebSocket: its state, changes, and `reconnect()`.
+    #[wasm_bindgen(getter)]
+    pub fn connection(&self) -> RuntimeConnection {
+        RuntimeConnection::new(self.target.connection())
+    }
+
+    /// Closes the runtime's WebSocket (its terminals and watchers stop here; they live on in
+    /// the workspace) and releases the handle; `[Symbol.dispose]` too.
+    pub fn free(self) {
+        if let Some(connection) = self.target.connection.borrow().upgrade() {
+            connection.shut_down(Some(ClientError::disposed()));
+        }
     }
 
     /// `GET /health` of the workspace's internal server.
