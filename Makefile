@@ -58,10 +58,15 @@ pkg: install
 # Size budgets in bytes, set at the measured size rounded up (sound edges: wasm 139822 / 58753 gz,
 # JS 21024 / 5959 gz; 0.1.0 was 168194 / 72573 and 38478 / 8001). Raise them only on purpose, and
 # say why in the change.
-SIZE_BUDGET_WASM_RAW ?= 141000
-SIZE_BUDGET_WASM_GZ ?= 59500
-SIZE_BUDGET_JS_RAW ?= 21500
-SIZE_BUDGET_JS_GZ ?= 6200
+# Issue 11 (streams: exec.stream/subscribe with resume, the exec task endpoints, files.stream and
+# read ranges, search, transfer, proxy, info), measured on this branch merged with emu-exec (main
+# with terminals): wasm 254598 / 104694 gz, JS 34544 / 8085 gz, against emu-exec's 202722 / 82773
+# and 28300 / 7074: +22.9 KB gz in all (one stream engine and one async entry point for every
+# stream method; upload progress over XHR, +2.15 KB gz more, left out).
+SIZE_BUDGET_WASM_RAW ?= 255000
+SIZE_BUDGET_WASM_GZ ?= 105000
+SIZE_BUDGET_JS_RAW ?= 35000
+SIZE_BUDGET_JS_GZ ?= 8200
 
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)
