@@ -60,11 +60,11 @@ pkg: install
 # say why in the change.
 # Issue 11 (streams: exec.stream/subscribe with resume, the exec task endpoints, files.stream and
 # read ranges, search, transfer, proxy, info), measured on this branch merged with emu-exec (main
-# with terminals): wasm 254598 / 104694 gz, JS 34544 / 8085 gz, against emu-exec's 202722 / 82773
-# and 28300 / 7074: +22.9 KB gz in all (one stream engine and one async entry point for every
+# with terminals): wasm 255162 / 105016 gz, JS 34544 / 8085 gz, against emu-exec's 202722 / 82773
+# and 28300 / 7074: +23.3 KB gz in all (one stream engine and one async entry point for every
 # stream method; upload progress over XHR, +2.15 KB gz more, left out).
-SIZE_BUDGET_WASM_RAW ?= 255000
-SIZE_BUDGET_WASM_GZ ?= 105000
+SIZE_BUDGET_WASM_RAW ?= 256000
+SIZE_BUDGET_WASM_GZ ?= 105500
 SIZE_BUDGET_JS_RAW ?= 35000
 SIZE_BUDGET_JS_GZ ?= 8200
 

@@ -20,6 +20,7 @@ use super::json::{self, Value};
 use super::policy;
 use super::sse;
 use super::utf8;
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
@@ -104,13 +105,14 @@ pub fn decode(event: &sse::Event) -> Result<WireEvent, ClientError> {
         }
         _ => return Ok(WireEvent::Other),
     };
-    let data = string("data").unwrap_or_default();
-    let bytes = base64url::decode_standard(&data).ok_or_else(|| {
-        let mut message = String::from("exec stream: the ");
-        message.push_str(channel.name());
-        message.push_str(" data is not base64");
-        protocol(message)
-    })?;
+    let data = json::last(&members, "data").and_then(Value::as_str);
+    let bytes =
+        base64url::decode_standard(data.as_deref().unwrap_or_default()).ok_or_else(|| {
+            let mut message = String::from("exec stream: the ");
+            message.push_str(channel.name());
+            message.push_str(" data is not base64");
+            protocol(message)
+        })?;
     Ok(WireEvent::Output(channel, bytes))
 }
 
@@ -339,7 +341,7 @@ impl Texts {
     }
 
     /// The text of the next bytes of `channel` (appended to what `wait()` gets).
-    pub fn decode(&mut self, channel: Channel, data: &[u8]) -> String {
+    pub fn decode<'a>(&mut self, channel: Channel, data: &'a [u8]) -> Cow<'a, str> {
         let text = self.decoders[channel as usize].decode(data);
         if !self.discard {
             self.collected[channel as usize].push_str(&text);

@@ -56,6 +56,18 @@ impl Parser {
         self.buf.extend_from_slice(chunk);
     }
 
+    /// Room for the next `len` bytes of the body, to be filled in place (one copy from a JS
+    /// chunk, not two); as [`Parser::push`] once filled.
+    pub fn tail(&mut self, len: usize) -> &mut [u8] {
+        if self.start > 0 && self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        }
+        let at = self.buf.len();
+        self.buf.resize(at + len, 0);
+        &mut self.buf[at..]
+    }
+
     /// Bytes held for an event not yet complete (for tests and bounds).
     pub fn held(&self) -> usize {
         self.buf.len() - self.start + self.data.len() + self.name.len()
@@ -228,6 +240,24 @@ mod tests {
             }
         }
         panic!("a long multi-line event was not refused");
+    }
+
+    #[test]
+    fn filled_in_place() {
+        let mut parser = Parser::new();
+        parser.tail(5).copy_from_slice(b"data:");
+        parser.tail(4).copy_from_slice(
+            b" x
+
+",
+        );
+        assert_eq!(
+            parser.next_event(),
+            Ok(Some(Event {
+                name: "message".into(),
+                data: "x".into()
+            }))
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! U+FFFD (one per maximal invalid subpart, as the Encoding standard and `from_utf8_lossy` do);
 //! an unfinished character at the end becomes U+FFFD on [`Decoder::finish`].
 
+use std::borrow::Cow;
+
 #[derive(Default, Debug, Clone)]
 pub struct Decoder {
     /// The first bytes of a character whose rest has not arrived (at most 3).
@@ -15,21 +17,19 @@ impl Decoder {
     }
 
     /// The text of `chunk` (with what was pending before it), holding back an unfinished
-    /// character at its end.
-    pub fn decode(&mut self, chunk: &[u8]) -> String {
-        let joined;
-        let bytes = if self.pending.is_empty() {
-            chunk
-        } else {
-            let mut pending = std::mem::take(&mut self.pending);
-            pending.extend_from_slice(chunk);
-            joined = pending;
-            &joined
-        };
-        let keep = incomplete_tail(bytes);
-        let (text, rest) = bytes.split_at(bytes.len() - keep);
-        self.pending = rest.to_vec();
-        String::from_utf8_lossy(text).into_owned()
+    /// character at its end; borrowed from `chunk` when it is valid UTF-8 on its own.
+    pub fn decode<'a>(&mut self, chunk: &'a [u8]) -> Cow<'a, str> {
+        if self.pending.is_empty() {
+            let keep = incomplete_tail(chunk);
+            let (text, rest) = chunk.split_at(chunk.len() - keep);
+            self.pending.extend_from_slice(rest);
+            return String::from_utf8_lossy(text);
+        }
+        let mut bytes = std::mem::take(&mut self.pending);
+        bytes.extend_from_slice(chunk);
+        let keep = incomplete_tail(&bytes);
+        self.pending = bytes.split_off(bytes.len() - keep);
+        Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// The end of the stream: an unfinished character becomes U+FFFD.

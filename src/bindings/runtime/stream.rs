@@ -418,7 +418,7 @@ impl Stream {
         let mut state = self.state.borrow_mut();
         match read {
             Ok(Some(chunk)) => match &self.format {
-                Format::Exec => state.sse.push(&chunk.to_vec()),
+                Format::Exec => chunk.copy_to(state.sse.tail(chunk.length() as usize)),
                 Format::Lines => state.lines.push(&chunk.to_vec()),
                 Format::Blob(callback) => {
                     state.loaded += f64::from(chunk.length());
