@@ -255,6 +255,22 @@ test("exec.stream: a 502 on the re-subscribe is retried; a 404 ends the stream w
   await rejects(run.wait(), { code: "not_found" }, "wait() after the failure");
 });
 
+test("exec.stream: a replay that no longer starts at the first byte ends the stream with 'resume_failed', nothing repeated", async (t) => {
+  const { rt } = await freshRuntime(t);
+  // The first connection is cut after "first\n"; the re-subscribe is held back 1 s, by which time
+  // the task wrote ~2 MB and the emulator kept only its last 1 MiB: the replay starts mid-output.
+  await fault({ kind: "drop", path: "/exec/stream", method: "POST", listener: "gateway", after_bytes: 200 });
+  await fault({ kind: "latency", path: "/exec/stream", method: "GET", listener: "gateway", latency_ms: 1000 });
+  const run = rt.exec.stream(["sh", "-c", "echo first; sleep 0.1; seq 300000"]);
+  const got = [];
+  const error = await rejects((async () => {
+    for await (const ev of run) got.push(ev);
+  })(), { code: "resume_failed" }, "an unalignable replay");
+  assert(/differs/.test(error.message), error.message);
+  deepEq(got.map((e) => e.text), ["first\n"], "only what was delivered before the drop, once");
+  await rejects(run.wait(), { code: "resume_failed" }, "wait()");
+});
+
 test("exec.stream: abort mid-stream rejects with 'aborted'; dispose mid-stream with 'disposed'; no page error", async (t) => {
   const { rt } = await freshRuntime(t);
   const errors = await pageErrorsDuring(async () => {
