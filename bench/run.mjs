@@ -56,6 +56,7 @@ const config = smoke
     startupLoads: 3,
     perCall: { n: 50, chunk: 25, warmup: 5 },
     throughput: { concurrency: 20, rounds: 2, warmup: 1 },
+    stream: { lines: 2000, rounds: 1, warmup: 0 },
     fanIn: { n: 100, rounds: 1, ttl: 4, margin: 2, refreshDelayMs: 50, warmup: 1 },
     memory: { calls: 200, swaps: 50, steps: 2, batch: 20, warmup: 20 },
     wrk: { seconds: 2, connections: 4, maxRequests: 200_000 },
@@ -65,6 +66,8 @@ const config = smoke
     startupLoads: 20,
     perCall: { n: 2000, chunk: 100, warmup: 100 },
     throughput: { concurrency: 200, rounds: 10, warmup: 2 },
+    // seq 100000: 588,895 bytes of stdout (under the emulator's 1 MiB per-task log).
+    stream: { lines: 100_000, rounds: 6, warmup: 1 },
     fanIn: { n: 1000, rounds: 3, ttl: 8, margin: 4, refreshDelayMs: 50, warmup: 1 },
     memory: { calls: 10_000, swaps: 1000, steps: 10, batch: 50, warmup: 500 },
     wrk: { seconds: 10, connections: 16, maxRequests: 2_000_000 },
@@ -431,6 +434,27 @@ try {
     await noteWasm("throughput");
   }
 
+  // 4b. Exec stream throughput: MB/s of `seq` output, the client vs plain fetch reading the same SSE.
+  {
+    const r = await evaluate(page, "streamThroughput", (o) => window.bench.streamThroughput(o), config.stream);
+    const expected = Array.from({ length: config.stream.lines }, (_, i) => String(i + 1).length + 1).reduce((a, b) => a + b, 0);
+    for (const who of ["client", "plain"]) {
+      const bad = r[who].filter((x) => x.bytes !== expected || !x.exited);
+      check(`stream: every run of seq ${config.stream.lines} through ${who === "client" ? "the client" : "plain fetch"} delivered all ${int(expected)} bytes and one exit`, bad.length === 0,
+        bad.length ? bad.map((x) => `${x.bytes} bytes, exit ${x.exited}`).join("; ") : "");
+    }
+    const mbps = (runs) => runs.map((x) => x.bytes / 1e6 / (x.ms / 1000));
+    const c = summary(mbps(r.client));
+    const p = summary(mbps(r.plain));
+    results.stream = {
+      outputBytes: expected,
+      client: { mbPerSecond: c, ms: round3(r.client.map((x) => x.ms)) },
+      plain: { mbPerSecond: p, ms: round3(r.plain.map((x) => x.ms)) },
+      ratio: c.median / p.median,
+    };
+    await noteWasm("stream");
+  }
+
   // 5. Refresh fan-in.
   {
     const rounds = await evaluate(page, "fanIn", (o) => window.bench.fanIn(o), config.fanIn);
@@ -583,6 +607,11 @@ function table(r) {
     const t = r.throughput.list;
     row(4, `throughput: ${r.config.throughput.concurrency} concurrent \`workspaces.list()\`, ${r.config.throughput.rounds} rounds`, `${int(t.client.callsPerSecond)} calls/s`, `${int(t.plain.callsPerSecond)} calls/s`, ratio(t.ratio));
   }
+  if (r.stream) {
+    const x = r.stream;
+    row(4, `exec stream: \`seq ${int(r.config.stream.lines)}\` (${kib(x.outputBytes)} of stdout) read to its exit, median MB/s of ${x.client.ms.length} runs (plain: the official SDK's SSE loop)`,
+      `${x.client.mbPerSecond.median.toFixed(1)} MB/s`, `${x.plain.mbPerSecond.median.toFixed(1)} MB/s`, ratio(x.ratio));
+  }
   if (r.fanIn) {
     const f = r.fanIn;
     row(5, `fan-in: host refresh calls for ${int(r.config.fanIn.n)} concurrent calls inside the margin, per round (${f.hostCalls.length} rounds)`, f.hostCalls.join(", "));
@@ -598,8 +627,8 @@ function table(r) {
     const h = r.memory.secondHalf;
     if (r.wasmBytesAfter) {
       const w = r.wasmBytesAfter;
-      row(6, `wasm memory: after \`init()\` → after the sequential calls → after ${r.config.throughput.concurrency} concurrent → after ${int(r.config.fanIn.n)} concurrent (high-water)`,
-        `${kib(w.init)} → ${kib(w["perCall-read"])} → ${kib(w.throughput)} → ${kib(w.fanIn)}`);
+      row(6, `wasm memory: after \`init()\` → after the sequential calls → after ${r.config.throughput.concurrency} concurrent → after the exec streams → after ${int(r.config.fanIn.n)} concurrent (high-water)`,
+        `${kib(w.init)} → ${kib(w["perCall-read"])} → ${kib(w.throughput)} → ${kib(w.stream ?? 0)} → ${kib(w.fanIn)}`);
     }
     row(6, `wasm memory: start → after ${int(r.config.memory.calls)} calls → after ${int(r.config.memory.swaps)} \`setToken\` swaps`, `${kib(start.wasmBytes)} → ${kib(ec.wasmBytes)} → ${kib(es.wasmBytes)}`);
     row(6, "JS heap used (`performance.memory`, after GC): same points", `${kib(start.jsUsedBytes)} → ${kib(ec.jsUsedBytes)} → ${kib(es.jsUsedBytes)}`);

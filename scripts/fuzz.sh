@@ -19,7 +19,7 @@ seconds="${1:-60}"
 case "$seconds" in
   '' | *[!0-9]*) echo "usage: $0 [SECONDS_PER_TARGET] [TARGET...]" >&2; exit 2 ;;
 esac
-all_targets=(token_decode retry_after response error_body api_url json catchup)
+all_targets=(token_decode retry_after response error_body api_url json catchup sse exec_stream ndjson)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 

@@ -160,6 +160,40 @@ window.bench = {
   },
 
   /**
+   * Exec stream throughput: `seq lines` through `rt.exec.stream` (every event iterated, stdout
+   * bytes counted) and through plain fetch reading the same endpoint as the official SDK does,
+   * alternating; per round the ms from the request to the exit and the stdout bytes seen.
+   */
+  async streamThroughput({ lines, rounds, warmup }) {
+    const { rt, plain, gatewayToken } = state;
+    const cmd = ["seq", String(lines)];
+    const fns = {
+      client: async () => {
+        let bytes = 0;
+        let exits = 0;
+        for await (const ev of rt.exec.stream(cmd)) {
+          if (ev.event === "stdout") bytes += ev.data.length;
+          else if (ev.event === "exit") exits++;
+        }
+        return { bytes, exited: exits === 1 };
+      },
+      plain: () => plain.streamExec(gatewayToken, cmd),
+    };
+    const order = ["client", "plain"];
+    for (let i = 0; i < warmup; i++) for (const who of order) await fns[who]();
+    const out = { client: [], plain: [] };
+    for (let r = 0; r < rounds; r++) {
+      for (const who of order) {
+        const t0 = now();
+        const { bytes, exited } = await fns[who]();
+        out[who].push({ ms: now() - t0, bytes, exited });
+      }
+      order.reverse();
+    }
+    return out;
+  },
+
+  /**
    * Refresh fan-in. Per round: a token of `ttl` s (margin `margin` s; both longer when a burst is
    * slow on this machine) is set; `n` concurrent calls
    * run while it is fresh (outside the margin); then the page holds the main thread from just

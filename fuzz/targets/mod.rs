@@ -9,16 +9,19 @@
 pub mod api_url;
 pub mod catchup;
 pub mod error_body;
+pub mod exec_stream;
 pub mod json;
+pub mod ndjson;
 pub mod response;
 pub mod retry_after;
+pub mod sse;
 pub mod token_decode;
 
 /// A target: arbitrary bytes in, a panic when an invariant breaks.
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its binary and of its corpus directory.
-pub const ALL: [(&str, Target); 7] = [
+pub const ALL: [(&str, Target); 10] = [
     ("token_decode", token_decode::run),
     ("retry_after", retry_after::run),
     ("response", response::run),
@@ -26,6 +29,9 @@ pub const ALL: [(&str, Target); 7] = [
     ("api_url", api_url::run),
     ("json", json::run),
     ("catchup", catchup::run),
+    ("sse", sse::run),
+    ("exec_stream", exec_stream::run),
+    ("ndjson", ndjson::run),
 ];
 
 /// The input as text. Invalid UTF-8 becomes U+FFFD, as `Response.text()` and wasm-bindgen's

@@ -229,3 +229,34 @@ pub fn token_info(held: &HeldToken, now_ms: f64, margin_secs: Option<f64>) -> Js
     }
     info.into()
 }
+
+/// How a query option is read.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    Bool,
+    /// An integer ≥ 0.
+    Count,
+    Text,
+}
+
+/// Query pairs from an options object by a table of `(option, wire name, kind)`: absent options
+/// are left out, a wrong type is `invalid_options` naming the option.
+pub fn query(
+    options: &Options,
+    table: &[(&'static str, &'static str, Kind)],
+) -> Result<Vec<(&'static str, Option<String>)>, ClientError> {
+    let mut pairs = Vec::with_capacity(table.len());
+    for &(option, wire, kind) in table {
+        let value = match kind {
+            Kind::Bool => options
+                .bool(option)?
+                .map(|b| String::from(if b { "true" } else { "false" })),
+            Kind::Count => options
+                .integer(option, 0.0, 9_007_199_254_740_991.0)?
+                .map(|n| n.to_string()),
+            Kind::Text => options.string(option)?,
+        };
+        pairs.push((wire, value));
+    }
+    Ok(pairs)
+}

@@ -79,6 +79,12 @@ fn build(request: &HttpRequest, bearer: &str, signal: &AbortSignal) -> Result<Re
     Request::new_with_str_and_init(&request.url, &init)
 }
 
+/// `request` as a `Request` for [`send_raw`], which adds the bearer and signals per attempt.
+pub fn template(request: &HttpRequest) -> Option<Request> {
+    let unused = web_sys::AbortController::new().ok()?;
+    build(request, "", &unused.signal()).ok()
+}
+
 fn header(response: &Response, name: &str) -> Option<String> {
     response.headers().get(name).ok().flatten()
 }
@@ -115,12 +121,16 @@ pub fn send_text(
     })
 }
 
-/// A `Response` as the retry rules see it.
-pub struct RawResponse(pub Response);
+/// A `Response` as the retry rules see it; `.1`: a 401 in it is not the gateway's own (the app
+/// behind `/proxy` answered it), so it is not retried.
+pub struct RawResponse(pub Response, pub bool);
 
 impl Answer for RawResponse {
     fn status(&self) -> u16 {
-        self.0.status()
+        match self.0.status() {
+            401 if self.1 => 200,
+            status => status,
+        }
     }
 
     fn retry_after(&self) -> Option<String> {
@@ -153,6 +163,6 @@ pub fn send_raw(
         let response = JsFuture::from(fetch_with_request(&request))
             .await
             .map_err(|_| signals.classify(&deadline))?;
-        Ok(RawResponse(response.unchecked_into()))
+        Ok(RawResponse(response.unchecked_into(), false))
     })
 }

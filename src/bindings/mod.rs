@@ -5,6 +5,7 @@
 
 mod abort;
 pub mod api_access;
+mod body;
 pub mod client;
 mod convert;
 mod cross_tab;
@@ -18,6 +19,12 @@ mod types;
 pub mod workspaces;
 
 use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/js/iterable.js")]
+extern "C" {
+    /// Gives `object`'s class `[Symbol.asyncIterator]() { return this }`; returns `object`.
+    fn iterable(object: JsValue) -> JsValue;
+}
 
 /// The package version, as in Cargo.toml.
 #[wasm_bindgen]

@@ -173,9 +173,14 @@ export interface WriteFileOptions extends PathOptions {
 export interface FileEntry {
   name: string;
   path: string;
-  type: "file" | "directory";
+  type: "file" | "directory" | "symlink";
   size: number;
   modified: string;
+  extension?: string;
+  content?: string;
+  hash?: string;
+  /** With `nested` (not `flatten`): the directory's entries. */
+  children?: FileEntry[];
 }
 
 export interface FileList {
@@ -190,6 +195,24 @@ export interface FileContent {
   path: string;
   content: string;
   size: number;
+  /** Lines in the file. */
+  lines?: number;
+  extension?: string;
+  start_line?: number;
+  end_line?: number;
+}
+
+/** `runtime.info()`: `GET /runtime`. */
+export interface RuntimeInfo {
+  os: string;
+  arch: string;
+  cpus: number;
+  home: string;
+  shell: string;
+  agent_sha256?: string;
+  protocol_version?: number;
+  capabilities?: string[];
+  [key: string]: unknown;
 }
 
 export interface FileWriteResult {
@@ -225,6 +248,7 @@ export type OblienErrorCode =
   | "invalid_options" | "scope_denied" | "validation_error" | "missing_credentials"
   | "internal_api_disabled" | "workspace_not_running"
   | "not_found" | "forbidden" | "conflict" | (string & {});
+  | "not_found" | "forbidden" | "conflict" | "resume_failed" | "closed" | (string & {});
 
 /** Every rejection of this package. `instanceof Error`; `name === "OblienError"`. */
 export interface OblienError extends Error {

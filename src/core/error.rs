@@ -21,6 +21,10 @@ pub mod codes {
     pub const INTERNAL_API_DISABLED: &str = "internal_api_disabled";
     /// The gateway's 503 for a stopped (or still booting) workspace: never retried.
     pub const WORKSPACE_NOT_RUNNING: &str = "workspace_not_running";
+    /// A dropped exec stream whose replay could not be aligned with what was delivered.
+    pub const RESUME_FAILED: &str = "resume_failed";
+    /// A stream read after `close()`.
+    pub const CLOSED: &str = "closed";
 }
 
 #[derive(Debug, Clone, PartialEq)]

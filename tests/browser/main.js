@@ -6,6 +6,7 @@ import { setup as setupRuntime } from "./runtime.test.js";
 import { setup as setupFaults } from "./faults.test.js";
 import { setup as setupHost } from "./host.test.js";
 import { setup as setupLifetimes } from "./lifetimes.test.js";
+import { setup as setupStreams } from "./streams.test.js";
 import { setup as setupTerminals } from "./terminals.test.js";
 import { setup as setupLifecycle } from "./lifecycle.test.js";
 
@@ -14,7 +15,7 @@ const filter = new URLSearchParams(location.search).get("filter") ?? "";
 history.replaceState(null, "", location.pathname);
 for (const [name, setup] of [
   ["client.test.js", setupClient], ["runtime.test.js", setupRuntime], ["faults.test.js", setupFaults], ["host.test.js", setupHost],
-  ["lifetimes.test.js", setupLifetimes],
+  ["lifetimes.test.js", setupLifetimes], ["streams.test.js", setupStreams],
   ["terminals.test.js", setupTerminals],
   ["lifecycle.test.js", setupLifecycle],
 ]) {

@@ -59,6 +59,33 @@ import init, {
   type WorkspaceStats,
   type WorkspaceStatus,
   type WriteFileOptions,
+  type DownloadParams,
+  type ExecDeleteAllResult,
+  type ExecEvent,
+  type ExecExitEvent,
+  type ExecInputResult,
+  type ExecKillResult,
+  type ExecOutputEvent,
+  type ExecStream,
+  type ExecStreamOptions,
+  type ExecStreamResult,
+  type ExecTask,
+  type FileStream,
+  type ReadFileOptions,
+  type RuntimeInfo,
+  type RuntimeProxy,
+  type RuntimeSearch,
+  type RuntimeTransfer,
+  type SearchContentOptions,
+  type SearchContentResult,
+  type SearchFilesResult,
+  type SearchMatch,
+  type StreamFilesOptions,
+  type SubscribeOptions,
+  type TransferOptions,
+  type TransferProgress,
+  type UploadParams,
+  type UploadResult,
 } from "oblien-user-client";
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -391,7 +418,8 @@ export async function runtime(rt: WorkspaceRuntime): Promise<void> {
   const entry = listing.entries[0]!;
   expectType<string>()(entry.name);
   expectType<string>()(entry.path);
-  expectType<"file" | "directory">()(entry.type);
+  expectType<"file" | "directory" | "symlink">()(entry.type);
+  expectType<FileEntry[] | undefined>()(entry.children);
   expectType<number>()(entry.size);
   expectType<string>()(entry.modified);
 
@@ -592,6 +620,152 @@ export async function terminals(rt: WorkspaceRuntime, xterm: XtermLike): Promise
   // @ts-expect-error: the error may be null
   void connection.error.code;
 }
+
+// ---- streams and the rest of the gateway (issue 11) --------------------------------------------
+
+export async function streams(rt: WorkspaceRuntime): Promise<void> {
+  // exec.stream: returns at once, an async iterable of ExecEvent
+  const streamOptions: ExecStreamOptions = { timeoutSeconds: 60, signal, timeoutMs: 5000, idleTimeoutMs: 0, keepOutput: false };
+  const run = rt.exec.stream(["npm", "test"], streamOptions);
+  expectType<ExecStream>()(run);
+  const iterable: AsyncIterable<ExecEvent> = run;
+  void iterable;
+  expectType<Promise<string>>()(run.taskId);
+  for await (const ev of run) {
+    expectType<ExecEvent>()(ev);
+    if (ev.event === "exit") {
+      expectType<ExecExitEvent>()(ev);
+      expectType<number>()(ev.exitCode);
+      expectType<string | undefined>()(ev.status);
+    } else {
+      expectType<ExecOutputEvent>()(ev);
+      expectType<"stdout" | "stderr">()(ev.event);
+      expectType<Uint8Array>()(ev.data);
+      expectType<string>()(ev.text);
+    }
+  }
+  const done = await run.wait();
+  expectType<ExecStreamResult>()(done);
+  expectType<string>()(done.taskId);
+  expectType<number>()(done.exitCode);
+  expectType<string>()(done.stdout);
+  expectType<string>()(done.stderr);
+  expectType<ExecInputResult>()(await run.write("input\n"));
+  expectType<ExecInputResult>()(await run.write(new Uint8Array([10])));
+  expectType<number>()((await run.write("x")).bytes_written);
+  expectType<ExecKillResult>()(await run.kill());
+  expectType<void>()(run.close());
+  expectType<IteratorResult<ExecEvent, undefined>>()(await run.next());
+  const subscribeOptions: SubscribeOptions = { signal, idleTimeoutMs: 30_000 };
+  expectType<ExecStream>()(rt.exec.subscribe("3", subscribeOptions));
+  expectType<ExecStream>()(rt.exec.subscribe("3"));
+
+  // the task endpoints
+  const tasks = await rt.exec.list();
+  expectType<ExecTask[]>()(tasks);
+  const task = await rt.exec.get("3", { signal });
+  expectType<ExecTask>()(task);
+  expectType<string>()(task.id);
+  expectType<string[]>()(task.command);
+  expectType<number | null | undefined>()(task.exit_code);
+  expectType<ExecKillResult>()(await rt.exec.kill("3"));
+  expectType<ExecInputResult>()(await rt.exec.input("3", "data"));
+  expectType<ExecInputResult>()(await rt.exec.input("3", new Uint8Array(1), { signal }));
+  const all = await rt.exec.deleteAll();
+  expectType<ExecDeleteAllResult>()(all);
+  expectType<number>()(all.deleted);
+
+  // files.stream and read options
+  const streamFiles: StreamFilesOptions = { path: "/app", nested: true, maxDepth: 2, signal };
+  const files = rt.files.stream(streamFiles);
+  expectType<FileStream>()(files);
+  for await (const entry of files) expectType<FileEntry>()(entry);
+  files.close();
+  const readOptions: ReadFileOptions = { path: "/app/a.txt", startLine: 2, endLine: 10, withLineNumbers: true };
+  const part = await rt.files.read(readOptions);
+  expectType<FileContent>()(part);
+  expectType<number | undefined>()(part.start_line);
+
+  // search
+  expectType<RuntimeSearch>()(rt.search);
+  const searchOptions: SearchContentOptions = { query: "TODO", path: "/app", caseSensitive: true, regex: false, wholeWord: true, maxResults: 10, contextLines: 2 };
+  const found = await rt.search.content(searchOptions);
+  expectType<SearchContentResult>()(found);
+  expectType<Record<string, SearchMatch[]>>()(found.results);
+  expectType<number>()(found.total_matches);
+  const named = await rt.search.files({ query: "main", path: "/app", maxResults: 5 });
+  expectType<SearchFilesResult>()(named);
+  expectType<string[]>()(named.files);
+
+  // transfer
+  expectType<RuntimeTransfer>()(rt.transfer);
+  const progress: TransferProgress[] = [];
+  const transferOptions: TransferOptions = { signal, onProgress: (p) => progress.push(p) };
+  const download: DownloadParams = { paths: ["/app"], excludePatterns: ["node_modules"] };
+  const archive = await rt.transfer.download(download, transferOptions);
+  expectType<Blob>()(archive);
+  const upload: UploadParams = { dest: "/app/copy", body: archive };
+  const uploaded = await rt.transfer.upload(upload, transferOptions);
+  expectType<UploadResult>()(uploaded);
+  expectType<number>()(uploaded.files_extracted);
+  await rt.transfer.upload({ dest: "/x", body: new ArrayBuffer(8) });
+  await rt.transfer.upload({ dest: "/x", body: new Uint8Array(8) });
+  const phase: "upload" | "download" = progress[0]!.phase;
+  expectType<number | undefined>()(progress[0]!.percent);
+  void phase;
+
+  // proxy, info
+  const proxy = rt.proxy(3000);
+  expectType<RuntimeProxy>()(proxy);
+  expectType<string>()(proxy.target);
+  expectType<Response>()(await proxy.fetch("/api/users?limit=10"));
+  expectType<Response>()(await rt.proxy(8080, "127.0.0.1").fetch("/", { method: "POST", body: "x", signal }));
+  const info = await rt.info();
+  expectType<RuntimeInfo>()(info);
+  expectType<string>()(info.os);
+  expectType<number>()(info.cpus);
+  expectType<RuntimeInfo>()(await rt.info({ signal }));
+
+  // @ts-expect-error: argv form: an array of strings
+  rt.exec.stream("npm test");
+  // @ts-expect-error: timeoutSeconds is a number
+  rt.exec.stream(["true"], { timeoutSeconds: "5" });
+  // @ts-expect-error: taskId is a promise, not a string
+  const id: string = run.taskId;
+  void id;
+  // @ts-expect-error: stdin takes text or bytes
+  await run.write(42);
+  // @ts-expect-error: the exit event has no data
+  for await (const ev of run) if (ev.event === "exit") void ev.data;
+  // @ts-expect-error: task ids are strings
+  rt.exec.subscribe(3);
+  // @ts-expect-error: input needs the data
+  await rt.exec.input("3");
+  // @ts-expect-error: a file stream yields FileEntry, not ExecEvent
+  for await (const entry of rt.files.stream({ path: "/" })) void entry.exitCode;
+  // @ts-expect-error: the path is required
+  rt.files.stream({ nested: true });
+  // @ts-expect-error: startLine is a number
+  await rt.files.read({ path: "/a", startLine: "2" });
+  // @ts-expect-error: the query is required
+  await rt.search.content({ path: "/app" });
+  // @ts-expect-error: paths is an array
+  await rt.transfer.download({ paths: "/app" });
+  // @ts-expect-error: an upload body is bytes, not text
+  await rt.transfer.upload({ dest: "/", body: "tar" });
+  // @ts-expect-error: the port is a number
+  rt.proxy("3000");
+  // @ts-expect-error: a download is a Blob, not a Response
+  void (await rt.transfer.download(download)).status;
+}
+
+assert<Equals<IsAny<Awaited2<ReturnType<RuntimeExec["list"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<RuntimeExec["get"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<ExecStream["wait"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<ExecStream["next"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<RuntimeSearch["content"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<RuntimeTransfer["upload"]>>>, false>>();
+assert<Equals<IsAny<Awaited2<ReturnType<WorkspaceRuntime["info"]>>>, false>>();
 
 // ---- errors -------------------------------------------------------------------------------------
 

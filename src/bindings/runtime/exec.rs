@@ -1,13 +1,103 @@
-//! `runtime.exec`: commands in the workspace.
+//! `runtime.exec`: commands in the workspace: run to completion, stream, subscribe, list, get,
+//! kill, stdin, delete all.
 
-use super::Target;
+use super::stream::{input_bytes, Format, Stream};
+use super::{gateway_call, simple_call, Prepared, Target};
 use crate::bindings::convert::{invalid, json_object, Options};
-use crate::bindings::error::promise;
+use crate::bindings::error::to_js;
 use crate::core::api;
 use crate::core::error::ClientError;
+use crate::core::runtime::{Body, HttpRequest};
 use js_sys::{Array, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Options of `exec.stream(cmd, options)`. */
+export interface ExecStreamOptions extends SubscribeOptions {
+  /** The task's own time limit on the server (`timeout_seconds`). */
+  timeoutSeconds?: number;
+}
+
+/** Options of `exec.subscribe(taskId, options)`. */
+export interface SubscribeOptions extends CallOptions {
+  /** Until the response headers arrive (each connection). Default: the client's `timeoutMs`. */
+  timeoutMs?: number;
+  /**
+   * How long the wire may stay silent while the stream is being read before the connection is
+   * taken for dead and the stream resumed on a new one (0: never). Default 60000. Time spent by
+   * a slow consumer does not count.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Keep the output's text for `wait()` (default `true`). `false`: nothing of the output is
+   * kept (for long logs read through the iterator); `wait()` then has empty `stdout`/`stderr`.
+   */
+  keepOutput?: boolean;
+}
+
+/** Output of the task: `data` as sent, `text` decoded per stream (characters split across chunks come out whole). */
+export interface ExecOutputEvent {
+  event: "stdout" | "stderr";
+  data: Uint8Array;
+  text: string;
+}
+
+/** The task ended: always the last event, exactly once. */
+export interface ExecExitEvent {
+  event: "exit";
+  exitCode: number;
+  status?: string;
+}
+
+export type ExecEvent = ExecOutputEvent | ExecExitEvent;
+
+/** What `ExecStream.wait()` resolves with. */
+export interface ExecStreamResult {
+  taskId: string;
+  exitCode: number;
+  status?: string;
+  /** All the task's stdout, decoded (empty with `keepOutput: false`). */
+  stdout: string;
+  stderr: string;
+}
+
+/** An exec stream is iterated with `for await`: `ExecStream extends AsyncIterable<ExecEvent>`. */
+export interface ExecStream extends AsyncIterable<ExecEvent> {}
+/** A task of `exec.list()` / `exec.get()`, as the gateway sends it. */
+export interface ExecTask {
+  id: string;
+  command: string[];
+  status: "pending" | "running" | "exited" | "failed" | (string & {});
+  guest_pid?: number;
+  exit_code?: number | null;
+  stdout?: string;
+  stderr?: string;
+  error?: string;
+  created_at: string;
+  started_at?: string;
+  exited_at?: string | null;
+  ttl_seconds?: number | null;
+}
+
+export interface ExecKillResult {
+  success: true;
+  task_id?: string;
+  killed?: boolean;
+  deleted?: boolean;
+}
+
+export interface ExecInputResult {
+  success: true;
+  bytes_written: number;
+}
+
+export interface ExecDeleteAllResult {
+  success: true;
+  deleted: number;
+}
+"#;
 
 /// `runtime.exec`.
 #[wasm_bindgen]
@@ -19,6 +109,38 @@ impl RuntimeExec {
     pub fn new(target: Rc<Target>) -> Self {
         RuntimeExec { target }
     }
+
+    /// `/exec/{id}{rest}` with `{ signal }` options.
+    fn task(
+        &self,
+        method: &'static str,
+        id: &JsValue,
+        rest: &str,
+        body: Option<Body>,
+        options: Option<JsValue>,
+        call: &'static str,
+    ) -> Prepared {
+        let id = task_id(id, call)?;
+        let signal = Options::read(options, call)?.signal()?;
+        let mut path = String::from("/exec/");
+        path.push_str(&api::encode_component(&id));
+        path.push_str(rest);
+        let url = self.target.url(&path, &[]);
+        Ok((HttpRequest { method, url, body }, signal))
+    }
+
+    /// An exec stream of `POST /exec/stream`, or a subscribe to a task.
+    fn open(
+        &self,
+        parts: Result<(Option<HttpRequest>, Option<String>, Options), ClientError>,
+    ) -> Result<JsValue, JsValue> {
+        parts
+            .and_then(|(start, id, options)| {
+                Stream::open(&self.target, Format::Exec, start, id, &options)
+            })
+            .map(Stream::into_js)
+            .map_err(to_js)
+    }
 }
 
 /// `cmd` as a non-empty array of strings.
@@ -27,6 +149,22 @@ pub fn argv(cmd: JsValue, call: &str) -> Result<Array, ClientError> {
         .ok()
         .filter(|a| a.length() > 0 && a.iter().all(|s| s.is_string()))
         .ok_or_else(|| invalid(call, "cmd", "a non-empty array of strings"))
+}
+
+fn task_id(value: &JsValue, call: &str) -> Result<String, ClientError> {
+    value
+        .as_string()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| invalid(call, "taskId", "a non-empty string"))
+}
+
+/// The body of `POST /exec` and `POST /exec/stream`.
+fn exec_body(cmd: JsValue, options: &Options, call: &str) -> Result<String, ClientError> {
+    let mut pairs = vec![("cmd", JsValue::from(argv(cmd, call)?))];
+    if let Some(seconds) = options.positive("timeoutSeconds")? {
+        pairs.push(("timeout_seconds", JsValue::from_f64(seconds.ceil())));
+    }
+    json_object(&pairs, call)
 }
 
 #[wasm_bindgen]
@@ -39,19 +177,120 @@ impl RuntimeExec {
         #[wasm_bindgen(unchecked_optional_param_type = "ExecOptions")] options: Option<JsValue>,
     ) -> Promise {
         const CALL: &str = "exec.run(cmd, options)";
-        let target = self.target.clone();
-        promise(async move {
-            let argv = argv(cmd, CALL)?;
+        let prepared = Options::read(options, CALL).and_then(|options| {
+            let body = exec_body(cmd, &options, CALL)?;
+            Ok((
+                api::post(self.target.url("/exec", &[]), body),
+                options.signal()?,
+            ))
+        });
+        gateway_call(&self.target, prepared, None)
+    }
+
+    /// Starts a command and returns its output stream at once (`POST /exec/stream`).
+    #[wasm_bindgen(unchecked_return_type = "ExecStream")]
+    pub fn stream(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] cmd: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ExecStreamOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Result<JsValue, JsValue> {
+        const CALL: &str = "exec.stream(cmd, options)";
+        let open = || {
             let options = Options::read(options, CALL)?;
-            let signal = options.signal()?;
-            let mut pairs = vec![("cmd", JsValue::from(argv))];
-            if let Some(seconds) = options.positive("timeoutSeconds")? {
-                pairs.push(("timeout_seconds", JsValue::from_f64(seconds.ceil())));
-            }
-            let body = json_object(&pairs, CALL)?;
-            target
-                .call(api::post(target.url("/exec", &[]), body), signal)
-                .await
-        })
+            let post = api::post(
+                self.target.url("/exec/stream", &[]),
+                exec_body(cmd, &options, CALL)?,
+            );
+            Ok((Some(post), None, options))
+        };
+        self.open(open())
+    }
+
+    /// The output of a task, from its first byte (`GET /exec/stream?task_id=`): a finished
+    /// task's whole output and exit, a running one's output so far and then live.
+    #[wasm_bindgen(unchecked_return_type = "ExecStream")]
+    pub fn subscribe(
+        &self,
+        #[wasm_bindgen(js_name = taskId, unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "SubscribeOptions")] options: Option<
+            JsValue,
+        >,
+    ) -> Result<JsValue, JsValue> {
+        const CALL: &str = "exec.subscribe(taskId, options)";
+        let open = || {
+            Ok((
+                None,
+                Some(task_id(&id, CALL)?),
+                Options::read(options, CALL)?,
+            ))
+        };
+        self.open(open())
+    }
+
+    /// The workspace's tasks (`GET /exec`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<ExecTask[]>")]
+    pub fn list(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let call = "exec.list(options)";
+        simple_call(&self.target, "GET", "/exec", options, call, Some("tasks"))
+    }
+
+    /// One task (`GET /exec/{id}`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<ExecTask>")]
+    pub fn get(
+        &self,
+        #[wasm_bindgen(js_name = taskId, unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let prepared = self.task("GET", &id, "", None, options, "exec.get(taskId, options)");
+        gateway_call(&self.target, prepared, None)
+    }
+
+    /// Kills a running task (exit 137), or forgets an exited one (`DELETE /exec/{id}`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<ExecKillResult>")]
+    pub fn kill(
+        &self,
+        #[wasm_bindgen(js_name = taskId, unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let call = "exec.kill(taskId, options)";
+        let prepared = self.task("DELETE", &id, "", None, options, call);
+        gateway_call(&self.target, prepared, None)
+    }
+
+    /// Writes to a task's stdin (`POST /exec/{id}/input`, raw bytes; a string is sent as UTF-8).
+    #[wasm_bindgen(unchecked_return_type = "Promise<ExecInputResult>")]
+    pub fn input(
+        &self,
+        #[wasm_bindgen(js_name = taskId, unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] data: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        const CALL: &str = "exec.input(taskId, data, options)";
+        let prepared = input_bytes(&data, CALL).and_then(|bytes| {
+            self.task(
+                "POST",
+                &id,
+                "/input",
+                Some(Body::Bytes(bytes)),
+                options,
+                CALL,
+            )
+        });
+        gateway_call(&self.target, prepared, None)
+    }
+
+    /// Kills and forgets every task (`DELETE /exec`).
+    #[wasm_bindgen(js_name = deleteAll, unchecked_return_type = "Promise<ExecDeleteAllResult>")]
+    pub fn delete_all(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let call = "exec.deleteAll(options)";
+        simple_call(&self.target, "DELETE", "/exec", options, call, None)
     }
 }

@@ -3,11 +3,15 @@
 
 mod exec;
 mod files;
+mod proxy;
+mod search;
 mod socket;
+mod stream;
 mod terminals;
+mod transfer;
 mod watchers;
 
-use super::convert::{invalid, parse_json, token_info, Options};
+use super::convert::{get, invalid, parse_json, token_info, Options};
 use super::error::promise;
 use super::fetch;
 use super::session::Session;
@@ -15,15 +19,20 @@ use crate::core::api;
 use crate::core::cell::TokenCell;
 use crate::core::error::ClientError;
 use crate::core::request::{send_authorised, Retries};
-use crate::core::runtime::HttpRequest;
+use crate::core::runtime::{HttpRequest, LocalFuture, TransportError};
 use exec::RuntimeExec;
+use fetch::RawResponse;
 use files::RuntimeFiles;
 use js_sys::Promise;
+use proxy::RuntimeProxy;
+use search::RuntimeSearch;
 use socket::Connection;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use terminals::{RuntimeConnection, RuntimeTerminals};
+use transfer::RuntimeTransfer;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use watchers::RuntimeWatchers;
 use web_sys::{AbortSignal, Request, RequestInit};
 
@@ -38,9 +47,13 @@ pub struct Target {
 }
 
 impl Target {
+    pub fn session(&self) -> &Rc<Session> {
+        &self.session
+    }
+
     /// The workspace's live gateway cell (a new one if the old was forgotten: deleted workspace,
     /// refused mint, another identity).
-    fn cell(&self) -> Rc<TokenCell> {
+    pub fn cell(&self) -> Rc<TokenCell> {
         let live = self.session.gateways.cell(&self.workspace_id);
         self.cell.replace(live.clone());
         live
@@ -78,6 +91,46 @@ impl Target {
     fn url(&self, path: &str, query: &[(&str, Option<String>)]) -> String {
         api::url(&self.session.gateway_url, path, query)
     }
+}
+
+/// A request built from a call's arguments (or the option error that stopped it), and its signal.
+type Prepared = Result<(HttpRequest, Option<AbortSignal>), ClientError>;
+
+/// The one async path of the simple gateway calls (a single state machine in the wasm, whatever
+/// the endpoint): the JSON body of a success, or only its member `field`.
+fn gateway_call(target: &Rc<Target>, prepared: Prepared, field: Option<&'static str>) -> Promise {
+    let target = target.clone();
+    promise(async move {
+        let (request, signal) = prepared?;
+        let value = target.call(request, signal).await?;
+        Ok(match field {
+            Some(field) => get(&value, field),
+            None => value,
+        })
+    })
+}
+
+/// `method path` without a body, with only `{ signal }` options.
+fn simple_call(
+    target: &Rc<Target>,
+    method: &'static str,
+    path: &str,
+    options: Option<JsValue>,
+    call: &'static str,
+    field: Option<&'static str>,
+) -> Promise {
+    let prepared = Options::read(options, call)
+        .and_then(|o| o.signal())
+        .map(|signal| {
+            let url = target.url(path, &[]);
+            let request = HttpRequest {
+                method,
+                url,
+                body: None,
+            };
+            (request, signal)
+        });
+    gateway_call(target, prepared, field)
 }
 
 /// A workspace's runtime, from `client.workspaces.runtime(id)`.
@@ -128,6 +181,28 @@ impl WorkspaceRuntime {
         RuntimeExec::new(self.target.clone())
     }
 
+    /// Search file contents and names.
+    #[wasm_bindgen(getter)]
+    pub fn search(&self) -> RuntimeSearch {
+        RuntimeSearch::new(self.target.clone())
+    }
+
+    /// tar.gz downloads and uploads of folders.
+    #[wasm_bindgen(getter)]
+    pub fn transfer(&self) -> RuntimeTransfer {
+        RuntimeTransfer::new(self.target.clone())
+    }
+
+    /// A service listening on `port` (1–65535) inside the workspace, reached through the
+    /// gateway's `/proxy`; `host` defaults to loopback. Throws `invalid_options` on a bad port.
+    pub fn proxy(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] port: JsValue,
+        host: Option<String>,
+    ) -> Result<RuntimeProxy, JsValue> {
+        RuntimeProxy::new(self.target.clone(), &port, host).map_err(super::error::to_js)
+    }
+
     /// Terminals over the workspace's WebSocket.
     #[wasm_bindgen(getter)]
     pub fn terminals(&self) -> RuntimeTerminals {
@@ -160,13 +235,30 @@ impl WorkspaceRuntime {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let target = self.target.clone();
-        promise(async move {
-            let signal = Options::read(options, "health(options)")?.signal()?;
-            target
-                .call(api::get(target.url("/health", &[])), signal)
-                .await
-        })
+        simple_call(
+            &self.target,
+            "GET",
+            "/health",
+            options,
+            "health(options)",
+            None,
+        )
+    }
+
+    /// `GET /runtime`: the workspace's OS, architecture, CPUs, shell and agent.
+    #[wasm_bindgen(unchecked_return_type = "Promise<RuntimeInfo>")]
+    pub fn info(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        simple_call(
+            &self.target,
+            "GET",
+            "/runtime",
+            options,
+            "info(options)",
+            None,
+        )
     }
 
     /// A raw, authorised `fetch` to the gateway (`path` starts with `/`). Resolves with the
@@ -178,34 +270,65 @@ impl WorkspaceRuntime {
         #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestInit")] init: Option<JsValue>,
     ) -> Promise {
-        let target = self.target.clone();
-        promise(async move { raw_fetch(&target, path, init).await })
+        promise(raw_fetch(self.target.clone(), path, init, None))
     }
 }
 
+/// `rt.fetch(path, init)` on the gateway, or `proxy(port).fetch(path, init)` through its
+/// `/proxy` to the target `proxy` names: the `Response` once its headers are in.
 async fn raw_fetch(
-    target: &Target,
+    target: Rc<Target>,
     path: JsValue,
     init: Option<JsValue>,
+    proxy: Option<String>,
 ) -> Result<JsValue, ClientError> {
-    const CALL: &str = "fetch(path, init)";
+    let call = if proxy.is_some() {
+        "proxy.fetch(path, init)"
+    } else {
+        "fetch(path, init)"
+    };
     let path = path
         .as_string()
         .filter(|p| p.starts_with('/'))
-        .ok_or_else(|| invalid(CALL, "path", "a string starting with '/'"))?;
-    let init = Options::read(init, CALL)?;
+        .ok_or_else(|| invalid(call, "path", "a string starting with '/'"))?;
+    let init = Options::read(init, call)?;
     let signal = init.signal()?;
-    let url = target.url(&path, &[]);
+    let url = match proxy {
+        Some(_) => target.url("/proxy", &[]) + &path,
+        None => target.url(&path, &[]),
+    };
     let request = if init.value().is_object() {
         Request::new_with_str_and_init(&url, init.value().unchecked_ref::<RequestInit>())
     } else {
         Request::new_with_str(&url)
     }
-    .map_err(|_| invalid(CALL, "init", "a valid RequestInit"))?;
+    .map_err(|_| invalid(call, "init", "a valid RequestInit"))?;
+    if let Some(proxy) = &proxy {
+        request
+            .headers()
+            .set("X-Oblien-Proxy-Target", proxy)
+            .map_err(|_| invalid(call, "init", "a valid RequestInit"))?;
+    }
     let session = &target.session;
     let cell = target.cell();
     let signals = session.signals(signal.clone());
-    let send = move |bearer: &str| fetch::send_raw(&request, bearer, &signals);
+    let proxied = proxy.is_some();
+    let send = move |bearer: &str| -> LocalFuture<Result<RawResponse, TransportError>> {
+        let sent = fetch::send_raw(&request, bearer, &signals);
+        Box::pin(async move {
+            let RawResponse(response, _) = sent.await?;
+            let mut app_401 = false;
+            if proxied && response.status() == 401 {
+                // Read a copy: the caller gets the body untouched.
+                let text = match response.clone().map(|copy| copy.text()) {
+                    Ok(Ok(text)) => JsFuture::from(text).await.ok().and_then(|t| t.as_string()),
+                    _ => None,
+                };
+                app_401 = !text.is_some_and(|t| crate::core::proxy::is_gateway_refusal(&t));
+            }
+            Ok(RawResponse(response, app_401))
+        })
+    };
     let sent = send_authorised(&cell, &*session.platform, Retries::UNAUTHORIZED_ONLY, &send);
     let response = session.guarded(signal, sent).await?;
     Ok(response.0.into())

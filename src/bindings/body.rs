@@ -1,0 +1,146 @@
+//! Response bodies read as streams: the handshake (an authorised request whose `timeoutMs` runs
+//! until the headers are in; a refusal read whole and mapped to an `OblienError`), then the body
+//! pulled one chunk per `read()`, only when a consumer asks (back-pressure: an unread body is not
+//! read), with an idle timeout that is armed only while waiting on the wire. Each connection has
+//! its own `AbortController`: dropping the [`Conn`] aborts the fetch and releases the socket.
+
+use super::abort::any;
+use super::convert::get;
+use super::fetch::{self, RawResponse, Signals};
+use super::platform::timer_delay;
+use super::runtime::Target;
+use crate::core::error::ClientError;
+use crate::core::flight::race;
+use crate::core::request::{into_result, send_authorised, HttpResponse, Retries};
+use gloo_timers::future::TimeoutFuture;
+use js_sys::Uint8Array;
+use std::cell::OnceCell;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, Request, Response};
+
+/// Why a read gave no chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// Nothing arrived for the idle timeout while the client was waiting.
+    Idle,
+    /// The read failed: a network error, or one of the connection's signals aborted it.
+    Failed,
+}
+
+/// One open response body.
+pub struct Conn {
+    /// Taken on the first `read()` (until then `response.text()` works too).
+    reader: OnceCell<ReadableStreamDefaultReader>,
+    abort: AbortController,
+    pub response: Response,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // Ends the fetch and its socket; a pending read rejects (and is observed by its future).
+        self.abort.abort();
+    }
+}
+
+impl Conn {
+    /// The next chunk of the body; `Ok(None)` at its end. Reads nothing until called.
+    pub async fn read(&self, idle_ms: f64) -> Result<Option<Uint8Array>, ReadEnd> {
+        let body = self.response.body().ok_or(ReadEnd::Failed)?;
+        let reader = self.reader.get_or_init(|| {
+            body.get_reader()
+                .unchecked_into::<ReadableStreamDefaultReader>()
+        });
+        let read = JsFuture::from(reader.read());
+        let chunk = async move {
+            let result = read.await.map_err(|_| ReadEnd::Failed)?;
+            if get(&result, "done").is_truthy() {
+                return Ok(None);
+            }
+            Ok(get(&result, "value").dyn_into::<Uint8Array>().ok())
+        };
+        let idle = async move {
+            if idle_ms > 0.0 {
+                TimeoutFuture::new(timer_delay(idle_ms)).await;
+                Err(ReadEnd::Idle)
+            } else {
+                std::future::pending().await
+            }
+        };
+        race(chunk, idle).await
+    }
+}
+
+/// The signals one stream's connections listen to: the session's dispose, and `stop` (the
+/// caller's signal and the stream's own `close()`, combined).
+pub struct StreamSignals {
+    pub signals: Signals,
+}
+
+impl StreamSignals {
+    /// `caller` may be `None`; `close` is the stream's own controller.
+    pub fn new(target: &Target, caller: Option<&AbortSignal>, close: &AbortController) -> Self {
+        let close = close.signal();
+        let stop = match caller {
+            Some(caller) => any(&[caller, &close]),
+            None => close,
+        };
+        StreamSignals {
+            signals: target.session().signals(Some(stop)),
+        }
+    }
+}
+
+/// Opens `request` as a stream with the workspace's gateway token: a success's body, or the
+/// gateway's refusal as an error. `handshake_ms` bounds the wait for the headers only.
+pub async fn open(
+    target: &Target,
+    template: Request,
+    retries: Retries,
+    stop: &StreamSignals,
+    handshake_ms: f64,
+) -> Result<Conn, ClientError> {
+    let abort = AbortController::new().map_err(|_| ClientError::disposed())?;
+    let mut signals = stop.signals.clone();
+    signals.timeout_ms = handshake_ms;
+    signals.caller = Some(match &signals.caller {
+        Some(caller) => any(&[caller, &abort.signal()]),
+        None => abort.signal(),
+    });
+    let session = target.session();
+    let cell = target.cell();
+    let send = move |bearer: &str| fetch::send_raw(&template, bearer, &signals);
+    let RawResponse(response, _) =
+        send_authorised(&cell, &*session.platform, retries, &send).await?;
+    if !response.ok() {
+        return Err(refusal(&response, session.now_ms()).await);
+    }
+    Ok(Conn {
+        reader: OnceCell::new(),
+        abort,
+        response,
+    })
+}
+
+/// A non-2xx answer read whole: the gateway's code and message.
+async fn refusal(response: &Response, now_ms: f64) -> ClientError {
+    let text = match response.text() {
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let header = |name: &str| response.headers().get(name).ok().flatten();
+    let answer = HttpResponse {
+        status: response.status(),
+        retry_after: header("retry-after"),
+        request_id: header("x-request-id"),
+        text,
+    };
+    match into_result(answer, now_ms) {
+        Err(error) => error,
+        Ok(_) => ClientError::new("server_error", "The gateway refused the stream"),
+    }
+}

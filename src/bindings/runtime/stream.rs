@@ -1,0 +1,707 @@
+//! The one stream engine of the gateway's streaming responses, and its JS class `ExecStream`:
+//! - `Format::Exec`: `exec.stream` / `exec.subscribe` (SSE; resumed after a drop);
+//! - `Format::Lines`: `files.stream` (NDJSON; the same class, typed `FileStream` in the `.d.ts`);
+//! - `Format::Blob`: `transfer.download` (the body kept as a `Blob`, with progress).
+//!
+//! One async entry point ([`Stream::run`]) serves every method, so the wasm holds one state
+//! machine for all of them. Rules, whatever the format:
+//! - the body is read only when `next()`, `wait()` or `taskId` asks (back-pressure), except that
+//!   an exec stream is read up to its `task_id` event at once (the command starts even if nobody
+//!   reads it);
+//! - `timeoutMs` bounds each handshake (until the headers); `idleTimeoutMs` the silence of the
+//!   wire while a read waits for it (a slow consumer never trips it); no whole-stream deadline;
+//! - the caller's `signal`, `close()` and the client's `dispose()` end it; timers and listeners
+//!   go with the futures that started them;
+//! - an exec stream that drops (network error, 502/503/504, the body ending before `exit`, the
+//!   idle timeout) re-subscribes (`GET /exec/stream?task_id=`) with a gateway token valid then,
+//!   and `core::exec_stream::Aligner` aligns the replay: every byte once, one `exit`, last.
+
+use super::Target;
+use crate::bindings::body::{self, Conn, ReadEnd, StreamSignals};
+use crate::bindings::convert::{parse_json, set, Options};
+use crate::bindings::error::{promise, to_js};
+use crate::bindings::fetch;
+use crate::bindings::iterable;
+use crate::core::api;
+use crate::core::error::{codes, ClientError};
+use crate::core::exec_stream::{decode, Aligner, Channel, Delivery, Exit, Resumer, Texts};
+use crate::core::gate::{Gate, Notify};
+use crate::core::ndjson::{self, Lines};
+use crate::core::request::Retries;
+use crate::core::runtime::{Body, HttpRequest, Runtime};
+use crate::core::sse;
+use js_sys::{Array, Function, Object, Promise, Uint8Array};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::{AbortController, AbortSignal, Blob, BlobPropertyBag};
+
+/// Events `wait()` reads ahead for an iterator that is slower, at most.
+const QUEUE_MAX: usize = 64;
+/// `idleTimeoutMs` when not given.
+pub const DEFAULT_IDLE_MS: f64 = 60_000.0;
+
+pub enum Format {
+    Exec,
+    Lines,
+    /// `onProgress` of the download, if any.
+    Blob(Option<Function>),
+}
+
+#[derive(Default)]
+struct State {
+    start: Option<HttpRequest>,
+    conn: Option<Rc<Conn>>,
+    sse: sse::Parser,
+    lines: Lines,
+    aligner: Aligner,
+    resumer: Resumer,
+    texts: Texts,
+    /// Download: the chunks so far and their size.
+    chunks: Vec<Uint8Array>,
+    loaded: f64,
+    /// `next()` was called: events read by `wait()` or `taskId` are kept for it.
+    iterating: bool,
+    queue: VecDeque<JsValue>,
+    /// `Ok(what wait() resolves with)` at the end, or the error that ended the stream.
+    end: Option<Result<JsValue, ClientError>>,
+}
+
+pub struct Stream {
+    target: Rc<Target>,
+    format: Format,
+    caller: Option<AbortSignal>,
+    close: AbortController,
+    signals: StreamSignals,
+    /// The caller's signal and `close()`, for `guarded`.
+    stop: AbortSignal,
+    handshake_ms: f64,
+    idle_ms: f64,
+    gate: Gate,
+    changed: Notify,
+    state: RefCell<State>,
+}
+
+/// What a method asks of the stream.
+pub enum Op {
+    TaskId,
+    Next,
+    Wait,
+    /// `write(data)`: `POST /exec/{id}/input`.
+    Input(Vec<u8>),
+    /// `kill()`: `DELETE /exec/{id}`.
+    Kill,
+}
+
+/// What one step of reading gave.
+enum Step {
+    TaskId,
+    Event(JsValue),
+    End,
+}
+
+/// An object from `(key, value)` pairs.
+pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in pairs {
+        set(&object, key, value);
+    }
+    object.into()
+}
+
+/// `timeoutMs` (until the headers; default: the client's) and `idleTimeoutMs` (0: none) of a
+/// streaming call's options.
+pub fn timeouts(target: &Target, options: &Options) -> Result<(f64, f64), ClientError> {
+    let handshake = options
+        .positive("timeoutMs")?
+        .unwrap_or_else(|| target.session().timeout_ms());
+    let idle = match options.get("idleTimeoutMs").as_f64() {
+        Some(0.0) => 0.0,
+        _ => options
+            .positive("idleTimeoutMs")?
+            .unwrap_or(DEFAULT_IDLE_MS),
+    };
+    Ok((handshake, idle))
+}
+
+/// `{ value, done }` of the iterator protocol.
+fn item(value: Option<JsValue>) -> JsValue {
+    let done = value.is_none();
+    object(&[
+        ("value", value.unwrap_or(JsValue::UNDEFINED)),
+        ("done", JsValue::from_bool(done)),
+    ])
+}
+
+fn exit_fields(exit: &Exit, pairs: &mut Vec<(&'static str, JsValue)>) {
+    pairs.push(("exitCode", JsValue::from_f64(exit.code)));
+    if let Some(status) = &exit.status {
+        pairs.push(("status", JsValue::from_str(status)));
+    }
+}
+
+fn resumable(error: &ClientError) -> bool {
+    error.is(codes::NETWORK_ERROR)
+        || error.is(codes::TIMEOUT)
+        || matches!(error.status, Some(502..=504))
+}
+
+/// Calls `onProgress` (a throwing callback is the host's bug, not ours).
+pub fn progress(callback: Option<&Function>, phase: &str, loaded: f64, total: Option<f64>) {
+    let Some(callback) = callback else {
+        return;
+    };
+    let mut pairs = vec![
+        ("phase", JsValue::from_str(phase)),
+        ("loadedBytes", JsValue::from_f64(loaded)),
+    ];
+    if let Some(total) = total.filter(|t| *t > 0.0) {
+        pairs.push(("totalBytes", JsValue::from_f64(total)));
+        let percent = (loaded / total * 100.0).min(100.0);
+        pairs.push(("percent", JsValue::from_f64(percent)));
+    }
+    let _ = callback.call1(&JsValue::NULL, &object(&pairs));
+}
+
+impl Stream {
+    /// A stream of `start` (or, with `None`, a subscribe to `task_id`), with the `signal`,
+    /// `timeoutMs` and `idleTimeoutMs` of `options`.
+    pub fn open(
+        target: &Rc<Target>,
+        format: Format,
+        start: Option<HttpRequest>,
+        task_id: Option<String>,
+        options: &Options,
+    ) -> Result<Rc<Self>, ClientError> {
+        let (handshake_ms, idle_ms) = timeouts(target, options)?;
+        let caller = options.signal()?;
+        let close = AbortController::new().map_err(|_| ClientError::disposed())?;
+        let signals = StreamSignals::new(target, caller.as_ref(), &close);
+        let stop = signals
+            .signals
+            .caller
+            .clone()
+            .unwrap_or_else(|| close.signal());
+        let eager = matches!(format, Format::Exec) && start.is_some();
+        let stream = Rc::new(Stream {
+            target: target.clone(),
+            format,
+            caller,
+            close,
+            signals,
+            stop,
+            handshake_ms,
+            idle_ms,
+            gate: Gate::default(),
+            changed: Notify::default(),
+            state: RefCell::new(State {
+                start,
+                aligner: Aligner::new(task_id),
+                texts: Texts::new(options.bool("keepOutput")? != Some(false)),
+                ..State::default()
+            }),
+        });
+        if eager {
+            // The command starts now, whoever reads it: send the request, read up to the task id.
+            let first = stream.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = first.run(Op::TaskId).await;
+            });
+        }
+        Ok(stream)
+    }
+
+    /// As a JS `ExecStream` (async-iterable).
+    pub fn into_js(self: Rc<Self>) -> JsValue {
+        iterable(ExecStream { inner: self }.into())
+    }
+
+    fn closed(&self) -> bool {
+        self.close.signal().aborted()
+    }
+
+    /// Aborted, disposed or closed: nothing more is read.
+    fn stopped(&self) -> bool {
+        self.stop.aborted() || self.target.session().is_disposed()
+    }
+
+    /// Ends the stream with `error` (unless it already ended); what the callers see.
+    fn fail(&self, error: ClientError) -> ClientError {
+        let error = if error.is(codes::ABORTED)
+            && self.closed()
+            && !self.caller.as_ref().is_some_and(AbortSignal::aborted)
+        {
+            ClientError::new(codes::CLOSED, "The stream was closed")
+        } else {
+            error
+        };
+        let mut state = self.state.borrow_mut();
+        state.conn = None;
+        let error = match state.end.get_or_insert_with(|| Err(error.clone())) {
+            Err(first) => first.clone(),
+            Ok(_) => error,
+        };
+        drop(state);
+        self.changed.notify();
+        error
+    }
+
+    /// The one async entry point of every method.
+    pub async fn run(self: Rc<Self>, op: Op) -> Result<JsValue, ClientError> {
+        let (op, body) = match op {
+            Op::Input(bytes) => (Op::TaskId, Some(Some(Body::Bytes(bytes)))),
+            Op::Kill => (Op::TaskId, Some(None)),
+            op => (op, None),
+        };
+        let known = self.state.borrow().aligner.task_id().map(JsValue::from_str);
+        let next = matches!(op, Op::Next);
+        let value = match known {
+            // `taskId`, `write()` and `kill()` work after `close()` once the id is known.
+            Some(id) if matches!(op, Op::TaskId) => id,
+            _ => {
+                let session = self.target.session();
+                let done = session.guarded(Some(self.stop.clone()), self.op(op)).await;
+                match done.map_err(|e| self.fail(e)) {
+                    // After `close()` an iterator is done.
+                    Err(error) if next && error.is(codes::CLOSED) => item(None),
+                    other => other?,
+                }
+            }
+        };
+        let Some(body) = body else {
+            return Ok(value);
+        };
+        let mut path = String::from("/exec/");
+        path.push_str(&api::encode_component(
+            &value.as_string().unwrap_or_default(),
+        ));
+        let method = if body.is_some() {
+            path.push_str("/input");
+            "POST"
+        } else {
+            "DELETE"
+        };
+        let url = self.target.url(&path, &[]);
+        let request = HttpRequest { method, url, body };
+        self.target.call(request, self.caller.clone()).await
+    }
+
+    async fn op(&self, op: Op) -> Result<JsValue, ClientError> {
+        match op {
+            Op::Next => self.next().await,
+            Op::TaskId => self.task_id().await,
+            _ => self.wait().await,
+        }
+    }
+
+    async fn next(&self) -> Result<JsValue, ClientError> {
+        let _pass = self.gate.enter().await;
+        loop {
+            let queued = self.state.borrow_mut().queue.pop_front();
+            if let Some(event) = queued {
+                self.changed.notify();
+                return Ok(item(Some(event)));
+            }
+            match self.pump().await? {
+                Step::TaskId => continue,
+                Step::Event(event) => return Ok(item(Some(event))),
+                Step::End => return Ok(item(None)),
+            }
+        }
+    }
+
+    /// Reads on while nobody iterates; keeps what it reads for an iterator that does.
+    async fn wait(&self) -> Result<JsValue, ClientError> {
+        loop {
+            let (iterating, queued) = {
+                let state = self.state.borrow();
+                if let Some(end) = &state.end {
+                    return end.clone();
+                }
+                (state.iterating, state.queue.len())
+            };
+            if iterating && queued >= QUEUE_MAX {
+                let since = self.changed.version();
+                self.changed.changed(since).await;
+                continue;
+            }
+            let _pass = self.gate.enter().await;
+            if let Step::Event(event) = self.pump().await? {
+                let mut state = self.state.borrow_mut();
+                if state.iterating {
+                    state.queue.push_back(event);
+                }
+            }
+        }
+    }
+
+    /// The task's id, reading the stream up to its `task_id` event if needed.
+    async fn task_id(&self) -> Result<JsValue, ClientError> {
+        if !matches!(self.format, Format::Exec) {
+            return Err(ClientError::new(
+                codes::INVALID_OPTIONS,
+                "Only an exec stream has a task",
+            ));
+        }
+        loop {
+            {
+                let state = self.state.borrow();
+                if let Some(id) = state.aligner.task_id() {
+                    return Ok(JsValue::from_str(id));
+                }
+                if let Some(end) = &state.end {
+                    end.clone()?;
+                }
+                if state.end.is_some() || state.queue.len() > QUEUE_MAX {
+                    return Err(ClientError::new(
+                        codes::SERVER_ERROR,
+                        "exec stream: no task_id event before the output",
+                    ));
+                }
+            }
+            let _pass = self.gate.enter().await;
+            if self.state.borrow().aligner.task_id().is_some() {
+                continue;
+            }
+            if let Step::Event(event) = self.pump().await? {
+                // Before the id: kept for the iterator, whenever it starts.
+                self.state.borrow_mut().queue.push_back(event);
+            }
+        }
+    }
+
+    /// One step of reading (under the gate).
+    async fn pump(&self) -> Result<Step, ClientError> {
+        let step = self.read_step().await;
+        self.changed.notify();
+        step
+    }
+
+    async fn read_step(&self) -> Result<Step, ClientError> {
+        loop {
+            if let Some(step) = self.parsed()? {
+                return Ok(step);
+            }
+            let conn = self.state.borrow().conn.clone();
+            let conn = match conn {
+                Some(conn) => conn,
+                None => {
+                    let conn = Rc::new(self.connect().await?);
+                    self.state.borrow_mut().conn = Some(conn.clone());
+                    conn
+                }
+            };
+            let read = conn.read(self.idle_ms).await;
+            let resume = !matches!(read, Ok(Some(_)));
+            let idle = matches!(read, Err(ReadEnd::Idle));
+            if let Some(step) = self.received(&conn, read)? {
+                return Ok(step);
+            }
+            if resume {
+                if self.stopped() {
+                    return Err(ClientError::aborted());
+                }
+                self.before_resume(None, idle).await?;
+            }
+        }
+    }
+
+    /// What a read gave: a chunk is kept; the end of a body other than an exec stream's, its
+    /// idle timeout and its failure end it; an exec stream's drop only closes the connection
+    /// (the caller resumes).
+    fn received(
+        &self,
+        conn: &Conn,
+        read: Result<Option<Uint8Array>, ReadEnd>,
+    ) -> Result<Option<Step>, ClientError> {
+        let mut state = self.state.borrow_mut();
+        match read {
+            Ok(Some(chunk)) => match &self.format {
+                Format::Exec => chunk.copy_to(state.sse.tail(chunk.length() as usize)),
+                Format::Lines => state.lines.push(&chunk.to_vec()),
+                Format::Blob(callback) => {
+                    state.loaded += f64::from(chunk.length());
+                    let total = conn
+                        .response
+                        .headers()
+                        .get("content-length")
+                        .ok()
+                        .flatten()
+                        .map(|v| js_sys::parse_float(&v))
+                        .filter(|n| n.is_finite());
+                    progress(callback.as_ref(), "download", state.loaded, total);
+                    state.chunks.push(chunk);
+                }
+            },
+            // The body ended.
+            Ok(None) if !matches!(self.format, Format::Exec) => {
+                state.conn = None;
+                let end = match &self.format {
+                    Format::Blob(_) => {
+                        let kind = conn.response.headers().get("content-type").ok().flatten();
+                        let bag = BlobPropertyBag::new();
+                        bag.set_type(kind.as_deref().unwrap_or("application/gzip"));
+                        let parts: Array = state.chunks.drain(..).collect();
+                        Blob::new_with_u8_array_sequence_and_options(&parts, &bag)
+                            .map(JsValue::from)
+                            .map_err(|_| {
+                                ClientError::new(codes::SERVER_ERROR, "The body could not be kept")
+                            })?
+                    }
+                    _ => match state
+                        .lines
+                        .finish()
+                        .map(ndjson::entry)
+                        .transpose()?
+                        .flatten()
+                    {
+                        // A last line without its `\n`: one more entry, then the end.
+                        Some(line) => {
+                            state.end = Some(Ok(JsValue::UNDEFINED));
+                            return Ok(Some(Step::Event(parse_json(&line)?)));
+                        }
+                        None => JsValue::UNDEFINED,
+                    },
+                };
+                state.end = Some(Ok(end));
+                return Ok(Some(Step::End));
+            }
+            Err(ReadEnd::Idle) if !matches!(self.format, Format::Exec) => {
+                return Err(ClientError::new(
+                    codes::TIMEOUT,
+                    "stream: nothing arrived within idleTimeoutMs",
+                ))
+            }
+            Err(ReadEnd::Failed) if !matches!(self.format, Format::Exec) => {
+                return Err(ClientError::new(
+                    codes::NETWORK_ERROR,
+                    "stream: the connection broke",
+                ))
+            }
+            // An exec body that ended before `exit`, failed, or went silent: resume.
+            _ => state.conn = None,
+        }
+        Ok(None)
+    }
+
+    /// The next step from what was already received, if any.
+    fn parsed(&self) -> Result<Option<Step>, ClientError> {
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        match &state.end {
+            Some(Ok(_)) => return Ok(Some(Step::End)),
+            Some(Err(e)) => return Err(e.clone()),
+            None => {}
+        }
+        if !matches!(self.format, Format::Exec) {
+            while let Some(line) = state.lines.next_line()? {
+                if let Some(entry) = ndjson::entry(line)? {
+                    return Ok(Some(Step::Event(parse_json(&entry)?)));
+                }
+            }
+            return Ok(None);
+        }
+        loop {
+            let event = state.sse.next_event().map_err(|_| {
+                ClientError::new(
+                    codes::SERVER_ERROR,
+                    "exec stream: an event is larger than 8 MiB",
+                )
+            })?;
+            let Some(event) = event else {
+                return Ok(None);
+            };
+            let Some(delivery) = decode(&event).and_then(|w| state.aligner.accept(w))? else {
+                continue;
+            };
+            state.resumer.progressed();
+            return Ok(Some(match delivery {
+                Delivery::TaskId(_) => Step::TaskId,
+                Delivery::Output(channel, data) => {
+                    let text = state.texts.decode(channel, &data);
+                    let name = match channel {
+                        Channel::Stdout => "stdout",
+                        Channel::Stderr => "stderr",
+                    };
+                    Step::Event(object(&[
+                        ("event", JsValue::from_str(name)),
+                        ("data", Uint8Array::from(data.as_slice()).into()),
+                        ("text", JsValue::from_str(&text)),
+                    ]))
+                }
+                Delivery::Exit(exit) => {
+                    let [stdout, stderr] = state.texts.finish();
+                    let id = JsValue::from_str(state.aligner.task_id().unwrap_or_default());
+                    let mut result = vec![("taskId", id)];
+                    exit_fields(&exit, &mut result);
+                    result.push(("stdout", JsValue::from_str(&stdout)));
+                    result.push(("stderr", JsValue::from_str(&stderr)));
+                    state.end = Some(Ok(object(&result)));
+                    state.conn = None;
+                    let mut event = vec![("event", JsValue::from_str("exit"))];
+                    exit_fields(&exit, &mut event);
+                    Step::Event(object(&event))
+                }
+            }));
+        }
+    }
+
+    /// A connection: the first request, then (exec) re-subscribes, each replaying from the start.
+    async fn connect(&self) -> Result<Conn, ClientError> {
+        loop {
+            let (retries, request, first) = {
+                let mut state = self.state.borrow_mut();
+                match state.start.take() {
+                    // A POST only replays a 401 (it may have started the task); a GET retries.
+                    Some(request) => (Retries::for_method(request.method), request, true),
+                    None => {
+                        let Some(id) = state.aligner.task_id().map(String::from) else {
+                            return Err(ClientError::new(
+                                codes::NETWORK_ERROR,
+                                "stream: the connection broke before it could be resumed",
+                            ));
+                        };
+                        state.aligner.resubscribed();
+                        state.sse = sse::Parser::new();
+                        let url = self.target.url("/exec/stream", &[("task_id", Some(id))]);
+                        (Retries::for_method("GET"), api::get(url), false)
+                    }
+                }
+            };
+            let template = fetch::template(&request).ok_or_else(|| {
+                ClientError::new(codes::INVALID_OPTIONS, "The request could not be built")
+            })?;
+            let opened = body::open(
+                &self.target,
+                template,
+                retries,
+                &self.signals,
+                self.handshake_ms,
+            )
+            .await;
+            match opened {
+                Ok(conn) => return Ok(conn),
+                // The POST may have started the task: never sent twice.
+                Err(error) if !first && resumable(&error) && !self.stopped() => {
+                    self.before_resume(Some(error), false).await?
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Waits before the next re-subscribe, or gives up after too many in a row.
+    async fn before_resume(
+        &self,
+        error: Option<ClientError>,
+        idle: bool,
+    ) -> Result<(), ClientError> {
+        let platform = &self.target.session().platform;
+        let delay = {
+            let mut state = self.state.borrow_mut();
+            let aligned = state.aligner.aligned();
+            state.resumer.after_drop(idle, aligned, platform.random())
+        };
+        match delay {
+            None => Err(error.unwrap_or_else(|| {
+                ClientError::new(
+                    codes::NETWORK_ERROR,
+                    "exec stream: the connection kept dropping; gave up resuming",
+                )
+            })),
+            Some(ms) => {
+                if ms > 0.0 {
+                    platform.sleep(ms).await;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A command's output as it happens (`exec.stream`, `exec.subscribe`); also the object behind
+/// `files.stream()` (typed `FileStream`). `for await (const ev of stream)`, `wait()`, `taskId`,
+/// `write()`, `kill()`, `close()`.
+#[wasm_bindgen]
+pub struct ExecStream {
+    inner: Rc<Stream>,
+}
+
+impl ExecStream {
+    fn run(&self, op: Op) -> Promise {
+        promise(self.inner.clone().run(op))
+    }
+}
+
+#[wasm_bindgen]
+impl ExecStream {
+    /// The task's id (from its `task_id` event).
+    #[wasm_bindgen(getter = taskId, unchecked_return_type = "Promise<string>")]
+    pub fn task_id(&self) -> Promise {
+        self.run(Op::TaskId)
+    }
+
+    /// The next event (`for await` calls it).
+    #[wasm_bindgen(unchecked_return_type = "Promise<IteratorResult<ExecEvent, undefined>>")]
+    pub fn next(&self) -> Promise {
+        self.inner.state.borrow_mut().iterating = true;
+        if self.inner.closed() {
+            return Promise::resolve(&item(None));
+        }
+        self.run(Op::Next)
+    }
+
+    /// Ends the iteration early (`break` out of `for await`): as `close()`.
+    #[wasm_bindgen(
+        js_name = "return",
+        unchecked_return_type = "Promise<IteratorResult<ExecEvent, undefined>>"
+    )]
+    pub fn return_(&self) -> Promise {
+        self.close();
+        Promise::resolve(&item(None))
+    }
+
+    /// Resolves when the task exits, with its exit code and all its output (read here when
+    /// nobody iterates; an iterator still gets every event).
+    #[wasm_bindgen(unchecked_return_type = "Promise<ExecStreamResult>")]
+    pub fn wait(&self) -> Promise {
+        self.run(Op::Wait)
+    }
+
+    /// Writes to the task's stdin (`POST /exec/{id}/input`; a string is sent as UTF-8).
+    #[wasm_bindgen(unchecked_return_type = "Promise<ExecInputResult>")]
+    pub fn write(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] data: JsValue,
+    ) -> Promise {
+        match input_bytes(&data, "write(data)") {
+            Ok(bytes) => self.run(Op::Input(bytes)),
+            Err(error) => Promise::reject(&to_js(error)),
+        }
+    }
+
+    /// Kills the task (`DELETE /exec/{id}`); the stream then ends with its exit event.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ExecKillResult>")]
+    pub fn kill(&self) -> Promise {
+        self.run(Op::Kill)
+    }
+
+    /// Stops reading and closes the connection; the task keeps running.
+    pub fn close(&self) {
+        let inner = &self.inner;
+        inner.close.abort();
+        inner.state.borrow_mut().conn = None;
+        inner.changed.notify();
+    }
+}
+
+/// `string | Uint8Array` as bytes.
+pub fn input_bytes(data: &JsValue, call: &str) -> Result<Vec<u8>, ClientError> {
+    if let Some(text) = data.as_string() {
+        return Ok(text.into_bytes());
+    }
+    data.dyn_ref::<Uint8Array>()
+        .map(Uint8Array::to_vec)
+        .ok_or_else(|| crate::bindings::convert::invalid(call, "data", "a string or a Uint8Array"))
+}

@@ -1,0 +1,195 @@
+//! `runtime.transfer`: folders as tar.gz. `download` reads the archive's body chunk by chunk
+//! (progress from the bytes read, `Content-Length` for the total when sent) into a `Blob`;
+//! `upload` sends a `Blob`/`ArrayBuffer`/`Uint8Array` with `XMLHttpRequest`, the one browser API
+//! that reports upload progress (browsers cannot stream a request body over HTTP/1.1).
+
+use super::stream::{progress, timeouts, Format, Op, Stream};
+use super::Target;
+use crate::bindings::body::{self, StreamSignals};
+use crate::bindings::convert::{invalid, json_object, parse_json, Options};
+use crate::bindings::error::{promise, to_js};
+use crate::core::api;
+use crate::core::error::ClientError;
+use crate::core::request::Retries;
+use js_sys::{Array, ArrayBuffer, Function, Promise, Uint8Array};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Blob, Request, RequestCredentials, RequestInit, RequestMode};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+export interface TransferProgress {
+  phase: "upload" | "download";
+  loadedBytes: number;
+  /** When the size is known (`Content-Length`, or the upload's length). */
+  totalBytes?: number;
+  /** 0–100, when `totalBytes` is known. */
+  percent?: number;
+}
+
+export interface TransferOptions extends CallOptions {
+  onProgress?: (progress: TransferProgress) => void;
+  /** Until the response headers arrive (download), or longest silence while sending (upload). Default: the client's `timeoutMs`. */
+  timeoutMs?: number;
+  /** Download: longest silence of the wire while reading. Default 60000; 0: none. */
+  idleTimeoutMs?: number;
+}
+
+export interface DownloadParams {
+  /** Files and folders to pack; paths in the archive are relative to each. */
+  paths: string[];
+  excludePatterns?: string[];
+}
+
+export interface UploadParams {
+  /** The folder to extract into. Default `"/"`. */
+  dest?: string;
+  /** A tar.gz archive. */
+  body: Blob | ArrayBuffer | Uint8Array;
+}
+
+export interface UploadResult {
+  success: true;
+  dest: string;
+  files_extracted: number;
+}
+"#;
+
+/// `runtime.transfer`.
+#[wasm_bindgen]
+pub struct RuntimeTransfer {
+    target: Rc<Target>,
+}
+
+impl RuntimeTransfer {
+    pub fn new(target: Rc<Target>) -> Self {
+        RuntimeTransfer { target }
+    }
+}
+
+fn on_progress(options: &Options) -> Result<Option<Function>, ClientError> {
+    let value = options.get("onProgress");
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value
+        .dyn_into::<Function>()
+        .map(Some)
+        .map_err(|_| options.fail("onProgress", "a function"))
+}
+
+/// `transfer.download`: a stream of the archive kept as a `Blob` (`Format::Blob`).
+fn download(
+    target: &Rc<Target>,
+    params: JsValue,
+    options: Option<JsValue>,
+) -> Result<Promise, ClientError> {
+    const CALL: &str = "transfer.download(params, options)";
+    let params = Options::required(params, CALL)?;
+    let paths = params.get("paths");
+    let valid = paths
+        .dyn_ref::<Array>()
+        .is_some_and(|a| a.length() > 0 && a.iter().all(|p| p.is_string()));
+    if !valid {
+        return Err(params.fail("paths", "a non-empty array of strings"));
+    }
+    let mut pairs = vec![("paths", paths)];
+    let exclude = params.get("excludePatterns");
+    if !exclude.is_undefined() && !exclude.is_null() {
+        if !exclude
+            .dyn_ref::<Array>()
+            .is_some_and(|a| a.iter().all(|p| p.is_string()))
+        {
+            return Err(params.fail("excludePatterns", "an array of strings"));
+        }
+        pairs.push(("exclude_patterns", exclude));
+    }
+    let body = json_object(&pairs, CALL)?;
+    let options = Options::read(options, CALL)?;
+    let format = Format::Blob(on_progress(&options)?);
+    let start = api::post(target.url("/files/transfer/download", &[]), body);
+    let stream = Stream::open(target, format, Some(start), None, &options)?;
+    Ok(promise(stream.run(Op::Wait)))
+}
+
+/// `transfer.upload`: the archive as the body of one `fetch` (no streaming request bodies over
+/// HTTP/1.1, and `fetch` reports no upload progress: `onProgress` gets the whole size once sent).
+async fn upload(
+    target: Rc<Target>,
+    params: JsValue,
+    options: Option<JsValue>,
+) -> Result<JsValue, ClientError> {
+    const CALL: &str = "transfer.upload(params, options)";
+    let params = Options::required(params, CALL)?;
+    let dest = params.string("dest")?.unwrap_or_else(|| String::from("/"));
+    let body = params.get("body");
+    let size = if let Some(blob) = body.dyn_ref::<Blob>() {
+        blob.size()
+    } else if let Some(buffer) = body.dyn_ref::<ArrayBuffer>() {
+        f64::from(buffer.byte_length())
+    } else if let Some(bytes) = body.dyn_ref::<Uint8Array>() {
+        f64::from(bytes.byte_length())
+    } else {
+        return Err(invalid(
+            CALL,
+            "params.body",
+            "a Blob, an ArrayBuffer or a Uint8Array",
+        ));
+    };
+    let options = Options::read(options, CALL)?;
+    let callback = on_progress(&options)?;
+    let (handshake_ms, _) = timeouts(&target, &options)?;
+    let url = target.url("/files/transfer/upload", &[("dest", Some(dest))]);
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_mode(RequestMode::Cors);
+    init.set_credentials(RequestCredentials::Omit);
+    init.set_body(&body);
+    let template = Request::new_with_str_and_init(&url, &init)
+        .map_err(|_| invalid(CALL, "params", "a valid request"))?;
+    let _ = template.headers().set("Content-Type", "application/gzip");
+    let close = AbortController::new().map_err(|_| ClientError::disposed())?;
+    let caller = options.signal()?;
+    let signals = StreamSignals::new(&target, caller.as_ref(), &close);
+    let session = target.session().clone();
+    let sent = async {
+        let conn = body::open(
+            &target,
+            template,
+            Retries::UNAUTHORIZED_ONLY,
+            &signals,
+            handshake_ms,
+        )
+        .await?;
+        progress(callback.as_ref(), "upload", size, Some(size));
+        let text = conn.response.text().map_err(|_| ClientError::disposed())?;
+        let text = JsFuture::from(text).await.ok().and_then(|t| t.as_string());
+        parse_json(&text.unwrap_or_default())
+    };
+    session.guarded(caller, sent).await
+}
+
+#[wasm_bindgen]
+impl RuntimeTransfer {
+    /// `paths` packed as one tar.gz, as a `Blob` (`POST /files/transfer/download`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Blob>")]
+    pub fn download(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DownloadParams")] params: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "TransferOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        download(&self.target, params, options).unwrap_or_else(|e| Promise::reject(&to_js(e)))
+    }
+
+    /// Extracts a tar.gz into `dest` (`POST /files/transfer/upload?dest=`); progress as the
+    /// browser reports it.
+    #[wasm_bindgen(unchecked_return_type = "Promise<UploadResult>")]
+    pub fn upload(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UploadParams")] params: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "TransferOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        promise(upload(self.target.clone(), params, options))
+    }
+}
