@@ -66,10 +66,13 @@ pkg: install
 # with terminals): wasm 255162 / 105016 gz, JS 34544 / 8085 gz, against emu-exec's 202722 / 82773
 # and 28300 / 7074: +23.3 KB gz in all (one stream engine and one async entry point for every
 # stream method; upload progress over XHR, +2.15 KB gz more, left out).
-SIZE_BUDGET_WASM_RAW ?= 256000
-SIZE_BUDGET_WASM_GZ ?= 105500
-SIZE_BUDGET_JS_RAW ?= 35000
-SIZE_BUDGET_JS_GZ ?= 8200
+# All of issues 10-14 merged (terminals, watchers, crossTab, lifecycle, streams), one boxed
+# future_to_promise for every async method: wasm 257365 / 106548 gz, JS 37209 / 8639 gz. Issue 15
+# brings these down.
+SIZE_BUDGET_WASM_RAW ?= 258000
+SIZE_BUDGET_WASM_GZ ?= 107000
+SIZE_BUDGET_JS_RAW ?= 37500
+SIZE_BUDGET_JS_GZ ?= 8700
 
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)
