@@ -246,9 +246,9 @@ export type OblienErrorCode =
   | "invalid_token" | "token_expired" | "secret_not_allowed" | "network_error" | "timeout"
   | "aborted" | "rate_limited" | "refresh_failed" | "disposed" | "server_error"
   | "invalid_options" | "scope_denied" | "validation_error" | "missing_credentials"
-  | "internal_api_disabled" | "workspace_not_running"
+  | "internal_api_disabled" | "workspace_not_running" | "resume_failed" | "closed"
+  | "terminal_exited" | "buffer_full"
   | "not_found" | "forbidden" | "conflict" | (string & {});
-  | "not_found" | "forbidden" | "conflict" | "resume_failed" | "closed" | (string & {});
 
 /** Every rejection of this package. `instanceof Error`; `name === "OblienError"`. */
 export interface OblienError extends Error {
