@@ -156,14 +156,17 @@ export function createRuntimePanel(app) {
     $("files-path").replaceChildren(...crumbs);
   }
 
+  let navigation = 0; // bumped by every browse: only the latest one may show its answer
   async function browse(path, { highlight = false } = {}) {
     if (!rt) return;
     const mine = seq;
+    const nav = ++navigation;
     const list = $("file-list");
     list.setAttribute("aria-busy", "true");
     try {
       const result = await rt.files.list({ path });
-      if (mine !== seq) return;
+      // A newer browse (a click while a watcher's re-list was on the wire) wins.
+      if (mine !== seq || nav !== navigation) return;
       cwd = result.path || path;
       renderCrumbs(cwd);
       showLive();
