@@ -3,8 +3,8 @@
 
 use crate::config::Config;
 use crate::faults::Faults;
-use crate::gateway::exec::Tasks;
 use crate::gateway::files::FileTree;
+use crate::gateway::tasks::Tasks;
 use crate::live::{Live, Signal};
 use crate::ratelimit::RateLimiter;
 use crate::util::{iso8601, now_millis, random_hex};

@@ -8,7 +8,7 @@ use super::abort::any;
 use super::convert::get;
 use super::fetch::{self, RawResponse, Signals};
 use super::platform::timer_delay;
-use super::runtime::Target;
+use super::runtime::target::Target;
 use crate::core::error::ClientError;
 use crate::core::flight::race;
 use crate::core::request::{into_result, send_authorised, HttpResponse, Retries};

@@ -6,8 +6,6 @@
 //! Each mutation journals what it changed ([`FsChange`]); `mutate` hands the journal to
 //! [`notify_changes`], the one place to hook file watchers on.
 
-use crate::live::{ChangeOp, Live};
-use crate::state::Shared;
 use crate::util::{iso8601, now_millis};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -92,49 +90,6 @@ pub struct FsDone {
     pub path: String,
     pub size: usize,
     pub files: usize,
-}
-
-/// Applies `op` to the workspace's tree under the store lock and passes what changed to
-/// [`notify_changes`] (still under the lock, so watchers see changes in the order they were
-/// made). The only way to change a workspace's files.
-pub fn mutate(state: &Shared, workspace_id: &str, op: FsOp<'_>) -> Result<FsDone, FsError> {
-    let mut store = state.store();
-    let workspace = store
-        .workspace_mut(workspace_id)
-        .ok_or(FsError::WorkspaceGone)?;
-    let result = workspace.files.apply(op);
-    let changes = workspace.files.take_changes();
-    if !changes.is_empty() {
-        notify_changes(&workspace.live, &changes);
-    }
-    result
-}
-
-/// Called after every mutation with what it changed, in order: the workspace's file watchers
-/// (`crate::live`) queue a `change` event for each path under their root. Runs under the store
-/// lock; it takes only the workspace's `Live` lock (the documented lock order).
-pub fn notify_changes(live: &Live, changes: &[FsChange]) {
-    for change in changes {
-        let op = match change.kind {
-            ChangeKind::Create => ChangeOp::Create,
-            ChangeKind::Write => ChangeOp::Write,
-            ChangeKind::Remove => ChangeOp::Remove,
-        };
-        live.file_changed(&change.path, op);
-    }
-}
-
-/// Runs `f` on the workspace's tree (read-only) under the store lock: keep `f` short.
-pub fn view<R>(
-    state: &Shared,
-    workspace_id: &str,
-    f: impl FnOnce(&FileTree) -> R,
-) -> Result<R, FsError> {
-    let store = state.store();
-    let workspace = store
-        .workspace(workspace_id)
-        .ok_or(FsError::WorkspaceGone)?;
-    Ok(f(&workspace.files))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -382,7 +337,7 @@ impl FileTree {
     }
 
     /// What changed since the last call.
-    fn take_changes(&mut self) -> Vec<FsChange> {
+    pub(super) fn take_changes(&mut self) -> Vec<FsChange> {
         std::mem::take(&mut self.journal)
     }
 
@@ -394,7 +349,7 @@ impl FileTree {
         });
     }
 
-    fn apply(&mut self, op: FsOp<'_>) -> Result<FsDone, FsError> {
+    pub(super) fn apply(&mut self, op: FsOp<'_>) -> Result<FsDone, FsError> {
         match op {
             FsOp::Write {
                 path,

@@ -5,9 +5,11 @@ mod browse;
 pub mod exec;
 mod exec_http;
 pub mod files;
+pub mod fs;
 mod proxy;
 mod runtime;
 mod search;
+pub mod tasks;
 mod terminals;
 mod transfer;
 mod watchers;
@@ -187,7 +189,7 @@ pub(crate) fn with_files<R>(
     id: &str,
     f: impl FnOnce(&files::FileTree) -> R,
 ) -> Result<R, ApiError> {
-    files::view(state, id, f).map_err(|e| fs_error(e, ""))
+    fs::view(state, id, f).map_err(|e| fs_error(e, ""))
 }
 
 pub(crate) fn fs_error(err: FsError, path: &str) -> ApiError {
@@ -248,7 +250,7 @@ async fn write(
     body: Result<JsonBody<WriteBody>, ApiError>,
 ) -> JsonResult {
     let JsonBody(body) = body?;
-    let done = files::mutate(
+    let done = fs::mutate(
         &state,
         &id,
         FsOp::Write {
@@ -275,7 +277,7 @@ async fn mkdir(
     body: Result<JsonBody<PathBody>, ApiError>,
 ) -> JsonResult {
     let JsonBody(body) = body?;
-    let done = files::mutate(
+    let done = fs::mutate(
         &state,
         &id,
         FsOp::Mkdir {
@@ -293,7 +295,7 @@ async fn delete(
     body: Result<JsonBody<PathBody>, ApiError>,
 ) -> JsonResult {
     let JsonBody(body) = body?;
-    let done = files::mutate(
+    let done = fs::mutate(
         &state,
         &id,
         FsOp::Delete {

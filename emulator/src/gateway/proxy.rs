@@ -5,6 +5,7 @@
 //! port: 502 `nothing_listening`. Only loopback hosts are reachable.
 
 use super::files::{self, extension_of, Node};
+use super::fs;
 use super::{resolve_target, resolve_token};
 use crate::body::query_map;
 use crate::error::ApiError;
@@ -156,7 +157,7 @@ fn serve(state: &AppState, req: &Request) -> Result<Response, ApiError> {
     if file != DEV_SERVER_ROOT && !file.starts_with(&format!("{DEV_SERVER_ROOT}/")) {
         return Ok(text(StatusCode::NOT_FOUND, "Not Found\n"));
     }
-    let content = files::view(state, &workspace, |tree| {
+    let content = fs::view(state, &workspace, |tree| {
         if matches!(tree.get(&file), Some(Node::Dir { .. })) {
             file = format!("{file}/index.html");
         }

@@ -7,6 +7,7 @@
 
 use super::browse::is_ignored;
 use super::files::{self, ExtractEntry, FsOp, Node};
+use super::fs;
 use super::{fs_error, Target};
 use crate::body::{query_map, JsonBody};
 use crate::error::ApiError;
@@ -265,7 +266,7 @@ async fn upload(
     let entries = tokio::task::spawn_blocking(move || read_archive(&body))
         .await
         .map_err(|_| server_error())??;
-    let done = files::mutate(
+    let done = fs::mutate(
         &state,
         &id,
         FsOp::Extract {

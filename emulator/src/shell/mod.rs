@@ -26,8 +26,8 @@
 //!   reader reads again), a closed channel is end-of-file for good.
 //! - Cancellation: drop (or abort) the `run_line` future. The shell stays usable (its cwd is
 //!   whatever the last finished `cd` set); a file being written by `>` keeps what was flushed.
-//! - Every file change goes through [`crate::gateway::files::mutate`] (hook file watchers on
-//!   [`crate::gateway::files::notify_changes`]).
+//! - Every file change goes through [`crate::gateway::fs::mutate`] (hook file watchers on
+//!   [`crate::gateway::fs::notify_changes`]).
 //!
 //! # Language
 //!
@@ -43,13 +43,15 @@
 //! found as `/bin/NAME`, `/usr/bin/NAME`. Anything else: `sh: NAME: command not found`, 127.
 
 pub mod builtins;
+pub mod io;
 pub mod parse;
 
 use crate::gateway::files::{self, FsError, FsOp};
+use crate::gateway::fs;
 use crate::state::AppState;
 use bytes::Bytes;
+pub use io::{Io, Output};
 use parse::{Connector, Redirect};
-use tokio::sync::mpsc;
 
 /// The working directory of a new shell (and of `/exec`).
 pub const WORKDIR: &str = "/app";
@@ -61,41 +63,6 @@ pub const MAX_DEPTH: u32 = 16;
 pub const STATUS_BROKEN_PIPE: i32 = 141;
 /// Redirected output is written to its file in chunks of at most this many bytes.
 const FLUSH_BYTES: usize = 64 * 1024;
-
-/// A chunk of a command's output.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output {
-    Stdout(Bytes),
-    Stderr(Bytes),
-}
-
-/// Where a shell's output goes and its input comes from.
-pub struct Io {
-    pub out: mpsc::Sender<Output>,
-    /// Stdin chunks; an empty chunk is an end-of-file, a closed channel too.
-    pub stdin: mpsc::Receiver<Bytes>,
-}
-
-impl Io {
-    pub fn new(out: mpsc::Sender<Output>, stdin: mpsc::Receiver<Bytes>) -> Io {
-        Io { out, stdin }
-    }
-
-    /// Stdin already at end-of-file.
-    #[allow(dead_code)] // API for terminals
-    pub fn without_stdin(out: mpsc::Sender<Output>) -> Io {
-        let (_, stdin) = mpsc::channel(1);
-        Io { out, stdin }
-    }
-
-    /// The next stdin chunk; `None` at end-of-file.
-    pub async fn read_stdin(&mut self) -> Option<Bytes> {
-        match self.stdin.recv().await {
-            Some(chunk) if chunk.is_empty() => None,
-            other => other,
-        }
-    }
-}
 
 /// The output receiver is gone: stop the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,12 +263,12 @@ impl Shell {
 
     /// The one way the shell changes files.
     pub(crate) fn mutate(&self, op: FsOp<'_>) -> Result<files::FsDone, FsError> {
-        files::mutate(&self.state, &self.workspace_id, op)
+        fs::mutate(&self.state, &self.workspace_id, op)
     }
 
     /// Read access to the workspace's tree.
     pub(crate) fn view<R>(&self, f: impl FnOnce(&files::FileTree) -> R) -> Result<R, FsError> {
-        files::view(&self.state, &self.workspace_id, f)
+        fs::view(&self.state, &self.workspace_id, f)
     }
 
     /// `path` resolved against the working directory.
@@ -397,7 +364,7 @@ impl Ctx<'_> {
                 file.buf.clear();
                 continue;
             }
-            let written = files::mutate(
+            let written = fs::mutate(
                 &self.state,
                 &self.workspace_id,
                 FsOp::Write {
@@ -430,6 +397,7 @@ impl Ctx<'_> {
 pub(crate) mod tests {
     use super::*;
     use crate::state::tests::state_with_workspace;
+    use tokio::sync::mpsc;
 
     /// Runs `line` in a fresh shell (cwd `/app`) and collects `(status, stdout, stderr)`.
     pub async fn run_in(shell: &mut Shell, line: &str) -> (i32, String, String) {

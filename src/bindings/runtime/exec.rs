@@ -2,7 +2,7 @@
 //! kill, stdin, delete all.
 
 use super::stream::{input_bytes, Format, Stream};
-use super::{gateway_call, simple_call, Prepared, Target};
+use super::target::{gateway_call, simple_call, Prepared, Target};
 use crate::bindings::convert::{invalid, json_object, Options};
 use crate::bindings::error::to_js;
 use crate::core::api;

@@ -1,7 +1,7 @@
 //! `runtime.files`: list, stream, read, stat, write, mkdir, delete over the gateway.
 
 use super::stream::{Format, Stream};
-use super::{gateway_call, path_options, Target};
+use super::target::{gateway_call, path_options, Target};
 use crate::bindings::convert::{json_object, query, Kind, Options};
 use crate::bindings::error::to_js;
 use crate::core::api;

@@ -2,7 +2,7 @@
 //! gateway's `/proxy` (the gateway token in `Authorization`, the target in
 //! `X-Oblien-Proxy-Target`), with the raw `Response` back.
 
-use super::{raw_fetch, Target};
+use super::target::{raw_fetch, Target};
 use crate::bindings::error::promise;
 use crate::core::error::ClientError;
 use crate::core::proxy;

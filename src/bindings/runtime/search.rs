@@ -1,6 +1,6 @@
 //! `runtime.search`: file contents (`GET /files/search`) and names (`GET /files/search/files`).
 
-use super::{gateway_call, Target};
+use super::target::{gateway_call, Target};
 use crate::bindings::convert::{query, Kind, Options};
 use crate::core::api;
 use js_sys::Promise;

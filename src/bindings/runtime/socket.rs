@@ -7,7 +7,7 @@
 //! The token stands in the URL because browsers cannot set headers on a WebSocket: that URL is
 //! built here, handed to `new WebSocket` and dropped; it is never logged nor put in an error.
 
-use super::Target;
+use super::target::Target;
 use crate::bindings::convert::set;
 use crate::bindings::platform::timer_delay;
 use crate::core::api;
@@ -24,7 +24,7 @@ use gloo_timers::callback::{Interval, Timeout};
 use js_sys::{Function, Object, Uint8Array};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
@@ -181,6 +181,36 @@ struct Live {
     socket: WebSocket,
     opened_ms: Cell<Option<f64>>,
     _listeners: [EventListener; 3],
+}
+
+/// A runtime's one socket: created on first use, alive while a terminal, a watcher or the app's
+/// `connection` handle holds it.
+pub struct ConnectionSlot {
+    target: Rc<Target>,
+    slot: RefCell<Weak<Connection>>,
+}
+
+impl ConnectionSlot {
+    pub fn new(target: Rc<Target>) -> Rc<Self> {
+        Rc::new(ConnectionSlot {
+            target,
+            slot: RefCell::new(Weak::new()),
+        })
+    }
+
+    /// The socket (created, idle, when there is none).
+    pub fn get(&self) -> Rc<Connection> {
+        if let Some(connection) = self.current() {
+            return connection;
+        }
+        let connection = Connection::new(self.target.clone());
+        self.slot.replace(Rc::downgrade(&connection));
+        connection
+    }
+
+    pub fn current(&self) -> Option<Rc<Connection>> {
+        self.slot.borrow().upgrade()
+    }
 }
 
 pub struct Connection {

@@ -16,7 +16,7 @@
 //!   idle timeout) re-subscribes (`GET /exec/stream?task_id=`) with a gateway token valid then,
 //!   and `core::exec_stream::Aligner` aligns the replay: every byte once, one `exit`, last.
 
-use super::Target;
+use super::target::Target;
 use crate::bindings::body::{self, Conn, ReadEnd, StreamSignals};
 use crate::bindings::convert::{parse_json, set, Options};
 use crate::bindings::error::{promise, to_js};

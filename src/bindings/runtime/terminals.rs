@@ -1,8 +1,8 @@
 //! `rt.terminals` and `Terminal`: terminals created over REST, their bytes over the runtime's
 //! WebSocket; and `rt.connection`, the socket's state for the app.
 
-use super::socket::{subscribe, Connection, TerminalState};
-use super::Target;
+use super::socket::{subscribe, Connection, ConnectionSlot, TerminalState};
+use super::target::Target;
 use crate::bindings::convert::{get, invalid, json_object, Options};
 use crate::bindings::error::{promise, to_js};
 use crate::core::api;
@@ -57,11 +57,12 @@ export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | 
 #[wasm_bindgen]
 pub struct RuntimeTerminals {
     target: Rc<Target>,
+    socket: Rc<ConnectionSlot>,
 }
 
 impl RuntimeTerminals {
-    pub fn new(target: Rc<Target>) -> Self {
-        RuntimeTerminals { target }
+    pub fn new(target: Rc<Target>, socket: Rc<ConnectionSlot>) -> Self {
+        RuntimeTerminals { target, socket }
     }
 }
 
@@ -85,9 +86,14 @@ fn string_field(text: &str, key: &str) -> Option<String> {
 const DEFAULT_SCROLLBACK: usize = 64 * 1024;
 
 /// Attaches a terminal the gateway knows to the runtime's socket: scrollback first, then live.
-fn attach(target: &Rc<Target>, id: String, capacity: usize) -> Result<Terminal, ClientError> {
+fn attach(
+    target: &Rc<Target>,
+    socket: &ConnectionSlot,
+    id: String,
+    capacity: usize,
+) -> Result<Terminal, ClientError> {
     let byte = frames::terminal_byte(&id)?;
-    let connection = target.connection();
+    let connection = socket.get();
     let state = TerminalState::new(id, byte, capacity);
     connection.add_terminal(state.clone())?;
     Ok(Terminal {
@@ -117,6 +123,7 @@ impl RuntimeTerminals {
     ) -> Promise {
         const CALL: &str = "terminals.create(options)";
         let target = self.target.clone();
+        let socket = self.socket.clone();
         promise(async move {
             let options = Options::read(options, CALL)?;
             let signal = options.signal()?;
@@ -145,7 +152,7 @@ impl RuntimeTerminals {
                 .map(|n| n as usize)
                 .or(capacity.map(|n| n as usize))
                 .unwrap_or(DEFAULT_SCROLLBACK);
-            let terminal = match attach(&target, id.clone(), capacity) {
+            let terminal = match attach(&target, &socket, id.clone(), capacity) {
                 Ok(terminal) => terminal,
                 Err(error) => {
                     // Not usable over the socket (its id does not fit a frame): do not leave it running.
@@ -173,6 +180,7 @@ impl RuntimeTerminals {
     ) -> Promise {
         const CALL: &str = "terminals.attach(id, options)";
         let target = self.target.clone();
+        let socket = self.socket.clone();
         promise(async move {
             let id = id
                 .as_string()
@@ -187,7 +195,7 @@ impl RuntimeTerminals {
             let capacity = find_session(&get(&list, "terminals"), &id).ok_or_else(|| {
                 ClientError::new("not_found", "No such terminal in this workspace").with_status(404)
             })?;
-            Ok(attach(&target, id, capacity)?.into())
+            Ok(attach(&target, &socket, id, capacity)?.into())
         })
     }
 

@@ -4,7 +4,7 @@
 //! that reports upload progress (browsers cannot stream a request body over HTTP/1.1).
 
 use super::stream::{progress, timeouts, Format, Op, Stream};
-use super::Target;
+use super::target::Target;
 use crate::bindings::body::{self, StreamSignals};
 use crate::bindings::convert::{invalid, json_object, parse_json, Options};
 use crate::bindings::error::{promise, to_js};

@@ -1,8 +1,10 @@
 //! `rt.watchers` and `Watcher`: file watchers created over REST, their events over the runtime's
 //! WebSocket, re-established after a reconnect (`onOverflow` then says events may be missing).
 
-use super::socket::{create_watcher, subscribe, wait_ready, Connection, WatcherState};
-use super::Target;
+use super::socket::{
+    create_watcher, subscribe, wait_ready, Connection, ConnectionSlot, WatcherState,
+};
+use super::target::Target;
 use crate::bindings::convert::{get, Options};
 use crate::bindings::error::promise;
 use crate::core::api;
@@ -40,11 +42,12 @@ export interface WatcherInfo {
 #[wasm_bindgen]
 pub struct RuntimeWatchers {
     target: Rc<Target>,
+    socket: Rc<ConnectionSlot>,
 }
 
 impl RuntimeWatchers {
-    pub fn new(target: Rc<Target>) -> Self {
-        RuntimeWatchers { target }
+    pub fn new(target: Rc<Target>, socket: Rc<ConnectionSlot>) -> Self {
+        RuntimeWatchers { target, socket }
     }
 }
 
@@ -58,6 +61,7 @@ impl RuntimeWatchers {
     ) -> Promise {
         const CALL: &str = "watchers.create(options)";
         let target = self.target.clone();
+        let socket = self.socket.clone();
         promise(async move {
             let options = Options::required(options, CALL)?;
             let path = options.text("path")?;
@@ -69,7 +73,7 @@ impl RuntimeWatchers {
             if !valid {
                 return Err(options.fail("excludes", "an array of strings"));
             }
-            let connection = target.connection();
+            let connection = socket.get();
             let id = create_watcher(&target, &path, &excludes).await?;
             let ready = Flight::new();
             let state = Rc::new(WatcherState {
