@@ -67,10 +67,11 @@ pkg: install
 # and 28300 / 7074: +23.3 KB gz in all (one stream engine and one async entry point for every
 # stream method; upload progress over XHR, +2.15 KB gz more, left out).
 # All of issues 10-14 merged (terminals, watchers, crossTab, lifecycle, streams), one boxed
-# future_to_promise for every async method: wasm 257365 / 106548 gz, JS 37209 / 8639 gz. Issue 15
+# future_to_promise for every async method, no import circles: wasm 258850 / 107003 gz, JS 37209 /
+# 8639 gz. Issue 15
 # brings these down.
-SIZE_BUDGET_WASM_RAW ?= 258000
-SIZE_BUDGET_WASM_GZ ?= 107000
+SIZE_BUDGET_WASM_RAW ?= 259500
+SIZE_BUDGET_WASM_GZ ?= 107500
 SIZE_BUDGET_JS_RAW ?= 37500
 SIZE_BUDGET_JS_GZ ?= 8700
 

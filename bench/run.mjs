@@ -24,6 +24,7 @@ import { execFileSync, spawn } from "node:child_process";
 import os from "node:os";
 import { launchChromium, watchPage } from "../scripts/chromium.mjs";
 import { socketBench, socketConfig, socketRows } from "./socket.mjs";
+import { crossTabBench, crossTabRows } from "./crosstab.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "..");
@@ -146,7 +147,7 @@ const types = {
   ".wasm": "application/wasm",
   ".json": "application/json",
 };
-const mounts = [["/pkg/", pkgDir], ["/bench/", pagesDir]];
+const mounts = [["/pkg/", pkgDir], ["/bench/", pagesDir], ["/tab/", join(root, "tests", "crosstab")]];
 const gzipCache = new Map();
 const server = createServer(async (req, res) => {
   const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
@@ -540,6 +541,9 @@ try {
   // 8. Terminals over the workspace's WebSocket (bench/socket.mjs, its own page and context).
   results.socket = await socketBench({ browser, origin, smoke, bench: { api, gateway, adminId, adminSecret }, evaluate, check });
 
+  // 9. crossTab: host calls per token generation across real tabs (bench/crosstab.mjs).
+  results.crossTab = await crossTabBench({ browser, origin, smoke, bench: { api, adminId, adminSecret }, check });
+
   // 7. The emulator under wrk ------------------------------------------------------------------------------
   const wrkFixture = await fixture("wrk", config.workspaces);
   const wrk = (url, bearer) => new Promise((done, fail) => {
@@ -640,6 +644,7 @@ function table(r) {
     }
   }
   socketRows(r.socket, row);
+  crossTabRows(r.crossTab, row);
   return ["| # | figure | oblien-user-client | plain fetch | client ÷ plain |", "|---|---|---|---|---|", ...rows].join("\n");
 }
 
