@@ -120,7 +120,7 @@ export function createRuntimePanel(app) {
     if (relistTimer) return;
     relistTimer = setTimeout(async () => {
       relistTimer = null;
-      if (rt) await browse(cwd, { highlight: true });
+      if (rt) await browse(wanted, { highlight: true });
     }, 120);
   }
 
@@ -131,7 +131,7 @@ export function createRuntimePanel(app) {
     },
     /** A watcher event: list the folder shown again when the change is in it. */
     changed({ path, op }) {
-      if (parentOf(path) !== cwd && path !== cwd) return;
+      if (parentOf(path) !== wanted && path !== wanted) return;
       if (op !== "remove") changed.add(path);
       relistSoon();
     },
@@ -157,10 +157,12 @@ export function createRuntimePanel(app) {
   }
 
   let navigation = 0; // bumped by every browse: only the latest one may show its answer
+  let wanted = HOME; // the folder the user asked for last (`cwd` follows once it is listed)
   async function browse(path, { highlight = false } = {}) {
     if (!rt) return;
     const mine = seq;
     const nav = ++navigation;
+    wanted = path;
     const list = $("file-list");
     list.setAttribute("aria-busy", "true");
     try {
