@@ -181,6 +181,11 @@ test("watchers: ready, events from REST, exec and a terminal; excludes; close", 
   assert(events.some((e) => e === "create /app/rest.txt"), `REST write: ${events}`);
   assert(events.some((e) => e.endsWith("/app/exec.txt")), `exec write: ${events}`);
   assert(!events.some((e) => e.includes("node_modules")), `excluded: ${events}`);
+  // Uploads are a source too: a tar.gz of /app/up extracted into /app/up-copy.
+  await rt.files.write({ path: "/app/up/one.txt", content: "1", createDirs: true });
+  const archive = await rt.transfer.download({ paths: ["/app/up"] });
+  await rt.transfer.upload({ dest: "/app/up-copy", body: archive });
+  await waitFor(() => events.some((e) => e.startsWith("create /app/up-copy")), "the upload's files");
   const listed = await rt.watchers.list();
   assert(listed.some((info) => info.id === w.id), "listed");
   await w.close();
@@ -196,6 +201,20 @@ test("watchers: overflow tells the app; after a reconnect onOverflow says events
   await fault({ kind: "drop", path: "/ws", listener: "gateway" });
   await waitFor(() => overflows.length >= 1, "onOverflow after the reconnect", 5000);
   await waitFor(() => rt.connection.state === "open", "reopened");
+  await w.close();
+});
+
+test("watchers: more than 256 events while the socket is away → the gateway's overflow reaches onOverflow", async (t) => {
+  const { rt } = await freshRuntime(t, "flood");
+  await rt.files.mkdir({ path: "/app/many" });
+  const w = await rt.watchers.create({ path: "/app" });
+  const overflows = [];
+  w.onOverflow((m) => overflows.push(m));
+  // The socket drops; the client waits ≥ 250 ms before its first retry: 300 files meanwhile.
+  await fault({ kind: "drop", path: "/ws", listener: "gateway" });
+  const names = Array.from({ length: 300 }, (_, i) => `f${i}`).join(" ");
+  await rt.exec.run(["sh", "-c", `cd /app/many && touch ${names}`]);
+  await waitFor(() => overflows.some((m) => /256/.test(m)), `the gateway's overflow (got ${JSON.stringify(overflows)})`, 8000);
   await w.close();
 });
 
