@@ -654,6 +654,35 @@ results.seconds = (Date.now() - started) / 1000;
 if (results.machine) results.machine.loadAverageAtEnd = os.loadavg();
 await mkdir(dirname(outFile), { recursive: true });
 await writeFile(outFile, `${JSON.stringify(results, null, 1)}\n`);
+// The headline figures, one number each (null when a scenario failed to run):
+// bench-results/summary.json (summary-smoke.json for a smoke run).
+{
+  const pick = (f) => {
+    try {
+      const v = f();
+      return Number.isFinite(v) ? Math.round(v * 1000) / 1000 : null;
+    } catch {
+      return null;
+    }
+  };
+  const second = () => results.memory.secondHalf;
+  const summaryJson = {
+    size_gz_total: pick(() => results.size.wasm.gzip + results.size.js.gzip),
+    size_gz_wasm: pick(() => results.size.wasm.gzip),
+    size_gz_js: pick(() => results.size.js.gzip),
+    per_call_ratio_list: pick(() => results.perCall.list.ratio),
+    per_call_ratio_files_read: pick(() => results.perCall.read.ratio),
+    throughput_ratio: pick(() => results.throughput.list.ratio),
+    startup_ratio: pick(() => results.startup.ratio.constructed),
+    exec_stream_throughput_ratio: pick(() => results.stream.ratio),
+    terminal_echo_added_ms: pick(() => results.socket.echo.addedMs.median),
+    reconnect_caught_up_ms: pick(() => results.socket.reconnect.firstByteMs.median),
+    // Growth over the second half of 10,000 calls and of 1,000 swaps (wasm memory + JS heap).
+    memory_growth_kib: pick(() => (second().calls.wasm + second().calls.js + second().swaps.wasm + second().swaps.js) / 1024),
+  };
+  const summaryFile = join(dirname(outFile), smoke ? "summary-smoke.json" : "summary.json");
+  await writeFile(summaryFile, `${JSON.stringify(summaryJson, null, 2)}\n`);
+}
 const m = results.machine;
 const machineLine = m ? `Machine: ${m.cpu}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${m.os}; Chromium ${m.chromium}; node ${m.node}; emulator ${m.emulatorProfile} build; load average ${m.loadAverageAtStart.map((x) => x.toFixed(2)).join(" ")} at the start, ${m.loadAverageAtEnd.map((x) => x.toFixed(2)).join(" ")} at the end.${smoke ? " SMOKE MODE: tiny counts, figures not meaningful." : ""}` : "";
 await writeFile(outFile.replace(/\.json$/, "") + ".md", `${machineLine}\n\n${results.table}\n`);
