@@ -9,13 +9,9 @@
 // Checks: with crossTab, at most one host call per generation whatever the number of tabs; every
 // call of the follower succeeds.
 import { watchPage } from "../scripts/chromium.mjs";
+import { median } from "./stats.mjs";
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length ? (s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2) : NaN;
-};
 
 export const crossTabConfig = (smoke) => ({
   ttl: 4, // refreshed 1 s before expiry: a token generation every ~3 s

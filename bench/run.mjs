@@ -25,6 +25,7 @@ import os from "node:os";
 import { launchChromium, watchPage } from "../scripts/chromium.mjs";
 import { socketBench, socketConfig, socketRows } from "./socket.mjs";
 import { crossTabBench, crossTabRows } from "./crosstab.mjs";
+import { mean, median, pct, round3, sum, summary } from "./stats.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "..");
@@ -76,22 +77,7 @@ const config = smoke
 config.socket = socketConfig(smoke);
 const FILE_PATH = "/app/README.md";
 
-// ---- statistics ----------------------------------------------------------------------------------
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const median = (xs) => {
-  const s = sorted(xs);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-/** Nearest-rank percentile. */
-const pct = (xs, p) => {
-  const s = sorted(xs);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-};
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const sum = (xs) => xs.reduce((a, b) => a + b, 0);
-const summary = (xs) => ({ n: xs.length, median: median(xs), mean: mean(xs), p90: pct(xs, 90), p99: pct(xs, 99), min: Math.min(...xs), max: Math.max(...xs) });
-const round3 = (xs) => xs.map((x) => Math.round(x * 1000) / 1000);
+// ---- statistics: bench/stats.mjs -----------------------------------------------------------------
 
 // ---- formatting ------------------------------------------------------------------------------------
 const int = (n) => Math.round(n).toLocaleString("en-US");

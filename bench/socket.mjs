@@ -8,6 +8,7 @@
 //     from the drop to the first byte of caught-up output, and to the command's whole line.
 //     Checks: the line arrives exactly once, no catch-up notice, the states go reconnecting → open.
 import { watchPage } from "../scripts/chromium.mjs";
+import { median, pct, round3, summary } from "./stats.mjs";
 
 // `stableMs`: how long the socket is open before each drop, past the client's 5 s after which a
 // socket counts as a success (core::socket::STABLE_MS), so each drop costs one first retry.
@@ -15,18 +16,6 @@ export const socketConfig = (smoke) => (smoke
   ? { echo: { n: 60, chunk: 30, warmup: 10 }, reconnect: { rounds: 1, delayS: 0.2, stableMs: 5200 } }
   : { echo: { n: 1000, chunk: 50, warmup: 50 }, reconnect: { rounds: 10, delayS: 0.2, stableMs: 5200 } });
 
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const median = (xs) => {
-  const s = sorted(xs);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const pct = (xs, p) => {
-  const s = sorted(xs);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-};
-const summary = (xs) => ({ n: xs.length, median: median(xs), mean: xs.reduce((a, b) => a + b, 0) / xs.length, p90: pct(xs, 90), p99: pct(xs, 99), min: Math.min(...xs), max: Math.max(...xs) });
-const round3 = (xs) => xs.map((x) => Math.round(x * 1000) / 1000);
 
 /**
  * Runs 8a and 8b. `evaluate(page, what, fn, arg, limitMs)` and `check(name, ok, detail)` are

@@ -3,25 +3,9 @@
 
 mod common;
 
-use common::{Cred, Emu};
+use common::{ready_runtime as ready, write_file as write, Cred, Emu};
 use reqwest::Method;
 use serde_json::json;
-
-async fn ready() -> (Emu, String) {
-    let emu = common::start().await;
-    let (_, token) = emu.ready_workspace(None).await;
-    (emu, token)
-}
-
-async fn write(emu: &Emu, token: &str, path: &str, content: &str) {
-    emu.gw_post(
-        "/files/write",
-        token,
-        json!({ "path": path, "content": content, "create_dirs": true }),
-    )
-    .await
-    .ok(200);
-}
 
 async fn proxied(
     emu: &Emu,

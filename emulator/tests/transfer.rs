@@ -2,29 +2,13 @@
 
 mod common;
 
-use common::{Cred, Emu};
+use common::{ready_runtime as ready, write_file as write, Cred, Emu};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-
-async fn ready() -> (Emu, String) {
-    let emu = common::start().await;
-    let (_, token) = emu.ready_workspace(None).await;
-    (emu, token)
-}
-
-async fn write(emu: &Emu, token: &str, path: &str, content: &str) {
-    emu.gw_post(
-        "/files/write",
-        token,
-        json!({ "path": path, "content": content, "create_dirs": true }),
-    )
-    .await
-    .ok(200);
-}
 
 /// Every file and directory under `root`: relative path → content (`None` for directories).
 async fn snapshot(emu: &Emu, token: &str, root: &str) -> BTreeMap<String, Option<String>> {

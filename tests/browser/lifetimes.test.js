@@ -7,7 +7,7 @@ import { OblienUserClient } from "/pkg/oblien_user_client.js";
 import { assert, AssertionError, between, eq, sleep, test } from "./harness.js";
 import {
   admin, API, client, clientRequestsSince, fault, GATEWAY, mint, netMark, recordingRefresh, rejects, setupPackage,
-  tenant, throws,
+  tenant, throws, pageErrorsDuring,
 } from "./support.js";
 
 export async function setup() {
@@ -39,22 +39,6 @@ async function gcRounds(rounds = 10) {
   }
 }
 
-/** Errors the page reports while `body` runs (and for `settleMs` after). */
-async function pageErrorsDuring(body, settleMs) {
-  const errors = [];
-  const onError = (e) => errors.push(String(e.error?.stack ?? e.message));
-  const onRejection = (e) => errors.push(`unhandled rejection: ${e.reason?.stack ?? e.reason}`);
-  addEventListener("error", onError);
-  addEventListener("unhandledrejection", onRejection);
-  try {
-    await body();
-    await sleep(settleMs);
-  } finally {
-    removeEventListener("error", onError);
-    removeEventListener("unhandledrejection", onRejection);
-  }
-  return errors;
-}
 
 const options = (token, more = {}) => ({ token, baseUrl: API, gatewayUrl: GATEWAY, ...more });
 

@@ -6,7 +6,7 @@
 // rejection, and on any token in a URL or a console line.
 import { ExecStream } from "/pkg/oblien_user_client.js";
 import { assert, between, deepEq, eq, sleep, test } from "./harness.js";
-import { admin, client, fault, gatewaySince, mint, netMark, rejects, setupPackage, tenant, throws } from "./support.js";
+import { admin, client, fault, gatewaySince, mint, netMark, rejects, setupPackage, tenant, throws, pageErrorsDuring } from "./support.js";
 
 export async function setup() {
   await setupPackage();
@@ -43,22 +43,6 @@ const textOf = (events, name) => events.filter((e) => e.event === name).map((e) 
 const exits = (events) => events.filter((e) => e.event === "exit");
 const seqText = (n) => Array.from({ length: n }, (_, i) => `${i + 1}\n`).join("");
 
-/** Errors the page reports while `body` runs (and for `settleMs` after). */
-async function pageErrorsDuring(body, settleMs = 300) {
-  const errors = [];
-  const onError = (e) => errors.push(String(e.error?.stack ?? e.message));
-  const onRejection = (e) => errors.push(`unhandled rejection: ${e.reason?.stack ?? e.reason}`);
-  addEventListener("error", onError);
-  addEventListener("unhandledrejection", onRejection);
-  try {
-    await body();
-    await sleep(settleMs);
-  } finally {
-    removeEventListener("error", onError);
-    removeEventListener("unhandledrejection", onRejection);
-  }
-  return errors;
-}
 
 // ---- exec.stream ------------------------------------------------------------------------------
 

@@ -190,3 +190,20 @@ export async function untilExpired(token, extraMs = 100) {
   if (wait > 0) await sleep(wait);
 }
 
+
+/** Errors the page reports (uncaught, unhandled rejections) while `body` runs, and `settleMs` after. */
+export async function pageErrorsDuring(body, settleMs = 300) {
+  const errors = [];
+  const onError = (e) => errors.push(String(e.error?.stack ?? e.message));
+  const onRejection = (e) => errors.push(`unhandled rejection: ${e.reason?.stack ?? e.reason}`);
+  addEventListener("error", onError);
+  addEventListener("unhandledrejection", onRejection);
+  try {
+    await body();
+    await sleep(settleMs);
+  } finally {
+    removeEventListener("error", onError);
+    removeEventListener("unhandledrejection", onRejection);
+  }
+  return errors;
+}

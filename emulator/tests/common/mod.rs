@@ -517,3 +517,23 @@ pub fn parse_iso_millis(s: &str) -> u64 {
 pub fn is_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
+
+/// A running emulator with one ready workspace, and a gateway token for it.
+#[allow(dead_code)]
+pub async fn ready_runtime() -> (Emu, String) {
+    let emu = start().await;
+    let (_, token) = emu.ready_workspace(None).await;
+    (emu, token)
+}
+
+/// Writes a text file through the gateway (parents created).
+#[allow(dead_code)]
+pub async fn write_file(emu: &Emu, token: &str, path: &str, content: &str) {
+    emu.gw_post(
+        "/files/write",
+        token,
+        serde_json::json!({ "path": path, "content": content, "create_dirs": true }),
+    )
+    .await
+    .ok(200);
+}

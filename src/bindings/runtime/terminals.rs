@@ -2,7 +2,7 @@
 //! WebSocket; and `rt.connection`, the socket's state for the app.
 
 use super::socket::{subscribe, Connection, ConnectionSlot, TerminalState};
-use super::target::Target;
+use super::target::{simple_call, Target};
 use crate::bindings::convert::{get, invalid, json_object, Options};
 use crate::bindings::error::{promise, to_js};
 use crate::core::api;
@@ -205,14 +205,14 @@ impl RuntimeTerminals {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let target = self.target.clone();
-        promise(async move {
-            let signal = Options::read(options, "terminals.list(options)")?.signal()?;
-            let value = target
-                .call(api::get(target.url("/terminals", &[])), signal)
-                .await?;
-            Ok(get(&value, "terminals"))
-        })
+        simple_call(
+            &self.target,
+            "GET",
+            "/terminals",
+            options,
+            "terminals.list(options)",
+            Some("terminals"),
+        )
     }
 
     /// A terminal's scrollback (`GET /terminals/{id}/scrollback`) as bytes.

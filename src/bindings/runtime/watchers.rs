@@ -4,8 +4,8 @@
 use super::socket::{
     create_watcher, subscribe, wait_ready, Connection, ConnectionSlot, WatcherState,
 };
-use super::target::Target;
-use crate::bindings::convert::{get, Options};
+use super::target::{simple_call, Target};
+use crate::bindings::convert::Options;
 use crate::bindings::error::promise;
 use crate::core::api;
 use crate::core::flight::Flight;
@@ -106,14 +106,14 @@ impl RuntimeWatchers {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let target = self.target.clone();
-        promise(async move {
-            let signal = Options::read(options, "watchers.list(options)")?.signal()?;
-            let value = target
-                .call(api::get(target.url("/watchers", &[])), signal)
-                .await?;
-            Ok(get(&value, "watchers"))
-        })
+        simple_call(
+            &self.target,
+            "GET",
+            "/watchers",
+            options,
+            "watchers.list(options)",
+            Some("watchers"),
+        )
     }
 }
 
