@@ -68,10 +68,10 @@ pkg: install
 # stream method; upload progress over XHR, +2.15 KB gz more, left out).
 # All of issues 10-14 merged (terminals, watchers, crossTab, lifecycle, streams), one boxed
 # future_to_promise for every async method, no import circles: wasm 258850 / 107003 gz, JS 37209 /
-# 8639 gz. Issue 15
-# brings these down.
-SIZE_BUDGET_WASM_RAW ?= 259500
-SIZE_BUDGET_WASM_GZ ?= 107500
+# 8639 gz; then one boxed race for every guarded call (Session::guarded): wasm 257409 / 105515 gz.
+# Issue 15 brings these down.
+SIZE_BUDGET_WASM_RAW ?= 258000
+SIZE_BUDGET_WASM_GZ ?= 106000
 SIZE_BUDGET_JS_RAW ?= 37500
 SIZE_BUDGET_JS_GZ ?= 8700
 

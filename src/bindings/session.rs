@@ -24,6 +24,7 @@ use gloo_timers::callback::Timeout;
 use js_sys::{Function, Promise};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal, EventTarget};
@@ -412,11 +413,20 @@ impl Session {
     }
 
     /// Runs `op` unless the caller's signal (`aborted`) or `dispose()` (`disposed`) cuts it short;
-    /// then `op` is dropped, and with it every timer and listener it started.
+    /// then `op` is dropped, and with it every timer and listener it started. (Generic only over
+    /// the result: the race is one instance in the wasm per result type, not one per caller.)
     pub async fn guarded<T>(
         &self,
         signal: Option<AbortSignal>,
         op: impl Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, ClientError> {
+        self.race_ends(signal, Box::pin(op)).await
+    }
+
+    async fn race_ends<T>(
+        &self,
+        signal: Option<AbortSignal>,
+        op: Pin<Box<dyn Future<Output = Result<T, ClientError>> + '_>>,
     ) -> Result<T, ClientError> {
         if self.is_disposed() {
             return Err(ClientError::disposed());
@@ -424,22 +434,32 @@ impl Session {
         if signal.as_ref().is_some_and(AbortSignal::aborted) {
             return Err(ClientError::aborted());
         }
-        let dispose_signal = self.dispose.signal();
+        let ended = ends(self.dispose.signal(), signal);
+        race(op, async move { Err(ended.await) }).await
+    }
+}
+
+/// Resolves with `disposed` when `dispose` aborts, with `aborted` when `caller` does.
+fn ends(
+    dispose: AbortSignal,
+    caller: Option<AbortSignal>,
+) -> Pin<Box<dyn Future<Output = ClientError>>> {
+    Box::pin(async move {
         let disposed = async move {
-            Aborted::new(&dispose_signal).await;
-            Err(ClientError::disposed())
+            Aborted::new(&dispose).await;
+            ClientError::disposed()
         };
         let aborted = async move {
-            match signal {
+            match caller {
                 Some(signal) => {
                     Aborted::new(&signal).await;
-                    Err(ClientError::aborted())
+                    ClientError::aborted()
                 }
                 None => std::future::pending().await,
             }
         };
-        race(op, race(disposed, aborted)).await
-    }
+        race(disposed, aborted).await
+    })
 }
 
 impl Drop for Session {

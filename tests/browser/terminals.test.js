@@ -155,6 +155,8 @@ test("reconnect: after a network drop, a rotation and a token expiry, each outpu
   term.write("echo before-drop\r");
   await out.until("before-drop\r\nbefore-drop");
   await fault({ kind: "drop", path: "/ws", listener: "gateway" });
+  // (Keystrokes written in the instant a socket dies may be lost with it: wait for the new one.)
+  await waitFor(() => rt.connection.state !== "open", "the drop seen", 3000);
   await waitFor(() => rt.connection.state === "open" && rt.tokenInfo.expiresIn > 0, "back with a fresh token", 5000);
   term.write("echo after-expiry\r");
   await out.until("after-expiry\r\nafter-expiry");
