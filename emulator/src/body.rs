@@ -7,6 +7,22 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
+/// A body that could not be read: 413 when it was over the size limit, else `otherwise`.
+pub fn unreadable(
+    rejection: axum::extract::rejection::BytesRejection,
+    otherwise: ApiError,
+) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "Request body is too large",
+        )
+    } else {
+        otherwise
+    }
+}
+
 /// A JSON request body. Malformed JSON, wrong types and missing fields become 400
 /// `validation_error` naming the field; a body over the size limit becomes 413.
 pub struct JsonBody<T>(pub T);
@@ -16,20 +32,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "Request body is too large",
-                )
-            } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "validation_error",
-                    "Could not read the request body",
-                )
-                .with("field", "body")
-            }
+            let otherwise = ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "validation_error",
+                "Could not read the request body",
+            )
+            .with("field", "body");
+            unreadable(rejection, otherwise)
         })?;
         parse_json(&bytes).map(JsonBody)
     }

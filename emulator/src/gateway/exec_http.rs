@@ -245,15 +245,7 @@ async fn input(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "Request body is too large",
-            )
-        } else {
-            ApiError::validation("body", "could not be read")
-        }
+        crate::body::unreadable(rejection, ApiError::validation("body", "could not be read"))
     })?;
     let task = find(&state, &id, &task_id)?;
     let written = task.input(body).map_err(|e| match e {

@@ -242,15 +242,7 @@ async fn upload(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "Request body is too large",
-            )
-        } else {
-            bad_archive("could not be read")
-        }
+        crate::body::unreadable(rejection, bad_archive("could not be read"))
     })?;
     let query = query_map(raw.as_deref());
     let dest_raw = query
