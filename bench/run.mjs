@@ -233,6 +233,23 @@ async function evaluate(page, what, fn, arg, limitMs = 300_000) {
   }
 }
 
+/** The functions with the most self time in a CDP profile, as `µs  name  url:line`, to stderr. */
+function printProfile(profile, top = 40) {
+  const self = new Map();
+  const dt = new Map();
+  profile.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  for (const node of profile.nodes) {
+    const f = node.callFrame;
+    const key = `${f.functionName || "(anonymous)"}  ${f.url.split("/").pop()}:${f.lineNumber}`;
+    self.set(key, (self.get(key) ?? 0) + (dt.get(node.id) ?? 0));
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  console.error(`profile: ${Math.round(total / 1000)} ms sampled; top self time:`);
+  for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.error(`${String(Math.round(us)).padStart(9)} µs  ${key}`);
+  }
+}
+
 function machine(browserVersion) {
   const run = (cmd, a) => {
     try {
@@ -393,8 +410,16 @@ try {
       same ? `${sent.client[0].method} ${new URL(sent.client[0].url).pathname}, ${Object.keys(sent.client[0].headers).length} headers` : `client: ${sent.client.map(shape).join(" | ")}; plain: ${sent.plain.map(shape).join(" | ")}`);
   }
 
-  // 3. Per-call overhead.
+  // 3. Per-call overhead. BENCH_PROFILE=FILE: Chromium's sampling profile of these calls (both
+  // implementations, alternating) goes to FILE (.cpuprofile, for DevTools) and its top self times
+  // by function to stderr; build the package with names to read the wasm frames.
   results.perCall = {};
+  const profiler = process.env.BENCH_PROFILE ? await context.newCDPSession(page) : null;
+  if (profiler) {
+    await profiler.send("Profiler.enable");
+    await profiler.send("Profiler.setSamplingInterval", { interval: 50 });
+    await profiler.send("Profiler.start");
+  }
   for (const kind of ["list", "read"]) {
     const r = await evaluate(page, `perCall ${kind}`, ([k, o]) => window.bench.perCall(k, o), [kind, config.perCall]);
     const c = summary(r.samples.client);
@@ -407,6 +432,12 @@ try {
       samples: { client: round3(r.samples.client), plain: round3(r.samples.plain) },
     };
     await noteWasm(`perCall-${kind}`);
+  }
+  if (profiler) {
+    const { profile } = await profiler.send("Profiler.stop");
+    await writeFile(process.env.BENCH_PROFILE, JSON.stringify(profile));
+    printProfile(profile);
+    await profiler.detach();
   }
 
   // 4. Throughput.

@@ -3,7 +3,9 @@
 //! calls hand back the `Response` once its headers are in.
 
 use super::abort::{any, Deadline};
-use crate::core::request::{Answer, HttpResponse};
+use super::platform::timer_delay;
+use crate::core::error::codes;
+use crate::core::request::{envelope, Answer, HttpResponse};
 use crate::core::runtime::{Body, HttpRequest, LocalFuture, TransportError};
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -89,35 +91,108 @@ fn header(response: &Response, name: &str) -> Option<String> {
     response.headers().get(name).ok().flatten()
 }
 
-/// One attempt of a JSON call: the whole body as text, within the deadline.
-pub fn send_text(
+#[wasm_bindgen(module = "/js/fetch.js")]
+extern "C" {
+    /// What one attempt of a JSON call answered (js/fetch.js).
+    pub type Reply;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &Reply) -> u16;
+    #[wasm_bindgen(method, getter, js_name = retryAfter)]
+    fn retry_after(this: &Reply) -> Option<String>;
+    #[wasm_bindgen(method, getter, js_name = requestId)]
+    fn request_id(this: &Reply) -> Option<String>;
+    #[wasm_bindgen(method, getter)]
+    fn text(this: &Reply) -> String;
+    /// The browser's `JSON.parse` of the body succeeded (asked for with `parse`).
+    #[wasm_bindgen(method, getter)]
+    pub fn parsed(this: &Reply) -> bool;
+    #[wasm_bindgen(method, getter)]
+    pub fn value(this: &Reply) -> JsValue;
+    /// The body's top-level `success`, when it is a boolean.
+    #[wasm_bindgen(method, getter)]
+    pub fn success(this: &Reply) -> Option<bool>;
+
+    /// One attempt: resolves with a [`Reply`], rejects with a number (js/fetch.js).
+    #[wasm_bindgen(js_name = send)]
+    #[allow(clippy::too_many_arguments)]
+    fn send_attempt(
+        method: &str,
+        url: &str,
+        bearer: &str,
+        body: &JsValue,
+        content_type: Option<&str>,
+        dispose: &AbortSignal,
+        caller: Option<AbortSignal>,
+        ms: u32,
+        parse: bool,
+    ) -> Promise;
+}
+
+impl Reply {
+    /// The answer as the core reads it (the body copied into the wasm).
+    pub fn into_response(self) -> HttpResponse {
+        HttpResponse {
+            status: self.status(),
+            retry_after: self.retry_after(),
+            request_id: self.request_id(),
+            text: self.text(),
+        }
+    }
+}
+
+impl Answer for Reply {
+    fn status(&self) -> u16 {
+        Reply::status(self)
+    }
+
+    fn retry_after(&self) -> Option<String> {
+        Reply::retry_after(self)
+    }
+
+    fn not_running(&self) -> bool {
+        // Only a 503's body is read into the wasm.
+        Reply::status(self) == 503
+            && envelope(&self.text()).code.as_deref() == Some(codes::WORKSPACE_NOT_RUNNING)
+    }
+}
+
+/// One attempt of a JSON call: the whole body within the deadline, parsed by the browser when
+/// `parse` (the caller then takes the value without copying the body into the wasm).
+pub fn send_json(
     request: &HttpRequest,
     bearer: &str,
     signals: &Signals,
-) -> LocalFuture<Result<HttpResponse, TransportError>> {
-    let request = request.clone();
-    let bearer = bearer.to_string();
-    let signals = signals.clone();
+    parse: bool,
+) -> LocalFuture<Result<Reply, TransportError>> {
+    let (body, content_type) = match &request.body {
+        Some(Body::Json(text)) => (JsValue::from_str(text), Some("application/json")),
+        Some(Body::Bytes(bytes)) => (
+            Uint8Array::from(bytes.as_slice()).into(),
+            Some("application/octet-stream"),
+        ),
+        None => (JsValue::UNDEFINED, None),
+    };
+    let sent = send_attempt(
+        request.method,
+        &request.url,
+        bearer,
+        &body,
+        content_type,
+        &signals.dispose,
+        signals.caller.clone(),
+        timer_delay(signals.timeout_ms),
+        parse,
+    );
     Box::pin(async move {
-        let deadline = Deadline::new(signals.timeout_ms).map_err(|_| TransportError::Network)?;
-        let signal = signals.combined(&deadline);
-        let fetch = build(&request, &bearer, &signal).map_err(|_| TransportError::Network)?;
-        let response: Response = JsFuture::from(fetch_with_request(&fetch))
-            .await
-            .map_err(|_| signals.classify(&deadline))?
-            .unchecked_into();
-        let text = response.text().map_err(|_| TransportError::Network)?;
-        let text = JsFuture::from(text)
-            .await
-            .map_err(|_| signals.classify(&deadline))?
-            .as_string()
-            .unwrap_or_default();
-        Ok(HttpResponse {
-            status: response.status(),
-            retry_after: header(&response, "retry-after"),
-            request_id: header(&response, "x-request-id"),
-            text,
-        })
+        match JsFuture::from(sent).await {
+            Ok(reply) => Ok(reply.unchecked_into()),
+            Err(why) => Err(match why.as_f64() {
+                Some(1.0) => TransportError::Disposed,
+                Some(2.0) => TransportError::Aborted,
+                Some(3.0) => TransportError::Timeout,
+                _ => TransportError::Network,
+            }),
+        }
     })
 }
 

@@ -7,14 +7,14 @@ use super::abort::Aborted;
 use super::convert::{parse_json, token_info, workspace_id, Options};
 use super::cross_tab::{CrossTab, GroupRefresh};
 use super::error::{promise, to_js};
-use super::fetch::{self, Signals};
+use super::fetch::{self, Reply, Signals};
 use super::host::HostRefresh;
 use super::platform::{queue_microtask, timer_delay, BrowserPlatform};
 use crate::core::cell::{CellEvent, Observer, TokenCell};
 use crate::core::error::ClientError;
 use crate::core::flight::race;
 use crate::core::gateway::{ApiCall, Registry};
-use crate::core::request::{into_result, send_authorised, Retries};
+use crate::core::request::{into_result, is_result, send_authorised, Answer, Retries};
 use crate::core::runtime::{HttpRequest, LocalFuture, Runtime, TokenSource};
 use crate::core::scope;
 use crate::core::token::{self, Claims, HeldToken, Source};
@@ -374,24 +374,46 @@ impl Session {
         }
     }
 
-    /// A JSON call with `cell`'s token (the session's, or a workspace's gateway token): the text
-    /// of a success, every rule of the core applied.
+    /// A JSON call with `cell`'s token: the text of a success (copied into the wasm for the core
+    /// to read, as a gateway token's mint answer is).
     pub async fn json(
         &self,
         cell: &Rc<TokenCell>,
         request: HttpRequest,
         signal: Option<AbortSignal>,
     ) -> Result<String, ClientError> {
+        let reply = self.reply(cell, request, signal, false).await?;
+        into_result(reply.into_response(), self.now_ms())
+    }
+
+    /// [`Session::json`] for JS: a success's body as the browser parsed it, never copied into the
+    /// wasm (only an error's body is, for the core to read).
+    pub async fn json_value(
+        &self,
+        cell: &Rc<TokenCell>,
+        request: HttpRequest,
+        signal: Option<AbortSignal>,
+    ) -> Result<JsValue, ClientError> {
+        let reply = self.reply(cell, request, signal, true).await?;
+        if is_result(Answer::status(&reply), reply.parsed(), reply.success()) {
+            return Ok(reply.value());
+        }
+        parse_json(&into_result(reply.into_response(), self.now_ms())?)
+    }
+
+    /// The answer no retry rule sends again, whatever its status.
+    async fn reply(
+        &self,
+        cell: &Rc<TokenCell>,
+        request: HttpRequest,
+        signal: Option<AbortSignal>,
+        parse: bool,
+    ) -> Result<Reply, ClientError> {
         let signals = self.signals(signal.clone());
         let retries = Retries::for_method(request.method);
-        let send = move |bearer: &str| fetch::send_text(&request, bearer, &signals);
-        let response = self
-            .guarded(
-                signal,
-                send_authorised(cell, &*self.platform, retries, &send),
-            )
-            .await?;
-        into_result(response, self.now_ms())
+        let send = move |bearer: &str| fetch::send_json(&request, bearer, &signals, parse);
+        let sent = send_authorised(cell, &*self.platform, retries, &send);
+        self.guarded(signal, sent).await
     }
 
     /// A control-plane call with the session token.
@@ -409,7 +431,7 @@ impl Session {
         request: HttpRequest,
         signal: Option<AbortSignal>,
     ) -> Result<JsValue, ClientError> {
-        parse_json(&self.api(request, signal).await?)
+        self.json_value(&self.cell, request, signal).await
     }
 
     /// Runs `op` unless the caller's signal (`aborted`) or `dispose()` (`disposed`) cuts it short;

@@ -209,13 +209,19 @@ fn is_code_like(text: &str) -> bool {
     !text.is_empty() && text.len() <= 64 && (lower || upper)
 }
 
+/// Whether an answer is the call's result: a 2xx whose body is JSON without `success: false`.
+/// (The browser may parse the body and ask this without the core reading it.)
+pub fn is_result(status: u16, is_json: bool, success: Option<bool>) -> bool {
+    (200..300).contains(&status) && is_json && success != Some(false)
+}
+
 /// A 2xx JSON body without `success: false` is the result (its text); anything else is an error
 /// with the server's code when it sent one, else the code for its status.
 pub fn into_result(response: HttpResponse, now_ms: f64) -> Result<String, ClientError> {
     let status = response.status;
     let envelope = envelope(&response.text);
     let ok_status = (200..300).contains(&status);
-    if ok_status && envelope.is_json && envelope.success != Some(false) {
+    if is_result(status, envelope.is_json, envelope.success) {
         return Ok(response.text);
     }
     let code = if status == 429 {

@@ -1,7 +1,7 @@
 //! What a runtime handle and its views (`files`, `exec`, `search`, …) share: the session, the
 //! workspace and its gateway token cell, and the one async path of the simple gateway calls.
 
-use crate::bindings::convert::{get, invalid, parse_json, Options};
+use crate::bindings::convert::{get, invalid, Options};
 use crate::bindings::error::promise;
 use crate::bindings::fetch::{self, RawResponse};
 use crate::bindings::session::Session;
@@ -62,7 +62,8 @@ impl Target {
         request: HttpRequest,
         signal: Option<AbortSignal>,
     ) -> Result<JsValue, ClientError> {
-        parse_json(&self.call_text(request, signal).await?)
+        let cell = self.cell();
+        self.session.json_value(&cell, request, signal).await
     }
 
     pub(crate) fn url(&self, path: &str, query: &[(&str, Option<String>)]) -> String {
