@@ -12,7 +12,7 @@ use super::host::HostRefresh;
 use super::platform::{queue_microtask, timer_delay, BrowserPlatform};
 use crate::core::cell::{CellEvent, Observer, TokenCell};
 use crate::core::error::ClientError;
-use crate::core::flight::race;
+use crate::core::flight::{race, Flight};
 use crate::core::gateway::{ApiCall, Registry};
 use crate::core::request::{into_result, is_result, send_authorised, Answer, Retries};
 use crate::core::runtime::{HttpRequest, LocalFuture, Runtime, TokenSource};
@@ -73,6 +73,8 @@ pub struct Session {
     /// Aborted by `dispose()`: every fetch and wait of this session listens to it.
     dispose: AbortController,
     disposed: Cell<bool>,
+    /// Completed by `dispose()`: what a guarded call races (no listener per call).
+    ended: Rc<Flight>,
     on_token_change: Option<Function>,
     on_refresh_error: Option<Function>,
     /// The next refresh check; dropping it clears the timer.
@@ -170,6 +172,7 @@ impl Session {
                 gateways,
                 dispose,
                 disposed: Cell::new(false),
+                ended: Flight::new(),
                 on_token_change: config.on_token_change,
                 on_refresh_error: config.on_refresh_error,
                 timer: RefCell::new(None),
@@ -346,6 +349,8 @@ impl Session {
         if self.disposed.replace(true) {
             return;
         }
+        // First: a guarded call ends with `disposed`, whatever the aborts below make of its op.
+        self.ended.complete(Err(ClientError::disposed()));
         self.cell.dispose();
         self.timer.replace(None);
         self.listeners.replace(Vec::new());
@@ -456,32 +461,19 @@ impl Session {
         if signal.as_ref().is_some_and(AbortSignal::aborted) {
             return Err(ClientError::aborted());
         }
-        let ended = ends(self.dispose.signal(), signal);
-        race(op, async move { Err(ended.await) }).await
-    }
-}
-
-/// Resolves with `disposed` when `dispose` aborts, with `aborted` when `caller` does.
-fn ends(
-    dispose: AbortSignal,
-    caller: Option<AbortSignal>,
-) -> Pin<Box<dyn Future<Output = ClientError>>> {
-    Box::pin(async move {
-        let disposed = async move {
-            Aborted::new(&dispose).await;
-            ClientError::disposed()
-        };
+        let ended = self.ended.wait();
+        let disposed = async move { ended.await.err().unwrap_or_else(ClientError::disposed) };
         let aborted = async move {
-            match caller {
+            match signal {
                 Some(signal) => {
                     Aborted::new(&signal).await;
-                    ClientError::aborted()
+                    Err(ClientError::aborted())
                 }
                 None => std::future::pending().await,
             }
         };
-        race(disposed, aborted).await
-    })
+        race(op, race(async move { Err(disposed.await) }, aborted)).await
+    }
 }
 
 impl Drop for Session {

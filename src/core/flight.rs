@@ -7,8 +7,14 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-/// The outcome once known, and the waiters to wake then.
-type FlightState = (Option<Result<(), ClientError>>, Vec<Waker>);
+/// The outcome once known, and the waiters to wake then (by id: a waiter that is dropped
+/// before the outcome takes its waker out, so a long-lived flight does not grow).
+#[derive(Default)]
+struct FlightState {
+    outcome: Option<Result<(), ClientError>>,
+    waiters: Vec<(u64, Waker)>,
+    next_id: u64,
+}
 
 #[derive(Default)]
 pub struct Flight {
@@ -21,39 +27,69 @@ impl Flight {
     }
 
     pub fn complete(&self, result: Result<(), ClientError>) {
-        let wakers = {
+        let waiters = {
             let mut state = self.state.borrow_mut();
-            if state.0.is_some() {
+            if state.outcome.is_some() {
                 return;
             }
-            state.0 = Some(result);
-            std::mem::take(&mut state.1)
+            state.outcome = Some(result);
+            std::mem::take(&mut state.waiters)
         };
         // Wake outside the borrow: a waker may poll synchronously.
-        for waker in wakers {
+        for (_, waker) in waiters {
             waker.wake();
         }
     }
 
     pub fn wait(self: &Rc<Self>) -> FlightWait {
-        FlightWait(self.clone())
+        FlightWait {
+            flight: self.clone(),
+            id: None,
+        }
+    }
+
+    /// Waiters registered now (tests: none are left behind by dropped waits).
+    pub fn waiting(&self) -> usize {
+        self.state.borrow().waiters.len()
     }
 }
 
-pub struct FlightWait(Rc<Flight>);
+pub struct FlightWait {
+    flight: Rc<Flight>,
+    id: Option<u64>,
+}
 
 impl Future for FlightWait {
     type Output = Result<(), ClientError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.0.state.borrow_mut();
-        match &state.0 {
-            Some(result) => Poll::Ready(result.clone()),
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let flight = self.flight.clone();
+        let mut state = flight.state.borrow_mut();
+        if let Some(result) = &state.outcome {
+            return Poll::Ready(result.clone());
+        }
+        let id = match self.id {
+            Some(id) => id,
             None => {
-                if !state.1.iter().any(|w| w.will_wake(cx.waker())) {
-                    state.1.push(cx.waker().clone());
-                }
-                Poll::Pending
+                let id = state.next_id;
+                state.next_id += 1;
+                self.id = Some(id);
+                id
+            }
+        };
+        match state.waiters.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, waker)) => waker.clone_from(cx.waker()),
+            None => state.waiters.push((id, cx.waker().clone())),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for FlightWait {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            if let Ok(mut state) = self.flight.state.try_borrow_mut() {
+                state.waiters.retain(|(i, _)| *i != id);
             }
         }
     }
@@ -70,4 +106,59 @@ pub async fn race<T>(a: impl Future<Output = T>, b: impl Future<Output = T>) -> 
         b.as_mut().poll(cx)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn poll<F: Future + Unpin>(future: &mut F, count: &Arc<Count>) -> Poll<F::Output> {
+        let waker = Waker::from(count.clone());
+        Pin::new(future).poll(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn a_dropped_wait_leaves_no_waiter_behind() {
+        let flight = Flight::new();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        for _ in 0..1000 {
+            let mut wait = flight.wait();
+            assert!(poll(&mut wait, &count).is_pending());
+            assert!(
+                poll(&mut wait, &count).is_pending(),
+                "a second poll re-registers"
+            );
+        }
+        assert_eq!(flight.waiting(), 0);
+    }
+
+    #[test]
+    fn completion_wakes_every_waiter_once_and_keeps_the_first_outcome() {
+        let flight = Flight::new();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let (mut a, mut b) = (flight.wait(), flight.wait());
+        assert!(poll(&mut a, &count).is_pending());
+        assert!(poll(&mut b, &count).is_pending());
+        assert!(poll(&mut a, &count).is_pending());
+        assert_eq!(flight.waiting(), 2);
+        flight.complete(Err(ClientError::disposed()));
+        flight.complete(Ok(()));
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert!(matches!(poll(&mut a, &count), Poll::Ready(Err(_))));
+        assert!(matches!(poll(&mut b, &count), Poll::Ready(Err(_))));
+        assert!(matches!(
+            poll(&mut flight.wait(), &count),
+            Poll::Ready(Err(_))
+        ));
+    }
 }
