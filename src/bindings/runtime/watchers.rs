@@ -1,7 +1,7 @@
 //! `rt.watchers` and `Watcher`: file watchers created over REST, their events over the runtime's
 //! WebSocket, re-established after a reconnect (`onOverflow` then says events may be missing).
 
-use super::socket::{ConnectionSlot, Connection, Handle};
+use super::socket::{Connection, ConnectionSlot, Handle};
 use super::target::{simple_call, Target};
 use crate::bindings::convert::Options;
 use crate::bindings::error::to_js;
