@@ -363,6 +363,7 @@ export class Conn {
     this.o = this.beat = now;
     this.set("open");
     this.e = null;
+    clearInterval(this.hb);
     this.hb = setInterval(() => {
       const t = Date.now();
       const gap = t - this.beat;
