@@ -17,7 +17,6 @@ use super::convert::token_info;
 use super::error::promise;
 use super::session::Session;
 use crate::core::cell::TokenCell;
-use crate::core::error::ClientError;
 use exec::RuntimeExec;
 use files::RuntimeFiles;
 use js_sys::Promise;
@@ -122,7 +121,7 @@ impl WorkspaceRuntime {
     /// the workspace) and releases the handle; `[Symbol.dispose]` too.
     pub fn free(self) {
         if let Some(connection) = self.socket.current() {
-            connection.shut_down(Some(ClientError::disposed()));
+            connection.shut_down();
         }
     }
 

@@ -1,10 +1,11 @@
 //! `rt.terminals` and `Terminal`: terminals created over REST, their bytes over the runtime's
 //! WebSocket; and `rt.connection`, the socket's state for the app.
 
-use super::socket::{subscribe, Connection, ConnectionSlot, TerminalState};
+use super::socket::{thrown, Connection, ConnectionSlot, Handle};
 use super::target::{simple_call, Target};
 use crate::bindings::convert::{get, invalid, json_object, Options};
-use crate::bindings::error::{promise, to_js};
+use crate::bindings::error::promise;
+use crate::bindings::error::{from_js, is_oblien_error};
 use crate::core::api;
 use crate::core::base64url;
 use crate::core::error::{codes, ClientError};
@@ -87,19 +88,20 @@ const DEFAULT_SCROLLBACK: usize = 64 * 1024;
 
 /// Attaches a terminal the gateway knows to the runtime's socket: scrollback first, then live.
 fn attach(
-    target: &Rc<Target>,
     socket: &ConnectionSlot,
-    id: String,
+    id: &str,
     capacity: usize,
+    size: JsValue,
 ) -> Result<Terminal, ClientError> {
-    let byte = frames::terminal_byte(&id)?;
+    let byte = frames::terminal_byte(id)?;
     let connection = socket.get();
-    let state = TerminalState::new(id, byte, capacity);
-    connection.add_terminal(state.clone())?;
+    let js = connection.js.terminal(id, byte, capacity as f64, size);
+    if is_oblien_error(&js) {
+        return Err(from_js(&js));
+    }
     Ok(Terminal {
-        state,
-        connection,
-        target: target.clone(),
+        js: js.unchecked_into(),
+        _connection: connection,
     })
 }
 
@@ -152,22 +154,25 @@ impl RuntimeTerminals {
                 .map(|n| n as usize)
                 .or(capacity.map(|n| n as usize))
                 .unwrap_or(DEFAULT_SCROLLBACK);
-            let terminal = match attach(&target, &socket, id.clone(), capacity) {
-                Ok(terminal) => terminal,
+            // Sent again after every reconnect.
+            let size = match (
+                options.integer("cols", 1.0, 10_000.0)?,
+                options.integer("rows", 1.0, 10_000.0)?,
+            ) {
+                (Some(cols), Some(rows)) => {
+                    js_sys::Array::of2(&(cols as f64).into(), &(rows as f64).into()).into()
+                }
+                _ => JsValue::UNDEFINED,
+            };
+            match attach(&socket, &id, capacity, size) {
+                Ok(terminal) => Ok(terminal.into()),
                 Err(error) => {
                     // Not usable over the socket (its id does not fit a frame): do not leave it running.
                     let url = target.url(&terminal_path(&id, ""), &[]);
                     let _ = target.call_text(api::delete(url), None).await;
-                    return Err(error);
+                    Err(error)
                 }
-            };
-            if let (Some(cols), Some(rows)) = (
-                options.integer("cols", 1.0, 10_000.0)?,
-                options.integer("rows", 1.0, 10_000.0)?,
-            ) {
-                terminal.state.size.set(Some((cols as u16, rows as u16)));
             }
-            Ok(terminal.into())
         })
     }
 
@@ -195,7 +200,7 @@ impl RuntimeTerminals {
             let capacity = find_session(&get(&list, "terminals"), &id).ok_or_else(|| {
                 ClientError::new("not_found", "No such terminal in this workspace").with_status(404)
             })?;
-            Ok(attach(&target, &socket, id, capacity)?.into())
+            Ok(attach(&socket, &id, capacity, JsValue::UNDEFINED)?.into())
         })
     }
 
@@ -266,17 +271,17 @@ fn find_session(list: &JsValue, id: &str) -> Option<usize> {
 /// A terminal of the workspace, attached to the runtime's WebSocket.
 #[wasm_bindgen]
 pub struct Terminal {
-    state: Rc<TerminalState>,
-    connection: Rc<Connection>,
-    target: Rc<Target>,
+    js: Handle,
+    /// Keeps the socket alive while the terminal is.
+    _connection: Rc<Connection>,
 }
 
 #[wasm_bindgen]
 impl Terminal {
     /// The gateway's id ("1").
-    #[wasm_bindgen(getter)]
-    pub fn id(&self) -> String {
-        self.state.id.clone()
+    #[wasm_bindgen(getter, unchecked_return_type = "string")]
+    pub fn id(&self) -> JsValue {
+        self.js.id()
     }
 
     /// Output bytes, in order, each once (across reconnects too). Returns the unsubscribe function.
@@ -285,7 +290,7 @@ impl Terminal {
         &self,
         #[wasm_bindgen(unchecked_param_type = "(bytes: Uint8Array) => void")] callback: Function,
     ) -> Function {
-        subscribe(&self.state.on_data, callback)
+        self.js.on(0, callback)
     }
 
     /// The terminal ended (its program exited, `exit`, Ctrl-D). Returns the unsubscribe function.
@@ -294,7 +299,7 @@ impl Terminal {
         &self,
         #[wasm_bindgen(unchecked_param_type = "(exitCode: number) => void")] callback: Function,
     ) -> Function {
-        subscribe(&self.state.on_exit, callback)
+        self.js.on(1, callback)
     }
 
     /// Output may be missing or repeated after a reconnect (never silently). Returns the
@@ -305,7 +310,7 @@ impl Terminal {
         #[wasm_bindgen(unchecked_param_type = "(notice: TerminalNotice) => void")]
         callback: Function,
     ) -> Function {
-        subscribe(&self.state.on_notice, callback)
+        self.js.on(2, callback)
     }
 
     /// Keystrokes (a string, UTF-8 encoded, or bytes), sent in order; queued while the socket
@@ -316,28 +321,7 @@ impl Terminal {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] data: JsValue,
     ) -> Result<(), JsValue> {
-        let bytes = match data.as_string() {
-            Some(text) => text.into_bytes(),
-            None => data
-                .dyn_into::<Uint8Array>()
-                .map(|a| a.to_vec())
-                .map_err(|_| {
-                    to_js(invalid(
-                        "terminal.write(data)",
-                        "data",
-                        "a string or a Uint8Array",
-                    ))
-                })?,
-        };
-        if self.state.ended.get() {
-            return Err(to_js(ClientError::new(
-                "terminal_exited",
-                "The terminal has ended",
-            )));
-        }
-        self.connection
-            .input(self.state.byte, &bytes)
-            .map_err(to_js)
+        thrown(self.js.write(data))
     }
 
     /// Resizes the terminal (sent again after every reconnect).
@@ -348,39 +332,13 @@ impl Terminal {
         #[wasm_bindgen(unchecked_param_type = "number")] cols: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number")] rows: JsValue,
     ) -> Result<(), JsValue> {
-        let dimension = |value: &JsValue, name: &str| {
-            value
-                .as_f64()
-                .filter(|n| *n >= 1.0 && *n <= 10_000.0 && n.fract() == 0.0)
-                .map(|n| n as u16)
-                .ok_or_else(|| {
-                    to_js(invalid(
-                        "terminal.resize(cols, rows)",
-                        name,
-                        "an integer 1–10000",
-                    ))
-                })
-        };
-        let (cols, rows) = (dimension(&cols, "cols")?, dimension(&rows, "rows")?);
-        self.connection.resize(&self.state, cols, rows);
-        Ok(())
+        thrown(self.js.resize(cols, rows))
     }
 
     /// Ends the terminal (`DELETE /terminals/{id}`); its callbacks are not called any more.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn close(&self) -> Promise {
-        let state = self.state.clone();
-        let connection = self.connection.clone();
-        let target = self.target.clone();
-        promise(async move {
-            state.ended.set(true);
-            connection.forget_terminal(&state);
-            let url = target.url(&terminal_path(&state.id, ""), &[]);
-            match target.call_text(api::delete(url), None).await {
-                Err(error) if error.status != Some(404) => Err(error),
-                _ => Ok(JsValue::UNDEFINED),
-            }
-        })
+        self.js.close()
     }
 }
 
@@ -399,15 +357,15 @@ impl RuntimeConnection {
 #[wasm_bindgen]
 impl RuntimeConnection {
     #[wasm_bindgen(getter, unchecked_return_type = "ConnectionState")]
-    pub fn state(&self) -> String {
-        self.connection.state().as_str().to_string()
+    pub fn state(&self) -> JsValue {
+        self.connection.js.state()
     }
 
     /// Why the socket is `closed` (`workspace_not_running`, `internal_api_disabled`, `disposed`,
     /// …), or `null`.
     #[wasm_bindgen(getter, unchecked_return_type = "OblienError | null")]
     pub fn error(&self) -> JsValue {
-        self.connection.error().map_or(JsValue::NULL, to_js)
+        self.connection.js.error()
     }
 
     /// Every change of `state`. Returns the unsubscribe function.
@@ -417,12 +375,12 @@ impl RuntimeConnection {
         #[wasm_bindgen(unchecked_param_type = "(state: ConnectionState) => void")]
         callback: Function,
     ) -> Function {
-        subscribe(&self.connection.on_state, callback)
+        self.connection.js.unchecked_ref::<Handle>().on(0, callback)
     }
 
     /// Takes the socket back after `replaced` (another client took it), or tries again at once
     /// while `reconnecting`.
     pub fn reconnect(&self) {
-        self.connection.reconnect();
+        self.connection.js.reconnect();
     }
 }

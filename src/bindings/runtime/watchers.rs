@@ -1,16 +1,11 @@
 //! `rt.watchers` and `Watcher`: file watchers created over REST, their events over the runtime's
 //! WebSocket, re-established after a reconnect (`onOverflow` then says events may be missing).
 
-use super::socket::{
-    create_watcher, subscribe, wait_ready, Connection, ConnectionSlot, WatcherState,
-};
+use super::socket::{Connection, ConnectionSlot, Handle};
 use super::target::{simple_call, Target};
 use crate::bindings::convert::Options;
-use crate::bindings::error::promise;
-use crate::core::api;
-use crate::core::flight::Flight;
+use crate::bindings::error::to_js;
 use js_sys::{Function, Promise};
-use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -60,9 +55,7 @@ impl RuntimeWatchers {
         #[wasm_bindgen(unchecked_param_type = "CreateWatcherOptions")] options: JsValue,
     ) -> Promise {
         const CALL: &str = "watchers.create(options)";
-        let target = self.target.clone();
-        let socket = self.socket.clone();
-        promise(async move {
+        let read = || {
             let options = Options::required(options, CALL)?;
             let path = options.text("path")?;
             let signal = options.signal()?;
@@ -73,31 +66,22 @@ impl RuntimeWatchers {
             if !valid {
                 return Err(options.fail("excludes", "an array of strings"));
             }
-            let connection = socket.get();
-            let id = create_watcher(&target, &path, &excludes).await?;
-            let ready = Flight::new();
-            let state = Rc::new(WatcherState {
-                id: id.clone(),
-                server_id: RefCell::new(id),
-                path,
-                excludes,
-                on_event: Rc::default(),
-                on_overflow: Rc::default(),
-                ready: RefCell::new(ready.clone()),
-                ended: Cell::new(false),
-            });
-            connection.add_watcher(state.clone())?;
-            let watcher = Watcher {
-                state,
-                connection,
-                target: target.clone(),
-            };
-            if let Err(error) = wait_ready(&target, ready, signal).await {
-                let _ = watcher.end().await;
-                return Err(error);
-            }
-            Ok(watcher.into())
-        })
+            Ok((path, signal, excludes))
+        };
+        let (path, signal, excludes) = match read() {
+            Ok(read) => read,
+            Err(error) => return Promise::reject(&to_js(error)),
+        };
+        let connection = self.socket.get();
+        let js = connection.js.clone();
+        let watcher = js.watcher(&path, &excludes);
+        // The handle the promise resolves with (freed by the snippet if the watcher fails).
+        let handle = JsValue::from(Watcher {
+            js: watcher.clone(),
+            _connection: connection,
+        });
+        let timeout = crate::bindings::platform::timer_delay(self.target.session.timeout_ms());
+        js.watch(&watcher, &handle, signal, f64::from(timeout))
     }
 
     /// The workspace's watchers (`GET /watchers`).
@@ -120,33 +104,16 @@ impl RuntimeWatchers {
 /// A file watcher of the workspace.
 #[wasm_bindgen]
 pub struct Watcher {
-    state: Rc<WatcherState>,
-    connection: Rc<Connection>,
-    target: Rc<Target>,
-}
-
-impl Watcher {
-    async fn end(&self) -> Result<JsValue, crate::core::error::ClientError> {
-        self.state.ended.set(true);
-        self.connection.forget_watcher(&self.state);
-        let mut path = String::from("/watchers/");
-        path.push_str(&api::encode_component(&self.state.server_id.borrow()));
-        match self
-            .target
-            .call_text(api::delete(self.target.url(&path, &[])), None)
-            .await
-        {
-            Err(error) if error.status != Some(404) => Err(error),
-            _ => Ok(JsValue::UNDEFINED),
-        }
-    }
+    js: Handle,
+    /// Keeps the socket alive while the watcher is.
+    _connection: Rc<Connection>,
 }
 
 #[wasm_bindgen]
 impl Watcher {
-    #[wasm_bindgen(getter)]
-    pub fn id(&self) -> String {
-        self.state.id.clone()
+    #[wasm_bindgen(getter, unchecked_return_type = "string")]
+    pub fn id(&self) -> JsValue {
+        self.js.id()
     }
 
     /// Every change under the root: `{ path, op }`. Returns the unsubscribe function.
@@ -155,7 +122,7 @@ impl Watcher {
         &self,
         #[wasm_bindgen(unchecked_param_type = "(event: WatcherEvent) => void")] callback: Function,
     ) -> Function {
-        subscribe(&self.state.on_event, callback)
+        self.js.on(0, callback)
     }
 
     /// Events may have been lost (the gateway's queue overflowed, or the socket was away):
@@ -165,17 +132,12 @@ impl Watcher {
         &self,
         #[wasm_bindgen(unchecked_param_type = "(message: string) => void")] callback: Function,
     ) -> Function {
-        subscribe(&self.state.on_overflow, callback)
+        self.js.on(1, callback)
     }
 
     /// Stops watching (`DELETE /watchers/{id}`).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn close(&self) -> Promise {
-        let watcher = Watcher {
-            state: self.state.clone(),
-            connection: self.connection.clone(),
-            target: self.target.clone(),
-        };
-        promise(async move { watcher.end().await })
+        self.js.close()
     }
 }
