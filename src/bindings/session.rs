@@ -4,7 +4,7 @@
 //! `dispose()` of the client, or when the last handle is dropped.
 
 use super::abort::Aborted;
-use super::convert::{parse_json, token_info, workspace_id, Options};
+use super::convert::{get, parse_json, token_info, workspace_id, Options};
 use super::cross_tab::{CrossTab, GroupRefresh};
 use super::error::{promise, to_js};
 use super::fetch::{self, Reply, Signals};
@@ -404,6 +404,25 @@ impl Session {
             return Ok(reply.value());
         }
         parse_json(&into_result(reply.into_response(), self.now_ms())?)
+    }
+
+    /// The one async path of the simple calls (one state machine in the wasm, whatever the
+    /// endpoint or the token): the request `prepared` (or the option error that stopped it) sent
+    /// with its cell's token; the JSON body of a success, or only its member `field`.
+    pub fn send_js(
+        self: &Rc<Self>,
+        prepared: Result<(Rc<TokenCell>, HttpRequest, Option<AbortSignal>), ClientError>,
+        field: Option<&'static str>,
+    ) -> Promise {
+        let session = self.clone();
+        promise(async move {
+            let (cell, request, signal) = prepared?;
+            let value = session.json_value(&cell, request, signal).await?;
+            Ok(match field {
+                Some(field) => get(&value, field),
+                None => value,
+            })
+        })
     }
 
     /// The answer no retry rule sends again, whatever its status.

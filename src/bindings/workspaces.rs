@@ -2,7 +2,7 @@
 //! stats; `apiAccess`; and `runtime(id)`.
 
 use super::api_access::ApiAccess;
-use super::convert::{parse_json, stringify, Options};
+use super::convert::{parse_json, prepare, stringify, Options};
 use super::error::promise;
 use super::runtime::WorkspaceRuntime;
 use super::session::{Session, SignalApi};
@@ -10,7 +10,7 @@ use crate::core::error::{codes, ClientError};
 use crate::core::gateway::wait_until_provisioned;
 use crate::core::request::field_object;
 use crate::core::workspace::Call;
-use crate::core::{api, scope};
+use crate::core::{api, endpoint, scope};
 use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -55,25 +55,13 @@ impl Workspaces {
             JsValue,
         >,
     ) -> Promise {
-        const CALL: &str = "workspaces.list(options)";
-        let session = self.session.clone();
-        promise(async move {
-            scope::may_manage_namespace(&session.claims()?, "list workspaces")?;
-            let options = Options::read(options, CALL)?;
-            let signal = options.signal()?;
-            let number = |key| {
-                options
-                    .integer(key, 1.0, 1e9)
-                    .map(|n| n.map(|n| n.to_string()))
-            };
-            let query = [
-                ("page", number("page")?),
-                ("limit", number("limit")?),
-                ("status", options.string("status")?),
-            ];
-            let url = api::url(&session.base_url, "/workspace", &query);
-            session.api_js(api::get(url), signal).await
-        })
+        let session = &self.session;
+        let prepared = session
+            .claims()
+            .and_then(|claims| scope::may_manage_namespace(&claims, "list workspaces"))
+            .and_then(|()| prepare(&endpoint::WORKSPACES_LIST, &session.base_url, options))
+            .map(|(request, signal)| (session.cell.clone(), request, signal));
+        session.send_js(prepared, None)
     }
 
     /// Creates a workspace; the server forces it into the token's namespace.
