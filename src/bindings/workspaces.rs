@@ -2,13 +2,12 @@
 //! stats; `apiAccess`; and `runtime(id)`.
 
 use super::api_access::ApiAccess;
-use super::convert::{parse_json, prepare, stringify, Options};
+use super::convert::{invalid, prepare, stringify, Options};
 use super::error::promise;
 use super::runtime::WorkspaceRuntime;
 use super::session::{Session, SignalApi};
 use crate::core::error::{codes, ClientError};
 use crate::core::gateway::wait_until_provisioned;
-use crate::core::request::field_object;
 use crate::core::workspace::Call;
 use crate::core::{api, endpoint, scope};
 use js_sys::Promise;
@@ -61,7 +60,7 @@ impl Workspaces {
             .and_then(|claims| scope::may_manage_namespace(&claims, "list workspaces"))
             .and_then(|()| prepare(&endpoint::WORKSPACES_LIST, &session.base_url, options))
             .map(|(request, signal)| (session.cell.clone(), request, signal));
-        session.send_js(prepared, None)
+        session.send_js(prepared, None, false)
     }
 
     /// Creates a workspace; the server forces it into the token's namespace.
@@ -72,28 +71,29 @@ impl Workspaces {
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
         const CALL: &str = "workspaces.create(params, options)";
-        let session = self.session.clone();
-        promise(async move {
-            scope::may_manage_namespace(&session.claims()?, "create workspaces")?;
-            let signal = Options::read(options, CALL)?.signal()?;
-            let params_reader = Options::required(params, CALL).map_err(|_| {
-                super::convert::invalid(CALL, "params", "an object with an `image`")
-            })?;
-            if params_reader
-                .get("image")
-                .as_string()
-                .is_none_or(|s| s.trim().is_empty())
-            {
-                return Err(ClientError::new(
-                    codes::VALIDATION_ERROR,
-                    "image: is required (e.g. \"node-20\")",
-                ));
-            }
-            let body = stringify(params_reader.value(), CALL)?;
-            let url = api::url(&session.base_url, "/workspace", &[]);
-            let text = session.api(api::post(url, body), signal).await?;
-            parse_json(&field_object(&text, "workspace")?)
-        })
+        let session = &self.session;
+        let prepared = session
+            .claims()
+            .and_then(|claims| scope::may_manage_namespace(&claims, "create workspaces"))
+            .and_then(|()| {
+                let signal = Options::read(options, CALL)?.signal()?;
+                let params_reader = Options::required(params, CALL)
+                    .map_err(|_| invalid(CALL, "params", "an object with an `image`"))?;
+                if params_reader
+                    .get("image")
+                    .as_string()
+                    .is_none_or(|s| s.trim().is_empty())
+                {
+                    return Err(ClientError::new(
+                        codes::VALIDATION_ERROR,
+                        "image: is required (e.g. \"node-20\")",
+                    ));
+                }
+                let body = stringify(params_reader.value(), CALL)?;
+                let url = api::url(&session.base_url, "/workspace", &[]);
+                Ok((session.cell.clone(), api::post(url, body), signal))
+            });
+        session.send_js(prepared, Some("workspace"), true)
     }
 
     /// One workspace by id.

@@ -82,7 +82,7 @@ pub(crate) fn gateway_call(
     field: Option<&'static str>,
 ) -> Promise {
     let prepared = prepared.map(|(request, signal)| (target.cell(), request, signal));
-    target.session.send_js(prepared, field)
+    target.session.send_js(prepared, field, false)
 }
 
 /// A gateway call of the endpoint table (`core::endpoint`): its options checked against its row.
