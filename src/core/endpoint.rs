@@ -28,19 +28,6 @@ pub enum Kind {
     Content,
 }
 
-impl Kind {
-    fn rule(self) -> &'static str {
-        match self {
-            Kind::Signal => "an AbortSignal",
-            Kind::Bool | Kind::Flag => "a boolean",
-            Kind::Count => "an integer ≥ 0",
-            Kind::Positive => "a positive integer",
-            Kind::Text | Kind::Content => "a string",
-            Kind::Required => "a non-empty string",
-        }
-    }
-}
-
 /// An option's value as the binding found it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Seen {
@@ -243,27 +230,45 @@ pub fn invalid(call: &str, subject: &str, rule: &str) -> ClientError {
 }
 
 /// `value` checked against `kind`, as its wire text: `Ok(None)` when absent and optional,
-/// `Err(())` when wrong.
-fn check(kind: Kind, value: Seen) -> Result<Option<String>, ()> {
-    let integer = |n: f64, min: f64, max: f64| {
+/// else what it must be.
+fn check(kind: Kind, value: Seen) -> Result<Option<String>, &'static str> {
+    let integer = |n: f64, min: f64, max: f64, rule| {
         if n >= min && n <= max && n.fract() == 0.0 {
             Ok(Some((n as u64).to_string()))
         } else {
-            Err(())
+            Err(rule)
         }
     };
     match (kind, value) {
         (Kind::Flag, Seen::Absent) => Ok(Some("false".into())),
-        (Kind::Required | Kind::Content, Seen::Absent) => Err(()),
+        (Kind::Required, Seen::Absent) => Err("a non-empty string"),
+        (Kind::Required, Seen::Text(s)) if s.is_empty() => Err("a non-empty string"),
+        (Kind::Content, Seen::Absent) => Err("a string"),
         (_, Seen::Absent) => Ok(None),
         (Kind::Bool | Kind::Flag, Seen::Bool(b)) => {
             Ok(Some(if b { "true" } else { "false" }.into()))
         }
-        (Kind::Count, Seen::Number(n)) => integer(n, 0.0, 9_007_199_254_740_991.0),
-        (Kind::Positive, Seen::Number(n)) => integer(n, 1.0, 1e9),
-        (Kind::Required, Seen::Text(s)) if s.is_empty() => Err(()),
         (Kind::Text | Kind::Required | Kind::Content, Seen::Text(s)) => Ok(Some(s)),
-        _ => Err(()),
+        (Kind::Signal, _) => Err("an AbortSignal"),
+        (Kind::Bool | Kind::Flag, _) => Err("a boolean"),
+        (Kind::Count, value) => {
+            let n = if let Seen::Number(n) = value {
+                n
+            } else {
+                f64::NAN
+            };
+            integer(n, 0.0, 9_007_199_254_740_991.0, "an integer ≥ 0")
+        }
+        (Kind::Positive, value) => {
+            let n = if let Seen::Number(n) = value {
+                n
+            } else {
+                f64::NAN
+            };
+            integer(n, 1.0, 1e9, "a positive integer")
+        }
+        // A wrong type: `Options::string`'s message, for required strings too.
+        (Kind::Text | Kind::Required | Kind::Content, _) => Err("a string"),
     }
 }
 
@@ -301,10 +306,10 @@ pub fn build(
     let mut query: Vec<(&str, Option<String>)> = Vec::new();
     let mut body: Option<String> = None;
     for field in endpoint.fields {
-        let value = check(field.kind, read(field)).map_err(|()| {
+        let value = check(field.kind, read(field)).map_err(|rule| {
             let mut subject = String::from("options.");
             subject.push_str(field.option);
-            invalid(endpoint.call, &subject, field.kind.rule())
+            invalid(endpoint.call, &subject, rule)
         })?;
         // Absent optional values are left out, as `JSON.stringify` leaves out `undefined`.
         let (Some(value), false) = (value, field.kind == Kind::Signal) else {
@@ -438,6 +443,35 @@ mod tests {
                 &[("path", text("/")), ("startLine", Seen::Number(1.5))]
             )),
             "files.read(options): options.startLine must be an integer ≥ 0"
+        );
+        assert_eq!(
+            message(run(&FILES_READ, &[("path", Seen::Number(1.0))])),
+            "files.read(options): options.path must be a string"
+        );
+        assert_eq!(
+            message(run(&SEARCH_FILES, &[("query", Seen::Bool(true))])),
+            "search.files(options): options.query must be a string"
+        );
+        assert_eq!(
+            message(run(
+                &SEARCH_FILES,
+                &[("query", text("q")), ("path", Seen::Other)]
+            )),
+            "search.files(options): options.path must be a string"
+        );
+        assert_eq!(
+            message(run(
+                &FILES_WRITE,
+                &[("path", text("/")), ("content", Seen::Number(1.0))]
+            )),
+            "files.write(options): options.content must be a string"
+        );
+        assert_eq!(
+            message(run(
+                &FILES_READ,
+                &[("path", text("/")), ("endLine", text("3"))]
+            )),
+            "files.read(options): options.endLine must be an integer ≥ 0"
         );
         assert_eq!(
             message(run(&FILES_WRITE, &[("path", text("/"))])),
