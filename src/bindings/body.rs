@@ -5,7 +5,7 @@
 //! its own `AbortController`: dropping the [`Conn`] aborts the fetch and releases the socket.
 
 use super::abort::any;
-use super::fetch::{self, RawResponse, Signals};
+use super::fetch::{self, Outgoing, RawResponse, Signals};
 use super::runtime::target::Target;
 use crate::core::error::ClientError;
 use crate::core::request::{into_result, send_authorised, HttpResponse, Retries};
@@ -13,7 +13,7 @@ use js_sys::Uint8Array;
 use std::cell::OnceCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, Request, Response};
+use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, Response};
 
 /// Why a read gave no chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +88,7 @@ impl StreamSignals {
 /// gateway's refusal as an error. `handshake_ms` bounds the wait for the headers only.
 pub async fn open(
     target: &Target,
-    template: Request,
+    outgoing: Outgoing,
     retries: Retries,
     stop: &StreamSignals,
     handshake_ms: f64,
@@ -102,7 +102,7 @@ pub async fn open(
     });
     let session = target.session();
     let cell = target.cell();
-    let send = move |bearer: &str| fetch::send_raw(&template, bearer, &signals);
+    let send = move |bearer: &str| fetch::send_raw(&outgoing, bearer, &signals);
     let RawResponse(response, _) =
         send_authorised(&cell, &*session.platform, retries, &send).await?;
     if !response.ok() {

@@ -72,10 +72,14 @@ fn decode_with(input: &str, url: bool) -> Option<Vec<u8>> {
         );
         marks |= a | b | c | d;
         let [_, x, y, z] = quad(a, b, c, d);
-        for (k, byte) in [(0, x), (1, y), (2, z)] {
-            if let Some(to) = out.get_mut(o + k) {
-                *to = byte;
-            }
+        if let Some(to) = out.get_mut(o) {
+            *to = x;
+        }
+        if let Some(to) = out.get_mut(o + 1) {
+            *to = y;
+        }
+        if let Some(to) = out.get_mut(o + 2) {
+            *to = z;
         }
         i += 4;
         o += 3;

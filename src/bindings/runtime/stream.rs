@@ -20,7 +20,7 @@ use super::target::Target;
 use crate::bindings::body::{self, Conn, ReadEnd, StreamSignals};
 use crate::bindings::convert::{parse_json, set, Options};
 use crate::bindings::error::{promise, to_js};
-use crate::bindings::fetch;
+use crate::bindings::fetch::Outgoing;
 use crate::bindings::iterable;
 use crate::core::api;
 use crate::core::error::{codes, ClientError};
@@ -44,6 +44,18 @@ extern "C" {
     fn js_item(value: JsValue, done: bool) -> JsValue;
     /// `{ event, data, text }`, `data` copied out of the wasm memory.
     fn output(event: &str, data: &[u8], text: &str) -> JsValue;
+    /// `{ event: "exit", exitCode, status? }`.
+    #[wasm_bindgen(js_name = exitEvent)]
+    fn exit_event(code: f64, status: Option<String>) -> JsValue;
+    /// `{ taskId, exitCode, status?, stdout, stderr }`: what `wait()` resolves with.
+    #[wasm_bindgen(js_name = execResult)]
+    fn exec_result(
+        id: &str,
+        code: f64,
+        status: Option<String>,
+        stdout: &str,
+        stderr: &str,
+    ) -> JsValue;
 }
 
 /// Events `wait()` reads ahead for an iterator that is slower, at most (give or take a chunk).
@@ -75,6 +87,8 @@ struct State {
     queue: VecDeque<JsValue>,
     /// `Ok(what wait() resolves with)` at the end, or the error that ended the stream.
     end: Option<Result<JsValue, ClientError>>,
+    /// An exec stream's exit and all its text: `wait()`'s result is built when asked for.
+    exit: Option<(Exit, [String; 2])>,
 }
 
 pub struct Stream {
@@ -148,13 +162,6 @@ impl<'a> InFlight<'a> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.set(self.0.get().saturating_sub(1));
-    }
-}
-
-fn exit_fields(exit: &Exit, pairs: &mut Vec<(&'static str, JsValue)>) {
-    pairs.push(("exitCode", JsValue::from_f64(exit.code)));
-    if let Some(status) = &exit.status {
-        pairs.push(("status", JsValue::from_str(status)));
     }
 }
 
@@ -343,7 +350,16 @@ impl Stream {
             let (iterating, queued) = {
                 let state = self.state.borrow();
                 if let Some(end) = &state.end {
-                    return end.clone();
+                    return match (end, &state.exit) {
+                        (Ok(_), Some((exit, [stdout, stderr]))) => Ok(exec_result(
+                            state.aligner.task_id().unwrap_or_default(),
+                            exit.code,
+                            exit.status.clone(),
+                            stdout,
+                            stderr,
+                        )),
+                        _ => end.clone(),
+                    };
                 }
                 (state.iterating, state.queue.len())
             };
@@ -564,17 +580,10 @@ impl Stream {
                     push(state, event);
                 }
                 Delivery::Exit(exit) => {
-                    let [stdout, stderr] = state.texts.finish();
-                    let id = JsValue::from_str(state.aligner.task_id().unwrap_or_default());
-                    let mut result = vec![("taskId", id)];
-                    exit_fields(&exit, &mut result);
-                    result.push(("stdout", JsValue::from_str(&stdout)));
-                    result.push(("stderr", JsValue::from_str(&stderr)));
-                    state.end = Some(Ok(object(&result)));
+                    push(state, exit_event(exit.code, exit.status.clone()));
+                    state.exit = Some((exit, state.texts.finish()));
+                    state.end = Some(Ok(JsValue::UNDEFINED));
                     state.conn = None;
-                    let mut event = vec![("event", JsValue::from_str("exit"))];
-                    exit_fields(&exit, &mut event);
-                    push(state, object(&event));
                 }
             }
         }
@@ -603,12 +612,9 @@ impl Stream {
                     }
                 }
             };
-            let template = fetch::template(&request).ok_or_else(|| {
-                ClientError::new(codes::INVALID_OPTIONS, "The request could not be built")
-            })?;
             let opened = body::open(
                 &self.target,
-                template,
+                Outgoing::Built(request),
                 retries,
                 &self.signals,
                 self.handshake_ms,
