@@ -108,6 +108,13 @@ pub struct Stream {
     state: RefCell<State>,
 }
 
+/// What an operation needs next.
+enum Turn {
+    Done(Result<JsValue, ClientError>),
+    Wait,
+    Read(bool),
+}
+
 /// What a method asks of the stream.
 pub enum Op {
     TaskId,
@@ -313,25 +320,83 @@ impl Stream {
         self.target.call(request, self.caller.clone()).await
     }
 
+    /// `next()`, `wait()` and `taskId`: one loop, the decisions in [`Stream::turn`]. `next()`
+    /// holds the gate until it has its event (concurrent calls resolve in order); the others take
+    /// it for one read at a time, so an iterator is never starved by a `wait()`.
     async fn op(&self, op: Op) -> Result<JsValue, ClientError> {
-        match op {
-            Op::Next => self.next().await,
-            Op::TaskId => self.task_id().await,
-            _ => self.wait().await,
+        let next = matches!(op, Op::Next);
+        let mut pass = None;
+        if next {
+            pass = Some(self.gate.enter().await);
+        }
+        loop {
+            match self.turn(&op) {
+                Turn::Done(result) => return result,
+                Turn::Wait => {
+                    let since = self.changed.version();
+                    self.changed.changed(since).await;
+                }
+                Turn::Read(keep) => {
+                    if pass.is_none() {
+                        // Whoever held the gate may have read what this one needs: look again.
+                        pass = Some(self.gate.enter().await);
+                        continue;
+                    }
+                    self.pump(keep).await?;
+                    if !next {
+                        pass = None;
+                    }
+                }
+            }
         }
     }
 
-    async fn next(&self) -> Result<JsValue, ClientError> {
-        let _pass = self.gate.enter().await;
-        loop {
+    /// What `op` needs now: its answer, to wait for the iterator to catch up (`wait()` reads
+    /// ahead at most [`QUEUE_MAX`] events for it), or another read (`keep`: its events queued).
+    fn turn(&self, op: &Op) -> Turn {
+        if matches!(op, Op::Next) {
             if let Some(event) = self.take() {
-                return Ok(item(Some(event)));
+                return Turn::Done(Ok(item(Some(event))));
             }
-            let end = self.state.borrow().end.clone();
-            if let Some(end) = end {
-                return end.map(|_| item(None));
+        }
+        let state = self.state.borrow();
+        match op {
+            Op::Next => match &state.end {
+                Some(end) => Turn::Done(end.clone().map(|_| item(None))),
+                None => Turn::Read(true),
+            },
+            Op::TaskId => {
+                if !matches!(self.format, Format::Exec) {
+                    return Turn::Done(Err(ClientError::new(
+                        codes::INVALID_OPTIONS,
+                        "Only an exec stream has a task",
+                    )));
+                }
+                if let Some(id) = state.aligner.task_id() {
+                    return Turn::Done(Ok(JsValue::from_str(id)));
+                }
+                match &state.end {
+                    Some(Err(error)) => Turn::Done(Err(error.clone())),
+                    // Before the id: events are kept for the iterator, whenever it starts.
+                    None if state.queue.len() <= QUEUE_MAX => Turn::Read(true),
+                    _ => Turn::Done(Err(ClientError::new(
+                        codes::SERVER_ERROR,
+                        "exec stream: no task_id event before the output",
+                    ))),
+                }
             }
-            self.pump(true).await?;
+            _ => match (&state.end, &state.exit) {
+                (Some(Ok(_)), Some((exit, [stdout, stderr]))) => Turn::Done(Ok(exec_result(
+                    state.aligner.task_id().unwrap_or_default(),
+                    exit.code,
+                    exit.status.clone(),
+                    stdout,
+                    stderr,
+                ))),
+                (Some(end), _) => Turn::Done(end.clone()),
+                _ if state.iterating && state.queue.len() >= QUEUE_MAX => Turn::Wait,
+                _ => Turn::Read(state.iterating),
+            },
         }
     }
 
@@ -342,69 +407,6 @@ impl Stream {
             self.changed.notify();
         }
         event
-    }
-
-    /// Reads on while nobody iterates; keeps what it reads for an iterator that does.
-    async fn wait(&self) -> Result<JsValue, ClientError> {
-        loop {
-            let (iterating, queued) = {
-                let state = self.state.borrow();
-                if let Some(end) = &state.end {
-                    return match (end, &state.exit) {
-                        (Ok(_), Some((exit, [stdout, stderr]))) => Ok(exec_result(
-                            state.aligner.task_id().unwrap_or_default(),
-                            exit.code,
-                            exit.status.clone(),
-                            stdout,
-                            stderr,
-                        )),
-                        _ => end.clone(),
-                    };
-                }
-                (state.iterating, state.queue.len())
-            };
-            if iterating && queued >= QUEUE_MAX {
-                let since = self.changed.version();
-                self.changed.changed(since).await;
-                continue;
-            }
-            let _pass = self.gate.enter().await;
-            let iterating = self.state.borrow().iterating;
-            self.pump(iterating).await?;
-        }
-    }
-
-    /// The task's id, reading the stream up to its `task_id` event if needed.
-    async fn task_id(&self) -> Result<JsValue, ClientError> {
-        if !matches!(self.format, Format::Exec) {
-            return Err(ClientError::new(
-                codes::INVALID_OPTIONS,
-                "Only an exec stream has a task",
-            ));
-        }
-        loop {
-            {
-                let state = self.state.borrow();
-                if let Some(id) = state.aligner.task_id() {
-                    return Ok(JsValue::from_str(id));
-                }
-                if let Some(end) = &state.end {
-                    end.clone()?;
-                }
-                if state.end.is_some() || state.queue.len() > QUEUE_MAX {
-                    return Err(ClientError::new(
-                        codes::SERVER_ERROR,
-                        "exec stream: no task_id event before the output",
-                    ));
-                }
-            }
-            let _pass = self.gate.enter().await;
-            if self.state.borrow().aligner.task_id().is_some() {
-                continue;
-            }
-            // Before the id: kept for the iterator, whenever it starts.
-            self.pump(true).await?;
-        }
     }
 
     /// One step of reading (under the gate): every event already received is parsed (`keep`:
