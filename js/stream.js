@@ -33,18 +33,13 @@ export function output(event, data, text) {
   return { event, data: data.slice(), text };
 }
 
-/** The exit event: `{ event: "exit", exitCode, status? }`. */
-export function exitEvent(exitCode, status) {
-  const event = { event: "exit", exitCode };
-  if (status !== undefined) event.status = status;
-  return event;
-}
-
-/** What `wait()` resolves with: `{ taskId, exitCode, status?, stdout, stderr }`. */
-export function execResult(taskId, exitCode, status, stdout, stderr) {
-  const result = { taskId, exitCode };
-  if (status !== undefined) result.status = status;
-  result.stdout = stdout;
-  result.stderr = stderr;
-  return result;
+/**
+ * Without `taskId`: the exit event, `{ event: "exit", exitCode, status? }`; with it, what
+ * `wait()` resolves with, `{ taskId, exitCode, status?, stdout, stderr }`.
+ */
+export function exited(taskId, exitCode, status, stdout, stderr) {
+  const done = taskId === undefined ? { event: "exit", exitCode } : { taskId, exitCode };
+  if (status !== undefined) done.status = status;
+  if (taskId !== undefined) Object.assign(done, { stdout, stderr });
+  return done;
 }

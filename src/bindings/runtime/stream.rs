@@ -44,13 +44,10 @@ extern "C" {
     fn js_item(value: JsValue, done: bool) -> JsValue;
     /// `{ event, data, text }`, `data` copied out of the wasm memory.
     fn output(event: &str, data: &[u8], text: &str) -> JsValue;
-    /// `{ event: "exit", exitCode, status? }`.
-    #[wasm_bindgen(js_name = exitEvent)]
-    fn exit_event(code: f64, status: Option<String>) -> JsValue;
-    /// `{ taskId, exitCode, status?, stdout, stderr }`: what `wait()` resolves with.
-    #[wasm_bindgen(js_name = execResult)]
-    fn exec_result(
-        id: &str,
+    /// Without `id`: the exit event, `{ event: "exit", exitCode, status? }`; with it, what
+    /// `wait()` resolves with, `{ taskId, exitCode, status?, stdout, stderr }`.
+    fn exited(
+        id: Option<&str>,
         code: f64,
         status: Option<String>,
         stdout: &str,
@@ -386,8 +383,8 @@ impl Stream {
                 }
             }
             _ => match (&state.end, &state.exit) {
-                (Some(Ok(_)), Some((exit, [stdout, stderr]))) => Turn::Done(Ok(exec_result(
-                    state.aligner.task_id().unwrap_or_default(),
+                (Some(Ok(_)), Some((exit, [stdout, stderr]))) => Turn::Done(Ok(exited(
+                    Some(state.aligner.task_id().unwrap_or_default()),
                     exit.code,
                     exit.status.clone(),
                     stdout,
@@ -582,7 +579,7 @@ impl Stream {
                     push(state, event);
                 }
                 Delivery::Exit(exit) => {
-                    push(state, exit_event(exit.code, exit.status.clone()));
+                    push(state, exited(None, exit.code, exit.status.clone(), "", ""));
                     state.exit = Some((exit, state.texts.finish()));
                     state.end = Some(Ok(JsValue::UNDEFINED));
                     state.conn = None;
