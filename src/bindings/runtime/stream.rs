@@ -24,7 +24,7 @@ use crate::bindings::fetch::Outgoing;
 use crate::bindings::iterable;
 use crate::core::api;
 use crate::core::error::{codes, ClientError};
-use crate::core::exec_stream::{decode, Aligner, Delivery, Exit, Resumer, Texts};
+use crate::core::exec_stream::{decode, Aligner, Delivery, Resumer, Texts};
 use crate::core::gate::{Gate, Notify};
 use crate::core::ndjson::{self, Lines};
 use crate::core::request::Retries;
@@ -84,8 +84,6 @@ struct State {
     queue: VecDeque<JsValue>,
     /// `Ok(what wait() resolves with)` at the end, or the error that ended the stream.
     end: Option<Result<JsValue, ClientError>>,
-    /// An exec stream's exit and all its text: `wait()`'s result is built when asked for.
-    exit: Option<(Exit, [String; 2])>,
 }
 
 pub struct Stream {
@@ -382,15 +380,8 @@ impl Stream {
                     ))),
                 }
             }
-            _ => match (&state.end, &state.exit) {
-                (Some(Ok(_)), Some((exit, [stdout, stderr]))) => Turn::Done(Ok(exited(
-                    Some(state.aligner.task_id().unwrap_or_default()),
-                    exit.code,
-                    exit.status.clone(),
-                    stdout,
-                    stderr,
-                ))),
-                (Some(end), _) => Turn::Done(end.clone()),
+            _ => match &state.end {
+                Some(end) => Turn::Done(end.clone()),
                 _ if state.iterating && state.queue.len() >= QUEUE_MAX => Turn::Wait,
                 _ => Turn::Read(state.iterating),
             },
@@ -580,8 +571,11 @@ impl Stream {
                 }
                 Delivery::Exit(exit) => {
                     push(state, exited(None, exit.code, exit.status.clone(), "", ""));
-                    state.exit = Some((exit, state.texts.finish()));
-                    state.end = Some(Ok(JsValue::UNDEFINED));
+                    // The text leaves the wasm memory now (it never shrinks), as JS strings.
+                    let [stdout, stderr] = state.texts.finish();
+                    let id = state.aligner.task_id().unwrap_or_default();
+                    let result = exited(Some(id), exit.code, exit.status, &stdout, &stderr);
+                    state.end = Some(Ok(result));
                     state.conn = None;
                 }
             }
