@@ -79,10 +79,15 @@ pkg: install
 # 11309 gz, -1.0 KB gz). wasm-opt --low-memory-unused: wasm 236678 / 97546 gz (-0.35 KB gz).
 # Simple calls as rows of one table (core::endpoint) on one async path (Session::send_js), from
 # main at wasm 237768 / 97889 gz, JS 47468 / 12311 gz: wasm 233094 / 96504 gz (−1.4 KB gz), JS same.
-SIZE_BUDGET_WASM_RAW ?= 232400
-SIZE_BUDGET_WASM_GZ ?= 96400
-SIZE_BUDGET_JS_RAW ?= 40300
-SIZE_BUDGET_JS_GZ ?= 11350
+# The exec stream made fast (0.68x -> ~0.95x plain fetch's MB/s): the
+# per-byte loops a word at a time (+0.7 KB gz of wasm), the body read and the event objects in a JS
+# snippet (js/stream.js: JS +0.86 KB raw / +0.37 KB gz, on purpose: JS budget raised to match),
+# one loop for next/wait/taskId and shared shims (-1.6 KB raw wasm): wasm 256826 / 105773 gz,
+# JS 38070 / 9005 gz.
+SIZE_BUDGET_WASM_RAW ?= 231800
+SIZE_BUDGET_WASM_GZ ?= 96450
+SIZE_BUDGET_JS_RAW ?= 41100
+SIZE_BUDGET_JS_GZ ?= 11650
 
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)

@@ -5,19 +5,15 @@
 //! its own `AbortController`: dropping the [`Conn`] aborts the fetch and releases the socket.
 
 use super::abort::any;
-use super::convert::get;
-use super::fetch::{self, RawResponse, Signals};
-use super::platform::timer_delay;
+use super::fetch::{self, Outgoing, RawResponse, Signals};
 use super::runtime::target::Target;
 use crate::core::error::ClientError;
-use crate::core::flight::race;
 use crate::core::request::{into_result, send_authorised, HttpResponse, Retries};
-use gloo_timers::future::TimeoutFuture;
 use js_sys::Uint8Array;
 use std::cell::OnceCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, Request, Response};
+use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader, Response};
 
 /// Why a read gave no chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +39,14 @@ impl Drop for Conn {
     }
 }
 
+#[wasm_bindgen(module = "/js/stream.js")]
+extern "C" {
+    /// The next chunk: a `Uint8Array`, `null` at the end, `false` after `idle_ms` of silence;
+    /// rejects when the read fails.
+    #[wasm_bindgen(js_name = readChunk)]
+    fn read_chunk(reader: &ReadableStreamDefaultReader, idle_ms: f64) -> js_sys::Promise;
+}
+
 impl Conn {
     /// The next chunk of the body; `Ok(None)` at its end. Reads nothing until called.
     pub async fn read(&self, idle_ms: f64) -> Result<Option<Uint8Array>, ReadEnd> {
@@ -51,23 +55,12 @@ impl Conn {
             body.get_reader()
                 .unchecked_into::<ReadableStreamDefaultReader>()
         });
-        let read = JsFuture::from(reader.read());
-        let chunk = async move {
-            let result = read.await.map_err(|_| ReadEnd::Failed)?;
-            if get(&result, "done").is_truthy() {
-                return Ok(None);
-            }
-            Ok(get(&result, "value").dyn_into::<Uint8Array>().ok())
-        };
-        let idle = async move {
-            if idle_ms > 0.0 {
-                TimeoutFuture::new(timer_delay(idle_ms)).await;
-                Err(ReadEnd::Idle)
-            } else {
-                std::future::pending().await
-            }
-        };
-        race(chunk, idle).await
+        let read = JsFuture::from(read_chunk(reader, idle_ms)).await;
+        match read.map_err(|_| ReadEnd::Failed)? {
+            chunk if chunk.is_null() => Ok(None),
+            chunk if chunk.as_bool() == Some(false) => Err(ReadEnd::Idle),
+            chunk => chunk.dyn_into().map(Some).map_err(|_| ReadEnd::Failed),
+        }
     }
 }
 
@@ -95,7 +88,7 @@ impl StreamSignals {
 /// gateway's refusal as an error. `handshake_ms` bounds the wait for the headers only.
 pub async fn open(
     target: &Target,
-    template: Request,
+    outgoing: Outgoing,
     retries: Retries,
     stop: &StreamSignals,
     handshake_ms: f64,
@@ -109,7 +102,7 @@ pub async fn open(
     });
     let session = target.session();
     let cell = target.cell();
-    let send = move |bearer: &str| fetch::send_raw(&template, bearer, &signals);
+    let send = move |bearer: &str| fetch::send_raw(&outgoing, bearer, &signals);
     let RawResponse(response, _) =
         send_authorised(&cell, &*session.platform, retries, &send).await?;
     if !response.ok() {

@@ -81,10 +81,11 @@ fn build(request: &HttpRequest, bearer: &str, signal: &AbortSignal) -> Result<Re
     Request::new_with_str_and_init(&request.url, &init)
 }
 
-/// `request` as a `Request` for [`send_raw`], which adds the bearer and signals per attempt.
-pub fn template(request: &HttpRequest) -> Option<Request> {
-    let unused = web_sys::AbortController::new().ok()?;
-    build(request, "", &unused.signal()).ok()
+/// What a raw call sends, once per attempt: a request built anew (a text or bytes body), or a
+/// template cloned (any body; a clone tees the body, which costs Chromium a millisecond or more).
+pub enum Outgoing {
+    Built(HttpRequest),
+    Template(Request),
 }
 
 fn header(response: &Response, name: &str) -> Option<String> {
@@ -213,28 +214,40 @@ impl Answer for RawResponse {
     }
 }
 
-/// One attempt of a raw call: `template` (cloned, so it can be sent again) with the bearer, the
-/// `Response` back once its headers are in. Its body stays tied to the caller's and the client's
-/// signals, not to the deadline.
+/// A template's clone with the bearer and the attempt's signal.
+fn resend(copy: &Request, bearer: &str, signal: &AbortSignal) -> Result<Request, JsValue> {
+    let init = RequestInit::new();
+    init.set_signal(Some(signal));
+    let request = Request::new_with_request_and_init(copy, &init)?;
+    request
+        .headers()
+        .set("Authorization", &authorization(bearer))?;
+    Ok(request)
+}
+
+/// One attempt of a raw call: `outgoing` (built or cloned, so it can be sent again) with the
+/// bearer, the `Response` back once its headers are in. Its body stays tied to the caller's and
+/// the client's signals, not to the deadline.
 pub fn send_raw(
-    template: &Request,
+    outgoing: &Outgoing,
     bearer: &str,
     signals: &Signals,
 ) -> LocalFuture<Result<RawResponse, TransportError>> {
-    let copy = template.clone();
+    let (built, copy) = match outgoing {
+        Outgoing::Built(request) => (Some(request.clone()), None),
+        Outgoing::Template(template) => (None, Some(template.clone())),
+    };
     let bearer = bearer.to_string();
     let signals = signals.clone();
     Box::pin(async move {
-        let request = copy.map_err(|_| TransportError::Network)?;
         let deadline = Deadline::new(signals.timeout_ms).map_err(|_| TransportError::Network)?;
-        let init = RequestInit::new();
-        init.set_signal(Some(&signals.combined(&deadline)));
-        let request = Request::new_with_request_and_init(&request, &init)
-            .map_err(|_| TransportError::Network)?;
-        request
-            .headers()
-            .set("Authorization", &authorization(&bearer))
-            .map_err(|_| TransportError::Network)?;
+        let signal = signals.combined(&deadline);
+        let request = match (built, copy) {
+            (Some(built), _) => build(&built, &bearer, &signal),
+            (_, Some(Ok(copy))) => resend(&copy, &bearer, &signal),
+            _ => Err(JsValue::NULL),
+        }
+        .map_err(|_| TransportError::Network)?;
         let response = JsFuture::from(fetch_with_request(&request))
             .await
             .map_err(|_| signals.classify(&deadline))?;

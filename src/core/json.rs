@@ -299,6 +299,9 @@ impl<'a> Parser<'a> {
         self.eat(b'"')?;
         let start = self.pos;
         loop {
+            // Plain characters in one tight scan (a stream's base64 payload is all plain).
+            let rest = self.bytes.get(self.pos..)?;
+            self.pos += super::scan::find(rest, b'"', b'\\', 0x20).unwrap_or(rest.len());
             match self.peek()? {
                 b'"' => {
                     let raw = self.text.get(start..self.pos)?;

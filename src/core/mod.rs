@@ -20,6 +20,7 @@ pub mod proxy;
 pub mod request;
 pub mod retry_after;
 pub mod runtime;
+pub mod scan;
 pub mod scope;
 pub mod socket;
 pub mod sse;

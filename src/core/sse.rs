@@ -93,7 +93,7 @@ impl Parser {
                 self.skip_lf = false;
             }
             let rest = &self.buf[self.start..];
-            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            let Some(end) = super::scan::find(rest, b'\n', b'\r', 0) else {
                 if self.held() > MAX_EVENT_BYTES {
                     return Err(TooLarge);
                 }
@@ -128,9 +128,9 @@ impl Parser {
                         self.data.push('\n');
                     }
                     self.has_data = true;
-                    self.data.push_str(&String::from_utf8_lossy(value));
+                    self.data.push_str(&super::utf8::lossy(value));
                 }
-                b"event" => self.name = String::from_utf8_lossy(value).into_owned(),
+                b"event" => self.name = super::utf8::lossy(value).into_owned(),
                 _ => {} // id, retry, unknown fields
             }
             if self.held() > MAX_EVENT_BYTES {

@@ -23,19 +23,28 @@ impl Decoder {
             let keep = incomplete_tail(chunk);
             let (text, rest) = chunk.split_at(chunk.len() - keep);
             self.pending.extend_from_slice(rest);
-            return String::from_utf8_lossy(text);
+            return lossy(text);
         }
         let mut bytes = std::mem::take(&mut self.pending);
         bytes.extend_from_slice(chunk);
         let keep = incomplete_tail(&bytes);
         self.pending = bytes.split_off(bytes.len() - keep);
-        Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
+        Cow::Owned(lossy(&bytes).into_owned())
     }
 
     /// The end of the stream: an unfinished character becomes U+FFFD.
     pub fn finish(&mut self) -> String {
         let pending = std::mem::take(&mut self.pending);
         String::from_utf8_lossy(&pending).into_owned()
+    }
+}
+
+/// `String::from_utf8_lossy`, with the validator's word-at-a-time fast path first (the lossy
+/// path walks byte by byte).
+pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 

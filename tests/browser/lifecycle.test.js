@@ -292,7 +292,7 @@ test("apiAccess.disable with an open terminal: the socket ends with internal_api
   await terminal(rt);
   const mark = await netMark();
   await c.workspaces.apiAccess.disable(ws.id);
-  await waitFor(() => rt.connection.state === "closed", "the socket closed after disable()", 3000);
+  await waitFor(() => rt.connection.state === "closed", "the socket closed after disable()", 6000);
   eq(rt.connection.error?.code, "internal_api_disabled", "connection.error");
   await sleep(1000);
   deepEq(accessCalls(await netSince(mark)), ["POST /disable"], "access calls (no mint, no enable)");

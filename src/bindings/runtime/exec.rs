@@ -129,17 +129,31 @@ impl RuntimeExec {
         Ok((HttpRequest { method, url, body }, signal))
     }
 
-    /// An exec stream of `POST /exec/stream`, or a subscribe to a task.
+    /// An exec stream of `POST /exec/stream` (`cmd`), or a subscribe to the task `id`: the one
+    /// body of both methods.
     fn open(
         &self,
-        parts: Result<(Option<HttpRequest>, Option<String>, Options), ClientError>,
+        cmd: Option<JsValue>,
+        id: &JsValue,
+        options: Option<JsValue>,
+        call: &'static str,
     ) -> Result<JsValue, JsValue> {
-        parts
-            .and_then(|(start, id, options)| {
-                Stream::open(&self.target, Format::Exec, start, id, &options)
-            })
-            .map(Stream::into_js)
-            .map_err(to_js)
+        let open = || {
+            let id = match cmd {
+                Some(_) => None,
+                None => Some(task_id(id, call)?),
+            };
+            let options = Options::read(options, call)?;
+            let start = match cmd {
+                Some(cmd) => {
+                    let url = self.target.url("/exec/stream", &[]);
+                    Some(api::post(url, exec_body(cmd, &options, call)?))
+                }
+                None => None,
+            };
+            Stream::open(&self.target, Format::Exec, start, id, &options)
+        };
+        open().map(Stream::into_js).map_err(to_js)
     }
 }
 
@@ -196,16 +210,12 @@ impl RuntimeExec {
             JsValue,
         >,
     ) -> Result<JsValue, JsValue> {
-        const CALL: &str = "exec.stream(cmd, options)";
-        let open = || {
-            let options = Options::read(options, CALL)?;
-            let post = api::post(
-                self.target.url("/exec/stream", &[]),
-                exec_body(cmd, &options, CALL)?,
-            );
-            Ok((Some(post), None, options))
-        };
-        self.open(open())
+        self.open(
+            Some(cmd),
+            &JsValue::UNDEFINED,
+            options,
+            "exec.stream(cmd, options)",
+        )
     }
 
     /// The output of a task, from its first byte (`GET /exec/stream?task_id=`): a finished
@@ -218,15 +228,7 @@ impl RuntimeExec {
             JsValue,
         >,
     ) -> Result<JsValue, JsValue> {
-        const CALL: &str = "exec.subscribe(taskId, options)";
-        let open = || {
-            Ok((
-                None,
-                Some(task_id(&id, CALL)?),
-                Options::read(options, CALL)?,
-            ))
-        };
-        self.open(open())
+        self.open(None, &id, options, "exec.subscribe(taskId, options)")
     }
 
     /// The workspace's tasks (`GET /exec`).

@@ -20,24 +20,42 @@ use super::target::Target;
 use crate::bindings::body::{self, Conn, ReadEnd, StreamSignals};
 use crate::bindings::convert::{parse_json, set, Options};
 use crate::bindings::error::{promise, to_js};
-use crate::bindings::fetch;
+use crate::bindings::fetch::Outgoing;
 use crate::bindings::iterable;
 use crate::core::api;
 use crate::core::error::{codes, ClientError};
-use crate::core::exec_stream::{decode, Aligner, Channel, Delivery, Exit, Resumer, Texts};
+use crate::core::exec_stream::{decode, Aligner, Delivery, Resumer, Texts};
 use crate::core::gate::{Gate, Notify};
 use crate::core::ndjson::{self, Lines};
 use crate::core::request::Retries;
 use crate::core::runtime::{Body, HttpRequest, Runtime};
 use crate::core::sse;
 use js_sys::{Array, Function, Object, Promise, Uint8Array};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal, Blob, BlobPropertyBag};
 
-/// Events `wait()` reads ahead for an iterator that is slower, at most.
+#[wasm_bindgen(module = "/js/stream.js")]
+extern "C" {
+    /// `{ value, done }`.
+    #[wasm_bindgen(js_name = item)]
+    fn js_item(value: JsValue, done: bool) -> JsValue;
+    /// `{ event, data, text }`, `data` copied out of the wasm memory.
+    fn output(event: &str, data: &[u8], text: &str) -> JsValue;
+    /// Without `id`: the exit event, `{ event: "exit", exitCode, status? }`; with it, what
+    /// `wait()` resolves with, `{ taskId, exitCode, status?, stdout, stderr }`.
+    fn exited(
+        id: Option<&str>,
+        code: f64,
+        status: Option<String>,
+        stdout: &str,
+        stderr: &str,
+    ) -> JsValue;
+}
+
+/// Events `wait()` reads ahead for an iterator that is slower, at most (give or take a chunk).
 const QUEUE_MAX: usize = 64;
 /// `idleTimeoutMs` when not given.
 pub const DEFAULT_IDLE_MS: f64 = 60_000.0;
@@ -80,7 +98,16 @@ pub struct Stream {
     idle_ms: f64,
     gate: Gate,
     changed: Notify,
+    /// `next()` calls not yet settled: while there are any, a new one queues behind them.
+    nexts: Cell<u32>,
     state: RefCell<State>,
+}
+
+/// What an operation needs next.
+enum Turn {
+    Done(Result<JsValue, ClientError>),
+    Wait,
+    Read(bool),
 }
 
 /// What a method asks of the stream.
@@ -92,13 +119,6 @@ pub enum Op {
     Input(Vec<u8>),
     /// `kill()`: `DELETE /exec/{id}`.
     Kill,
-}
-
-/// What one step of reading gave.
-enum Step {
-    TaskId,
-    Event(JsValue),
-    End,
 }
 
 /// An object from `(key, value)` pairs.
@@ -128,16 +148,22 @@ pub fn timeouts(target: &Target, options: &Options) -> Result<(f64, f64), Client
 /// `{ value, done }` of the iterator protocol.
 fn item(value: Option<JsValue>) -> JsValue {
     let done = value.is_none();
-    object(&[
-        ("value", value.unwrap_or(JsValue::UNDEFINED)),
-        ("done", JsValue::from_bool(done)),
-    ])
+    js_item(value.unwrap_or(JsValue::UNDEFINED), done)
 }
 
-fn exit_fields(exit: &Exit, pairs: &mut Vec<(&'static str, JsValue)>) {
-    pairs.push(("exitCode", JsValue::from_f64(exit.code)));
-    if let Some(status) = &exit.status {
-        pairs.push(("status", JsValue::from_str(status)));
+/// Counts a `next()` in flight while alive.
+struct InFlight<'a>(&'a Cell<u32>);
+
+impl<'a> InFlight<'a> {
+    fn new(count: &'a Cell<u32>) -> Self {
+        count.set(count.get() + 1);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
     }
 }
 
@@ -195,6 +221,7 @@ impl Stream {
             idle_ms,
             gate: Gate::default(),
             changed: Notify::default(),
+            nexts: Cell::new(0),
             state: RefCell::new(State {
                 start,
                 aligner: Aligner::new(task_id),
@@ -256,6 +283,7 @@ impl Stream {
         };
         let known = self.state.borrow().aligner.task_id().map(JsValue::from_str);
         let next = matches!(op, Op::Next);
+        let _in_flight = next.then(|| InFlight::new(&self.nexts));
         let value = match known {
             // `taskId`, `write()` and `kill()` work after `close()` once the id is known.
             Some(id) if matches!(op, Op::TaskId) => id,
@@ -287,101 +315,101 @@ impl Stream {
         self.target.call(request, self.caller.clone()).await
     }
 
+    /// `next()`, `wait()` and `taskId`: one loop, the decisions in [`Stream::turn`]. `next()`
+    /// holds the gate until it has its event (concurrent calls resolve in order); the others take
+    /// it for one read at a time, so an iterator is never starved by a `wait()`.
     async fn op(&self, op: Op) -> Result<JsValue, ClientError> {
+        let next = matches!(op, Op::Next);
+        let mut pass = None;
+        if next {
+            pass = Some(self.gate.enter().await);
+        }
+        loop {
+            match self.turn(&op) {
+                Turn::Done(result) => return result,
+                Turn::Wait => {
+                    let since = self.changed.version();
+                    self.changed.changed(since).await;
+                }
+                Turn::Read(keep) => {
+                    if pass.is_none() {
+                        // Whoever held the gate may have read what this one needs: look again.
+                        pass = Some(self.gate.enter().await);
+                        continue;
+                    }
+                    self.pump(keep).await?;
+                    if !next {
+                        pass = None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// What `op` needs now: its answer, to wait for the iterator to catch up (`wait()` reads
+    /// ahead at most [`QUEUE_MAX`] events for it), or another read (`keep`: its events queued).
+    fn turn(&self, op: &Op) -> Turn {
+        if matches!(op, Op::Next) {
+            if let Some(event) = self.take() {
+                return Turn::Done(Ok(item(Some(event))));
+            }
+        }
+        let state = self.state.borrow();
         match op {
-            Op::Next => self.next().await,
-            Op::TaskId => self.task_id().await,
-            _ => self.wait().await,
-        }
-    }
-
-    async fn next(&self) -> Result<JsValue, ClientError> {
-        let _pass = self.gate.enter().await;
-        loop {
-            let queued = self.state.borrow_mut().queue.pop_front();
-            if let Some(event) = queued {
-                self.changed.notify();
-                return Ok(item(Some(event)));
-            }
-            match self.pump().await? {
-                Step::TaskId => continue,
-                Step::Event(event) => return Ok(item(Some(event))),
-                Step::End => return Ok(item(None)),
-            }
-        }
-    }
-
-    /// Reads on while nobody iterates; keeps what it reads for an iterator that does.
-    async fn wait(&self) -> Result<JsValue, ClientError> {
-        loop {
-            let (iterating, queued) = {
-                let state = self.state.borrow();
-                if let Some(end) = &state.end {
-                    return end.clone();
+            Op::Next => match &state.end {
+                Some(end) => Turn::Done(end.clone().map(|_| item(None))),
+                None => Turn::Read(true),
+            },
+            Op::TaskId => {
+                if !matches!(self.format, Format::Exec) {
+                    return Turn::Done(Err(ClientError::new(
+                        codes::INVALID_OPTIONS,
+                        "Only an exec stream has a task",
+                    )));
                 }
-                (state.iterating, state.queue.len())
-            };
-            if iterating && queued >= QUEUE_MAX {
-                let since = self.changed.version();
-                self.changed.changed(since).await;
-                continue;
-            }
-            let _pass = self.gate.enter().await;
-            if let Step::Event(event) = self.pump().await? {
-                let mut state = self.state.borrow_mut();
-                if state.iterating {
-                    state.queue.push_back(event);
-                }
-            }
-        }
-    }
-
-    /// The task's id, reading the stream up to its `task_id` event if needed.
-    async fn task_id(&self) -> Result<JsValue, ClientError> {
-        if !matches!(self.format, Format::Exec) {
-            return Err(ClientError::new(
-                codes::INVALID_OPTIONS,
-                "Only an exec stream has a task",
-            ));
-        }
-        loop {
-            {
-                let state = self.state.borrow();
                 if let Some(id) = state.aligner.task_id() {
-                    return Ok(JsValue::from_str(id));
+                    return Turn::Done(Ok(JsValue::from_str(id)));
                 }
-                if let Some(end) = &state.end {
-                    end.clone()?;
-                }
-                if state.end.is_some() || state.queue.len() > QUEUE_MAX {
-                    return Err(ClientError::new(
+                match &state.end {
+                    Some(Err(error)) => Turn::Done(Err(error.clone())),
+                    // Before the id: events are kept for the iterator, whenever it starts.
+                    None if state.queue.len() <= QUEUE_MAX => Turn::Read(true),
+                    _ => Turn::Done(Err(ClientError::new(
                         codes::SERVER_ERROR,
                         "exec stream: no task_id event before the output",
-                    ));
+                    ))),
                 }
             }
-            let _pass = self.gate.enter().await;
-            if self.state.borrow().aligner.task_id().is_some() {
-                continue;
-            }
-            if let Step::Event(event) = self.pump().await? {
-                // Before the id: kept for the iterator, whenever it starts.
-                self.state.borrow_mut().queue.push_back(event);
-            }
+            _ => match &state.end {
+                Some(end) => Turn::Done(end.clone()),
+                _ if state.iterating && state.queue.len() >= QUEUE_MAX => Turn::Wait,
+                _ => Turn::Read(state.iterating),
+            },
         }
     }
 
-    /// One step of reading (under the gate).
-    async fn pump(&self) -> Result<Step, ClientError> {
-        let step = self.read_step().await;
+    /// The oldest event read and not yet delivered.
+    fn take(&self) -> Option<JsValue> {
+        let event = self.state.borrow_mut().queue.pop_front();
+        if event.is_some() {
+            self.changed.notify();
+        }
+        event
+    }
+
+    /// One step of reading (under the gate): every event already received is parsed (`keep`:
+    /// into the queue); a chunk is read (connecting or resuming first if needed) only when that
+    /// gave nothing new.
+    async fn pump(&self, keep: bool) -> Result<(), ClientError> {
+        let step = self.read_step(keep).await;
         self.changed.notify();
         step
     }
 
-    async fn read_step(&self) -> Result<Step, ClientError> {
+    async fn read_step(&self, keep: bool) -> Result<(), ClientError> {
         loop {
-            if let Some(step) = self.parsed()? {
-                return Ok(step);
+            if self.parse(keep) {
+                return Ok(());
             }
             let conn = self.state.borrow().conn.clone();
             let conn = match conn {
@@ -395,8 +423,8 @@ impl Stream {
             let read = conn.read(self.idle_ms).await;
             let resume = !matches!(read, Ok(Some(_)));
             let idle = matches!(read, Err(ReadEnd::Idle));
-            if let Some(step) = self.received(&conn, read)? {
-                return Ok(step);
+            if self.received(&conn, read, keep)? {
+                return Ok(());
             }
             if resume {
                 if self.stopped() {
@@ -414,7 +442,8 @@ impl Stream {
         &self,
         conn: &Conn,
         read: Result<Option<Uint8Array>, ReadEnd>,
-    ) -> Result<Option<Step>, ClientError> {
+        keep: bool,
+    ) -> Result<bool, ClientError> {
         let mut state = self.state.borrow_mut();
         match read {
             Ok(Some(chunk)) => match &self.format {
@@ -458,14 +487,17 @@ impl Stream {
                     {
                         // A last line without its `\n`: one more entry, then the end.
                         Some(line) => {
-                            state.end = Some(Ok(JsValue::UNDEFINED));
-                            return Ok(Some(Step::Event(parse_json(&line)?)));
+                            let entry = parse_json(&line)?;
+                            if keep {
+                                state.queue.push_back(entry);
+                            }
+                            JsValue::UNDEFINED
                         }
                         None => JsValue::UNDEFINED,
                     },
                 };
                 state.end = Some(Ok(end));
-                return Ok(Some(Step::End));
+                return Ok(true);
             }
             Err(ReadEnd::Idle) if !matches!(self.format, Format::Exec) => {
                 return Err(ClientError::new(
@@ -482,27 +514,41 @@ impl Stream {
             // An exec body that ended before `exit`, failed, or went silent: resume.
             _ => state.conn = None,
         }
-        Ok(None)
+        Ok(false)
     }
 
-    /// The next step from what was already received, if any.
-    fn parsed(&self) -> Result<Option<Step>, ClientError> {
+    /// Parses every event already received (into the queue when `keep`); whether that gave
+    /// anything new: an event, the task's id, or the end. An error ends the stream after the
+    /// events before it.
+    fn parse(&self, keep: bool) -> bool {
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
-        match &state.end {
-            Some(Ok(_)) => return Ok(Some(Step::End)),
-            Some(Err(e)) => return Err(e.clone()),
-            None => {}
+        if state.end.is_some() {
+            return true;
         }
-        if !matches!(self.format, Format::Exec) {
+        let before = (state.queue.len(), state.aligner.task_id().is_some());
+        if let Err(error) = Self::parse_into(&self.format, state, keep) {
+            state.end = Some(Err(error));
+            state.conn = None;
+        }
+        state.end.is_some() || (state.queue.len(), state.aligner.task_id().is_some()) != before
+    }
+
+    fn parse_into(format: &Format, state: &mut State, keep: bool) -> Result<(), ClientError> {
+        let push = |state: &mut State, event: JsValue| {
+            if keep {
+                state.queue.push_back(event);
+            }
+        };
+        if !matches!(format, Format::Exec) {
             while let Some(line) = state.lines.next_line()? {
                 if let Some(entry) = ndjson::entry(line)? {
-                    return Ok(Some(Step::Event(parse_json(&entry)?)));
+                    push(state, parse_json(&entry)?);
                 }
             }
-            return Ok(None);
+            return Ok(());
         }
-        loop {
+        while state.end.is_none() {
             let event = state.sse.next_event().map_err(|_| {
                 ClientError::new(
                     codes::SERVER_ERROR,
@@ -510,41 +556,31 @@ impl Stream {
                 )
             })?;
             let Some(event) = event else {
-                return Ok(None);
+                return Ok(());
             };
             let Some(delivery) = decode(&event).and_then(|w| state.aligner.accept(w))? else {
                 continue;
             };
             state.resumer.progressed();
-            return Ok(Some(match delivery {
-                Delivery::TaskId(_) => Step::TaskId,
+            match delivery {
+                Delivery::TaskId(_) => {}
                 Delivery::Output(channel, data) => {
                     let text = state.texts.decode(channel, &data);
-                    let name = match channel {
-                        Channel::Stdout => "stdout",
-                        Channel::Stderr => "stderr",
-                    };
-                    Step::Event(object(&[
-                        ("event", JsValue::from_str(name)),
-                        ("data", Uint8Array::from(data.as_slice()).into()),
-                        ("text", JsValue::from_str(&text)),
-                    ]))
+                    let event = output(channel.name(), &data, &text);
+                    push(state, event);
                 }
                 Delivery::Exit(exit) => {
+                    push(state, exited(None, exit.code, exit.status.clone(), "", ""));
+                    // The text leaves the wasm memory now (it never shrinks), as JS strings.
                     let [stdout, stderr] = state.texts.finish();
-                    let id = JsValue::from_str(state.aligner.task_id().unwrap_or_default());
-                    let mut result = vec![("taskId", id)];
-                    exit_fields(&exit, &mut result);
-                    result.push(("stdout", JsValue::from_str(&stdout)));
-                    result.push(("stderr", JsValue::from_str(&stderr)));
-                    state.end = Some(Ok(object(&result)));
+                    let id = state.aligner.task_id().unwrap_or_default();
+                    let result = exited(Some(id), exit.code, exit.status, &stdout, &stderr);
+                    state.end = Some(Ok(result));
                     state.conn = None;
-                    let mut event = vec![("event", JsValue::from_str("exit"))];
-                    exit_fields(&exit, &mut event);
-                    Step::Event(object(&event))
                 }
-            }));
+            }
         }
+        Ok(())
     }
 
     /// A connection: the first request, then (exec) re-subscribes, each replaying from the start.
@@ -569,12 +605,9 @@ impl Stream {
                     }
                 }
             };
-            let template = fetch::template(&request).ok_or_else(|| {
-                ClientError::new(codes::INVALID_OPTIONS, "The request could not be built")
-            })?;
             let opened = body::open(
                 &self.target,
-                template,
+                Outgoing::Built(request),
                 retries,
                 &self.signals,
                 self.handshake_ms,
@@ -645,9 +678,16 @@ impl ExecStream {
     /// The next event (`for await` calls it).
     #[wasm_bindgen(unchecked_return_type = "Promise<IteratorResult<ExecEvent, undefined>>")]
     pub fn next(&self) -> Promise {
-        self.inner.state.borrow_mut().iterating = true;
-        if self.inner.closed() {
+        let inner = &self.inner;
+        inner.state.borrow_mut().iterating = true;
+        if inner.closed() {
             return Promise::resolve(&item(None));
+        }
+        // An event already read, and no earlier `next()` waiting: at once, no future.
+        if inner.nexts.get() == 0 && !inner.stopped() {
+            if let Some(event) = inner.take() {
+                return Promise::resolve(&item(Some(event)));
+            }
         }
         self.run(Op::Next)
     }

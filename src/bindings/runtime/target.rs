@@ -157,8 +157,9 @@ pub(crate) async fn raw_fetch(
     let cell = target.cell();
     let signals = session.signals(signal.clone());
     let proxied = proxy.is_some();
+    let outgoing = fetch::Outgoing::Template(request);
     let send = move |bearer: &str| -> LocalFuture<Result<RawResponse, TransportError>> {
-        let sent = fetch::send_raw(&request, bearer, &signals);
+        let sent = fetch::send_raw(&outgoing, bearer, &signals);
         Box::pin(async move {
             let RawResponse(response, _) = sent.await?;
             let mut app_401 = false;

@@ -8,6 +8,7 @@ use super::target::Target;
 use crate::bindings::body::{self, StreamSignals};
 use crate::bindings::convert::{invalid, json_object, parse_json, Options};
 use crate::bindings::error::{promise, to_js};
+use crate::bindings::fetch::Outgoing;
 use crate::core::api;
 use crate::core::error::ClientError;
 use crate::core::request::Retries;
@@ -156,7 +157,7 @@ async fn upload(
     let sent = async {
         let conn = body::open(
             &target,
-            template,
+            Outgoing::Template(template),
             Retries::UNAUTHORIZED_ONLY,
             &signals,
             handshake_ms,
