@@ -17,11 +17,44 @@ const base64 = (s) =>
     ? Uint8Array.from(atob(s), (c) => c.charCodeAt(0))
     : undefined;
 
-/** `terminals.scrollback`: the bytes of the gateway's `{scrollback: <base64>}`. */
-export const scrollback = async (answer) => {
-  const bytes = base64((await answer)?.scrollback);
-  if (!bytes) throw error("server_error", "The scrollback is not base64");
-  return bytes;
+/** `{call}: {subject} must be {rule}` (as `convert::invalid` words it). */
+const invalid = (call, subject, rule) => error("invalid_options", `${call}: ${subject} must be ${rule}`);
+
+/** Reads the options of `call` as `convert::Options` does: absent, or an object whose members
+ * `spec` checks in order (`[key, test]`, `test` returns the rule a value breaks): their values,
+ * `null` read as absent. */
+const read = (call, o, spec) => {
+  if (o != null && (typeof o != "object" || Array.isArray(o))) {
+    throw invalid(call, "options", `an object, not ${Array.isArray(o) ? "an array" : "a " + typeof o}`);
+  }
+  const values = {};
+  for (const [key, test] of spec) {
+    const v = o?.[key];
+    const rule = test(v);
+    if (rule) throw invalid(call, "options." + key, rule);
+    values[key] = v ?? undefined;
+  }
+  return values;
+};
+const optional = (test, rule) => (v) => v != null && !test(v) && rule;
+const isString = optional((v) => typeof v == "string", "a string");
+const SIGNAL = ["signal", optional((v) => v instanceof AbortSignal, "an AbortSignal")];
+const integer = (key, max, min = 1) => [
+  key,
+  optional((v) => typeof v == "number" && v >= min && v <= max && v % 1 == 0, min ? "a positive integer" : "an integer ≥ 0"),
+];
+
+/** A terminal id as the one byte a binary frame carries (`core::frames::terminal_byte`). */
+const byte = (id) => {
+  const b = /^\d{1,3}$/.test(id) && +id;
+  if (b > 0 && b < 256) return b;
+  throw error("invalid_options", "This terminal id does not fit the one byte a WebSocket frame carries (1–255)");
+};
+
+/** The `id` argument of `call`. */
+const terminalId = (call, id) => {
+  if (typeof id != "string" || !id) throw invalid(call, "id", "a terminal id string");
+  return id;
 };
 
 const drop = (list, item) => {
@@ -158,10 +191,8 @@ class Term extends Item {
 
 /** A watcher (callbacks: onEvent, onOverflow); `sid` is its id on the gateway now. */
 class Watch extends Item {
-  constructor(conn, path, excludes) {
+  constructor(conn) {
     super(conn, "/watchers/");
-    this.path = path;
-    this.ex = excludes;
   }
 }
 
@@ -223,22 +254,38 @@ export class Conn {
     return new Term(this);
   }
 
-  watcher(path, excludes) {
-    return new Watch(this, path, excludes);
+  watcher() {
+    return new Watch(this);
   }
 
-  /** `terminals.create` (no `id`: `answer` is the created terminal) or `terminals.attach`
-   * (`answer` is the list): resolves with `handle` once `t` is on the socket, else frees it (and
-   * ends a terminal it created but cannot use). */
-  async open(t, handle, answer, id, cap, size) {
-    let made;
+  /** `terminals.create(options)` or `terminals.attach(id, options)`: resolves with `handle` once
+   * `t` is on the socket, else frees it (and ends a terminal it created but cannot use). */
+  async open(t, handle, attach, id, o) {
+    let made, cap, size, s;
     try {
-      const v = await answer;
-      let s;
-      if (id) {
-        s = Array.isArray(v) && v.find((s) => s?.id === id || s?.id === +id);
+      if (attach) {
+        const call = "terminals.attach(id, options)";
+        byte(terminalId(call, id));
+        const { signal } = read(call, o, [SIGNAL]);
+        // The terminal's scrollback size comes from the list (it bounds what catch-up can align).
+        const list = (await this.r(1, "GET", ["/terminals"], undefined, signal))?.terminals;
+        s = Array.isArray(list) && list.find((s) => s?.id === id || s?.id === +id);
         if (!s) throw error("not_found", "No such terminal in this workspace", 404);
       } else {
+        const call = "terminals.create(options)";
+        const { signal, cols, rows, scrollbackSize, shell } = read(call, o, [
+          SIGNAL,
+          integer("cols", 1e4),
+          integer("rows", 1e4),
+          integer("scrollbackSize", 2 ** 26),
+          ["shell", isString],
+        ]);
+        cap = scrollbackSize;
+        // Sent again after every reconnect.
+        if (cols != null && rows != null) size = [cols, rows];
+        const cmd = shell == null ? undefined : [shell];
+        const body = JSON.stringify({ cols, rows, scrollback_size: cap, cmd });
+        const v = await this.r(1, "POST", ["/terminals"], body, signal);
         s = isObject(v?.terminal) ? v.terminal : v;
         id = s?.id;
         if (typeof id == "number" && id % 1 == 0) id = String(id);
@@ -247,16 +294,11 @@ export class Conn {
       }
       // A usize in the core: whole, 0 to 2^32 - 1.
       const n = s.scrollback_size;
-      cap = typeof n == "number" ? Math.min(Math.max(Math.trunc(n), 0), 2 ** 32 - 1) : cap ?? 65536;
-      const b = /^\d{1,3}$/.test(id) && +id;
-      if (!(b > 0 && b < 256)) {
-        throw error("invalid_options", "This terminal id does not fit the one byte a WebSocket frame carries (1–255)");
-      }
+      t.cap = typeof n == "number" ? Math.min(Math.max(Math.trunc(n), 0), 2 ** 32 - 1) : cap ?? 65536;
+      t.b = byte(id);
       const e = this.need();
       if (e) throw e;
       t.id = t.sid = id;
-      t.b = b;
-      t.cap = cap;
       t.size = size;
       this.T.push(t);
       if (this.s === "open") this.catchUp(t);
@@ -266,6 +308,17 @@ export class Conn {
       handle.free();
       throw e;
     }
+  }
+
+  /** `terminals.scrollback(id, options)`: the bytes of the gateway's `{scrollback: <base64>}`. */
+  async scrollback(id, o) {
+    const call = "terminals.scrollback(id, options)";
+    terminalId(call, id);
+    const { signal, bytes } = read(call, o, [SIGNAL, integer("bytes", 1e12, 0)]);
+    const query = bytes == null ? "" : "?bytes=" + bytes;
+    const data = base64((await this.r(1, "GET", ["/terminals/", id, "/scrollback" + query], undefined, signal))?.scrollback);
+    if (!data) throw error("server_error", "The scrollback is not base64");
+    return data;
   }
 
   /** `POST /watchers`: the watcher's id. */
@@ -278,10 +331,18 @@ export class Conn {
     throw error("server_error", "The watcher has no id");
   }
 
-  /** `watchers.create`: created, then resolved with `handle` once the gateway says ready. */
-  async watch(w, handle, signal, timeoutMs) {
-    let stop, added;
+  /** `watchers.create(options)`: created, then resolved with `handle` once the gateway says
+   * ready; `handle` is freed if it fails. */
+  async watch(w, handle, o, timeoutMs) {
+    let stop, added, signal;
     try {
+      const call = "watchers.create(options)";
+      if (o == null) throw invalid(call, "options", "an object");
+      ({ signal, path: w.path, excludes: w.ex } = read(call, o, [
+        ["path", (v) => isString(v) || (!v && "a non-empty string")],
+        SIGNAL,
+        ["excludes", (v) => v !== undefined && !(Array.isArray(v) && [...v].every((e) => typeof e == "string")) && "an array of strings"],
+      ]));
       w.id = w.sid = await this.make(w);
       const e = this.need();
       if (e) throw e;

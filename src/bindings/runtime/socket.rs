@@ -48,32 +48,33 @@ extern "C" {
     /// A terminal object, not on the socket yet.
     #[wasm_bindgen(method)]
     pub fn term(this: &Conn) -> Handle;
-    /// `terminals.create` (`id` undefined) or `attach`: resolves with `handle` once `answer` (the
-    /// created terminal, or the list) put `term` on the socket; frees `handle` otherwise.
+    /// `terminals.create(options)` or `terminals.attach(id, options)`: resolves with `handle`
+    /// once `term` is on the socket; frees `handle` otherwise.
     #[wasm_bindgen(method)]
     pub fn open(
         this: &Conn,
         term: &Handle,
         handle: &JsValue,
-        answer: &Promise,
+        attach: bool,
         id: JsValue,
-        capacity: JsValue,
-        size: JsValue,
+        options: Option<JsValue>,
     ) -> Promise;
+    /// `terminals.scrollback(id, options)`.
+    #[wasm_bindgen(method)]
+    pub fn scrollback(this: &Conn, id: JsValue, options: Option<JsValue>) -> Promise;
     /// A watcher object, not created yet.
     #[wasm_bindgen(method)]
-    pub fn watcher(this: &Conn, path: &str, excludes: &JsValue) -> Handle;
-    /// `watchers.create`: resolves with `handle` once the gateway says the watcher is ready.
+    pub fn watcher(this: &Conn) -> Handle;
+    /// `watchers.create(options)`: resolves with `handle` once the gateway says the watcher is
+    /// ready; frees `handle` otherwise.
     #[wasm_bindgen(method)]
     pub fn watch(
         this: &Conn,
         watcher: &Handle,
         handle: &JsValue,
-        signal: Option<web_sys::AbortSignal>,
+        options: JsValue,
         timeout_ms: f64,
     ) -> Promise;
-    /// `terminals.scrollback`: the bytes of `answer`'s base64 `scrollback`.
-    pub fn scrollback(answer: &Promise) -> Promise;
 
     /// A terminal, a watcher or the connection: what they share.
     #[derive(Clone)]

@@ -1,18 +1,11 @@
 //! `rt.terminals` and `Terminal`: terminals created over REST, their bytes over the runtime's
 //! WebSocket; and `rt.connection`, the socket's state for the app.
 
-use super::socket::{scrollback, thrown, Connection, ConnectionSlot, Handle};
-use super::target::{gateway_call, simple_call, Target};
-use crate::bindings::convert::{invalid, json_object, Options};
-use crate::bindings::error::to_js;
-use crate::core::api;
-use crate::core::error::ClientError;
-use crate::core::frames;
-use crate::core::runtime::HttpRequest;
-use js_sys::{Array, Function, Promise};
+use super::socket::{thrown, Connection, ConnectionSlot, Handle};
+use super::target::{simple_call, Target};
+use js_sys::{Function, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use web_sys::AbortSignal;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -65,37 +58,10 @@ impl RuntimeTerminals {
     }
 }
 
-fn terminal_path(id: &str, rest: &str) -> String {
-    let mut path = String::from("/terminals/");
-    path.push_str(&api::encode_component(id));
-    path.push_str(rest);
-    path
-}
-
-fn terminal_id(id: JsValue, call: &str) -> Result<String, ClientError> {
-    id.as_string()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| invalid(call, "id", "a terminal id string"))
-}
-
-fn number(n: Option<u64>) -> JsValue {
-    n.map_or(JsValue::UNDEFINED, |n| JsValue::from_f64(n as f64))
-}
-
 impl RuntimeTerminals {
-    /// A `Terminal` that `js/socket.js` puts on the socket once `answer` (the created terminal,
-    /// or the list) says which, or frees. `prepared`: the request, its signal, and for the
-    /// snippet the id (`attach`), the scrollback size asked and `[cols, rows]` (`create`).
-    fn open(
-        &self,
-        prepared: Result<(HttpRequest, Option<AbortSignal>, [JsValue; 3]), ClientError>,
-        field: Option<&'static str>,
-    ) -> Promise {
-        let (request, signal, [id, capacity, size]) = match prepared {
-            Ok(prepared) => prepared,
-            Err(error) => return Promise::reject(&to_js(error)),
-        };
-        let answer = gateway_call(&self.target, Ok((request, signal)), field);
+    /// A `Terminal` that `js/socket.js` puts on the socket once the gateway says which (it reads
+    /// the options, creates or finds the terminal), or frees.
+    fn open(&self, attach: bool, id: JsValue, options: Option<JsValue>) -> Promise {
         let connection = self.socket.get();
         let js = connection.js.clone();
         let term = js.term();
@@ -103,7 +69,7 @@ impl RuntimeTerminals {
             js: term.clone(),
             _connection: connection,
         });
-        js.open(&term, &handle, &answer, id, capacity, size)
+        js.open(&term, &handle, attach, id, options)
     }
 }
 
@@ -118,36 +84,7 @@ impl RuntimeTerminals {
             JsValue,
         >,
     ) -> Promise {
-        const CALL: &str = "terminals.create(options)";
-        let prepared = Options::read(options, CALL).and_then(|options| {
-            let signal = options.signal()?;
-            let cols = options.integer("cols", 1.0, 10_000.0)?;
-            let rows = options.integer("rows", 1.0, 10_000.0)?;
-            let capacity =
-                number(options.integer("scrollbackSize", 1.0, 64.0 * 1024.0 * 1024.0)?);
-            let cmd = options
-                .string("shell")?
-                .map_or(JsValue::UNDEFINED, |shell| {
-                    Array::of1(&JsValue::from_str(&shell)).into()
-                });
-            let body = json_object(
-                &[
-                    ("cols", number(cols)),
-                    ("rows", number(rows)),
-                    ("scrollback_size", capacity.clone()),
-                    ("cmd", cmd),
-                ],
-                CALL,
-            )?;
-            // Sent again after every reconnect.
-            let size = match (cols, rows) {
-                (Some(_), Some(_)) => Array::of2(&number(cols), &number(rows)).into(),
-                _ => JsValue::UNDEFINED,
-            };
-            let request = api::post(self.target.url("/terminals", &[]), body);
-            Ok((request, signal, [JsValue::UNDEFINED, capacity, size]))
-        });
-        self.open(prepared, None)
+        self.open(false, JsValue::UNDEFINED, options)
     }
 
     /// Attaches to a running terminal: its scrollback first, then live output.
@@ -157,20 +94,7 @@ impl RuntimeTerminals {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        const CALL: &str = "terminals.attach(id, options)";
-        let prepared = terminal_id(id, CALL).and_then(|id| {
-            frames::terminal_byte(&id)?;
-            let signal = Options::read(options, CALL)?.signal()?;
-            // The terminal's scrollback size comes from the list (it bounds what catch-up can
-            // align).
-            let request = api::get(self.target.url("/terminals", &[]));
-            Ok((
-                request,
-                signal,
-                [id.into(), JsValue::UNDEFINED, JsValue::UNDEFINED],
-            ))
-        });
-        self.open(prepared, Some("terminals"))
+        self.open(true, id, options)
     }
 
     /// The workspace's terminals (`GET /terminals`).
@@ -198,17 +122,7 @@ impl RuntimeTerminals {
             JsValue,
         >,
     ) -> Promise {
-        const CALL: &str = "terminals.scrollback(id, options)";
-        let prepared = terminal_id(id, CALL).and_then(|id| {
-            let options = Options::read(options, CALL)?;
-            let signal = options.signal()?;
-            let bytes = options.integer("bytes", 0.0, 1e12)?.map(|n| n.to_string());
-            let url = self
-                .target
-                .url(&terminal_path(&id, "/scrollback"), &[("bytes", bytes)]);
-            Ok((api::get(url), signal))
-        });
-        scrollback(&gateway_call(&self.target, prepared, None))
+        self.socket.get().js.scrollback(id, options)
     }
 }
 
