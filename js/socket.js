@@ -1,9 +1,9 @@
 // The workspace WebSocket's I/O (src/bindings/runtime/socket.rs): the socket, its listeners, the
 // timers, the page's wake-up events, the send queue, the app's callbacks, and the terminal and
 // watcher calls around it. Every decision is the Rust core's, asked through `rust(op, …)`: 0 the
-// next attempt's URL (after the /health probe), 1 a gateway call (its JSON answer), 2 a catch-up's
-// alignment, 3 a text frame, 4 a close code, 5 a retry delay. The socket URL carries the token:
-// it goes to `new WebSocket` only.
+// held token is dead, 1 a gateway call (its JSON answer), 2 a catch-up's alignment, 3 a text
+// frame, 4 a close code, 5 a retry delay, 6 the next attempt's URL, 7 whether an error ends the
+// socket. The socket URL carries the token: it goes to `new WebSocket` only.
 import { OblienError } from "./oblien_error.js";
 
 const error = (code, message, status) => new OblienError(code, message, status);
@@ -421,20 +421,24 @@ export class Conn {
     }
   }
 
-  /** One attempt: the URL (a reconnect first probes /health), then `new WebSocket`. */
+  /** One attempt: a reconnect first probes `GET /health` (a handshake the gateway would refuse
+   * is never tried: browsers hide its status and log its URL), then the URL, then `new WebSocket`;
+   * an error the core calls final ends the socket, any other retries later. */
   async connect() {
     const k = ++this.k;
-    const stale = this.st;
-    this.st = false;
-    let next;
+    let next, e;
     try {
-      next = await this.r(0, this.s !== "connecting", stale, this.g);
-    } catch (e) {
-      if (this.k === k && !this.dead) this.shutDown(e);
-      return;
+      if (this.st) this.r(0, this.g);
+      this.st = false;
+      if (this.s !== "connecting") await this.r(1, "GET", ["/health"]);
+      next = await this.r(6);
+    } catch (x) {
+      e = x;
     }
-    if (this.k !== k || this.dead || this.s === "closed") return;
-    if (!next) return this.retry();
+    if (this.k !== k || this.dead) return;
+    if (e && this.r(7, e.code, e.status)) return this.shutDown(e);
+    if (this.s === "closed") return;
+    if (e) return this.retry();
     this.g = next[1];
     let ws;
     try {

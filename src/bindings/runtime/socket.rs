@@ -170,7 +170,14 @@ impl Drop for Connection {
 fn decide(target: &Rc<Target>, op: u32, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> JsValue {
     let number = |v: &JsValue| v.as_f64().unwrap_or(0.0);
     match op {
-        0 => next_attempt(target, a.is_truthy(), b.is_truthy(), number(&c) as u64).into(),
+        0 => {
+            // The held token is dead (rotated): forget it, unless it was renewed meanwhile.
+            let cell = target.cell();
+            if cell.generation() == number(&a) as u64 {
+                cell.clear();
+            }
+            JsValue::UNDEFINED
+        }
         1 => {
             // `method`, the path's pieces (every second one an id, encoded), a JSON body, a signal.
             let method = match a.as_string().as_deref() {
@@ -237,36 +244,30 @@ fn decide(target: &Rc<Target>, op: u32, a: JsValue, b: JsValue, c: JsValue, d: J
                 AfterClose::Reconnect { fresh_token } => u32::from(fresh_token),
             })
         }
-        _ => socket::retry_delay_ms(number(&a) as u32, target.session.platform.random()).into(),
+        5 => socket::retry_delay_ms(number(&a) as u32, target.session.platform.random()).into(),
+        6 => lease(target).into(),
+        _ => {
+            let mut error = ClientError::new(&a.as_string().unwrap_or_default(), "");
+            error.status = b.as_f64().map(|n| n as u16);
+            socket::is_final(&error).into()
+        }
     }
 }
 
-/// One attempt's URL. A reconnect first asks `GET /health` with the same rules as any gateway call
-/// (a refused token is re-minted there): a handshake the gateway would refuse is never tried,
-/// since browsers hide its status and log its URL, token included. Resolves with `[url,
-/// generation]`, with `null` to retry later, rejects with the error that ends the socket.
-fn next_attempt(target: &Rc<Target>, probe_first: bool, stale: bool, generation: u64) -> Promise {
+/// The next attempt's URL, with a gateway token valid now: resolves with `[url, generation]`,
+/// rejects with the error (`socket::is_final` says whether it ends the socket). The snippet asks
+/// `GET /health` first on a reconnect (with the same rules as any gateway call, so a refused
+/// token is re-minted there): a handshake the gateway would refuse is never tried, since
+/// browsers hide its status and log its URL, token included.
+fn lease(target: &Rc<Target>) -> Promise {
     let target = target.clone();
     promise(async move {
-        let cell = target.cell();
-        if stale && cell.generation() == generation {
-            cell.clear();
-        }
-        if probe_first {
-            let health = target.url("/health", &[]);
-            let probe = target.call_text(api::get(health), None).await;
-            if socket::after_probe(probe.map(|_| ()))?.is_some() {
-                return Ok(JsValue::NULL);
-            }
-        }
-        match target.session.guarded(None, cell.acquire()).await {
-            Ok(lease) => {
-                let url = socket_url(&target.session.gateway_url, &lease.secret);
-                Ok(Array::of2(&url.into(), &(lease.generation as f64).into()).into())
-            }
-            Err(error) if socket::is_final(&error) => Err(error),
-            Err(_) => Ok(JsValue::NULL),
-        }
+        let lease = target
+            .session
+            .guarded(None, target.cell().acquire())
+            .await?;
+        let url = socket_url(&target.session.gateway_url, &lease.secret);
+        Ok(Array::of2(&url.into(), &(lease.generation as f64).into()).into())
     })
 }
 
