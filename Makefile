@@ -75,10 +75,11 @@ pkg: install
 # The workspace socket's I/O as one JS snippet (js/socket.js) asking the
 # Rust core through one function, instead of a dozen async state machines and listeners in the
 # wasm: wasm 236830 / 97453 gz, JS 45301 / 11664 gz (−5.0 KB gz in all: wasm −8.1, JS +3.0).
-SIZE_BUDGET_WASM_RAW ?= 237500
-SIZE_BUDGET_WASM_GZ ?= 97800
-SIZE_BUDGET_JS_RAW ?= 45800
-SIZE_BUDGET_JS_GZ ?= 11800
+# Terminals' create/attach/scrollback, watchers' create and the reconnect probe through that snippet too: wasm 225129 / 93058 gz, JS 50230 / 13548 gz (−3.6 KB gz in all against 110200).
+SIZE_BUDGET_WASM_RAW ?= 225600
+SIZE_BUDGET_WASM_GZ ?= 93300
+SIZE_BUDGET_JS_RAW ?= 50600
+SIZE_BUDGET_JS_GZ ?= 13700
 
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)
