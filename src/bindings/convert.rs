@@ -1,8 +1,10 @@
 //! Every conversion between JS values and Rust in one place: reading option objects (each error
 //! names the call, the option and the rule broken), `TokenInfo` objects, and result bodies.
 
+use crate::core::endpoint::{self, Endpoint, Seen};
 use crate::core::error::{codes, ClientError};
 use crate::core::policy;
+use crate::core::runtime::HttpRequest;
 use crate::core::token::{HeldToken, TokenScope};
 use js_sys::{Date, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
@@ -30,15 +32,7 @@ fn kind(value: &JsValue) -> String {
     kind
 }
 
-/// `{call}: {subject} must be {rule}`.
-pub fn invalid(call: &str, subject: &str, rule: &str) -> ClientError {
-    let mut message = String::from(call);
-    message.push_str(": ");
-    message.push_str(subject);
-    message.push_str(" must be ");
-    message.push_str(rule);
-    ClientError::new(codes::INVALID_OPTIONS, message)
-}
+pub use crate::core::endpoint::invalid;
 
 /// An options object of a call (`undefined`/`null` count as `{}`).
 pub struct Options {
@@ -107,13 +101,6 @@ impl Options {
             .ok_or_else(|| self.fail(key, "a string"))
     }
 
-    /// A required, non-empty string (`path`, `query`).
-    pub fn text(&self, key: &str) -> Result<String, ClientError> {
-        self.string(key)?
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| self.fail(key, "a non-empty string"))
-    }
-
     pub fn bool(&self, key: &str) -> Result<Option<bool>, ClientError> {
         let value = self.get(key);
         if absent(&value) {
@@ -123,25 +110,6 @@ impl Options {
             .as_bool()
             .map(Some)
             .ok_or_else(|| self.fail(key, "a boolean"))
-    }
-
-    /// An integer in `[min, max]`.
-    pub fn integer(&self, key: &str, min: f64, max: f64) -> Result<Option<u64>, ClientError> {
-        let value = self.get(key);
-        if absent(&value) {
-            return Ok(None);
-        }
-        match value.as_f64() {
-            Some(n) if n >= min && n <= max && n.fract() == 0.0 => Ok(Some(n as u64)),
-            _ => Err(self.fail(
-                key,
-                if min >= 1.0 {
-                    "a positive integer"
-                } else {
-                    "an integer ≥ 0"
-                },
-            )),
-        }
     }
 
     /// A finite number > 0.
@@ -230,33 +198,52 @@ pub fn token_info(held: &HeldToken, now_ms: f64, margin_secs: Option<f64>) -> Js
     info.into()
 }
 
-/// How a query option is read.
-#[derive(Clone, Copy)]
-pub enum Kind {
-    Bool,
-    /// An integer ≥ 0.
-    Count,
-    Text,
+/// The request of a row of the endpoint table (`core::endpoint`) from a call's options, and the
+/// call's signal: the options object checked as the row says, each option read once, in order.
+pub fn prepare(
+    endpoint: &Endpoint,
+    base: &str,
+    options: Option<JsValue>,
+) -> Result<(HttpRequest, Option<AbortSignal>), ClientError> {
+    let options = if endpoint.required {
+        Options::required(options.unwrap_or(JsValue::UNDEFINED), endpoint.call)?
+    } else {
+        Options::read(options, endpoint.call)?
+    };
+    options.request(endpoint, base)
 }
 
-/// Query pairs from an options object by a table of `(option, wire name, kind)`: absent options
-/// are left out, a wrong type is `invalid_options` naming the option.
-pub fn query(
-    options: &Options,
-    table: &[(&'static str, &'static str, Kind)],
-) -> Result<Vec<(&'static str, Option<String>)>, ClientError> {
-    let mut pairs = Vec::with_capacity(table.len());
-    for &(option, wire, kind) in table {
-        let value = match kind {
-            Kind::Bool => options
-                .bool(option)?
-                .map(|b| String::from(if b { "true" } else { "false" })),
-            Kind::Count => options
-                .integer(option, 0.0, 9_007_199_254_740_991.0)?
-                .map(|n| n.to_string()),
-            Kind::Text => options.string(option)?,
+impl Options {
+    /// [`prepare`] with options already read (`files.stream` keeps them for the stream).
+    pub fn request(
+        &self,
+        endpoint: &Endpoint,
+        base: &str,
+    ) -> Result<(HttpRequest, Option<AbortSignal>), ClientError> {
+        let mut signal = None;
+        let mut read = |field: &endpoint::Field| {
+            let value = self.get(field.option);
+            if absent(&value) {
+                Seen::Absent
+            } else if field.kind == endpoint::Kind::Signal {
+                match value.dyn_into::<AbortSignal>() {
+                    Ok(found) => {
+                        signal = Some(found);
+                        Seen::Absent
+                    }
+                    Err(_) => Seen::Other,
+                }
+            } else if let Some(b) = value.as_bool() {
+                Seen::Bool(b)
+            } else if let Some(n) = value.as_f64() {
+                Seen::Number(n)
+            } else if let Some(s) = value.as_string() {
+                Seen::Text(s)
+            } else {
+                Seen::Other
+            }
         };
-        pairs.push((wire, value));
+        let request = endpoint::build(endpoint, base, &mut read)?;
+        Ok((request, signal))
     }
-    Ok(pairs)
 }

@@ -4,7 +4,7 @@
 //! `dispose()` of the client, or when the last handle is dropped.
 
 use super::abort::Aborted;
-use super::convert::{parse_json, token_info, workspace_id, Options};
+use super::convert::{get, parse_json, token_info, workspace_id, Options};
 use super::cross_tab::{CrossTab, GroupRefresh};
 use super::error::{promise, to_js};
 use super::fetch::{self, Reply, Signals};
@@ -14,14 +14,14 @@ use crate::core::cell::{CellEvent, Observer, TokenCell};
 use crate::core::error::ClientError;
 use crate::core::flight::{race, Flight};
 use crate::core::gateway::{ApiCall, Registry};
-use crate::core::request::{into_result, is_result, send_authorised, Answer, Retries};
+use crate::core::request::{into_result, is_result, no_object, send_authorised, Answer, Retries};
 use crate::core::runtime::{HttpRequest, LocalFuture, Runtime, TokenSource};
 use crate::core::scope;
 use crate::core::token::{self, Claims, HeldToken, Source};
 use crate::core::workspace::Call;
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
-use js_sys::{Function, Promise};
+use js_sys::{Array, Function, Promise};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
@@ -404,6 +404,31 @@ impl Session {
             return Ok(reply.value());
         }
         parse_json(&into_result(reply.into_response(), self.now_ms())?)
+    }
+
+    /// The one async path of the simple calls (one state machine in the wasm, whatever the
+    /// endpoint or the token): the request `prepared` (or the option error that stopped it) sent
+    /// with its cell's token; the JSON body of a success, or only its member `field` (which must
+    /// be an object when `object`: `server_error` otherwise, as `request::field_object` says).
+    pub fn send_js(
+        self: &Rc<Self>,
+        prepared: Result<(Rc<TokenCell>, HttpRequest, Option<AbortSignal>), ClientError>,
+        field: Option<&'static str>,
+        object: bool,
+    ) -> Promise {
+        let session = self.clone();
+        promise(async move {
+            let (cell, request, signal) = prepared?;
+            let value = session.json_value(&cell, request, signal).await?;
+            let Some(field) = field else {
+                return Ok(value);
+            };
+            let member = get(&value, field);
+            if object && (!member.is_object() || Array::is_array(&member)) {
+                return Err(no_object(field));
+            }
+            Ok(member)
+        })
     }
 
     /// The answer no retry rule sends again, whatever its status.

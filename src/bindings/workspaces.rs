@@ -2,15 +2,14 @@
 //! stats; `apiAccess`; and `runtime(id)`.
 
 use super::api_access::ApiAccess;
-use super::convert::{parse_json, stringify, Options};
+use super::convert::{invalid, prepare, stringify, Options};
 use super::error::promise;
 use super::runtime::WorkspaceRuntime;
 use super::session::{Session, SignalApi};
 use crate::core::error::{codes, ClientError};
 use crate::core::gateway::wait_until_provisioned;
-use crate::core::request::field_object;
 use crate::core::workspace::Call;
-use crate::core::{api, scope};
+use crate::core::{api, endpoint, scope};
 use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -55,25 +54,13 @@ impl Workspaces {
             JsValue,
         >,
     ) -> Promise {
-        const CALL: &str = "workspaces.list(options)";
-        let session = self.session.clone();
-        promise(async move {
-            scope::may_manage_namespace(&session.claims()?, "list workspaces")?;
-            let options = Options::read(options, CALL)?;
-            let signal = options.signal()?;
-            let number = |key| {
-                options
-                    .integer(key, 1.0, 1e9)
-                    .map(|n| n.map(|n| n.to_string()))
-            };
-            let query = [
-                ("page", number("page")?),
-                ("limit", number("limit")?),
-                ("status", options.string("status")?),
-            ];
-            let url = api::url(&session.base_url, "/workspace", &query);
-            session.api_js(api::get(url), signal).await
-        })
+        let session = &self.session;
+        let prepared = session
+            .claims()
+            .and_then(|claims| scope::may_manage_namespace(&claims, "list workspaces"))
+            .and_then(|()| prepare(&endpoint::WORKSPACES_LIST, &session.base_url, options))
+            .map(|(request, signal)| (session.cell.clone(), request, signal));
+        session.send_js(prepared, None, false)
     }
 
     /// Creates a workspace; the server forces it into the token's namespace.
@@ -84,28 +71,29 @@ impl Workspaces {
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
         const CALL: &str = "workspaces.create(params, options)";
-        let session = self.session.clone();
-        promise(async move {
-            scope::may_manage_namespace(&session.claims()?, "create workspaces")?;
-            let signal = Options::read(options, CALL)?.signal()?;
-            let params_reader = Options::required(params, CALL).map_err(|_| {
-                super::convert::invalid(CALL, "params", "an object with an `image`")
-            })?;
-            if params_reader
-                .get("image")
-                .as_string()
-                .is_none_or(|s| s.trim().is_empty())
-            {
-                return Err(ClientError::new(
-                    codes::VALIDATION_ERROR,
-                    "image: is required (e.g. \"node-20\")",
-                ));
-            }
-            let body = stringify(params_reader.value(), CALL)?;
-            let url = api::url(&session.base_url, "/workspace", &[]);
-            let text = session.api(api::post(url, body), signal).await?;
-            parse_json(&field_object(&text, "workspace")?)
-        })
+        let session = &self.session;
+        let prepared = session
+            .claims()
+            .and_then(|claims| scope::may_manage_namespace(&claims, "create workspaces"))
+            .and_then(|()| {
+                let signal = Options::read(options, CALL)?.signal()?;
+                let params_reader = Options::required(params, CALL)
+                    .map_err(|_| invalid(CALL, "params", "an object with an `image`"))?;
+                if params_reader
+                    .get("image")
+                    .as_string()
+                    .is_none_or(|s| s.trim().is_empty())
+                {
+                    return Err(ClientError::new(
+                        codes::VALIDATION_ERROR,
+                        "image: is required (e.g. \"node-20\")",
+                    ));
+                }
+                let body = stringify(params_reader.value(), CALL)?;
+                let url = api::url(&session.base_url, "/workspace", &[]);
+                Ok((session.cell.clone(), api::post(url, body), signal))
+            });
+        session.send_js(prepared, Some("workspace"), true)
     }
 
     /// One workspace by id.

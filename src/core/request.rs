@@ -260,12 +260,15 @@ pub fn field_object(text: &str, field: &str) -> Result<String, ClientError> {
             Some(Value::Object(raw)) => Some(raw.to_string()),
             _ => None,
         })
-        .ok_or_else(|| {
-            ClientError::new(
-                codes::SERVER_ERROR,
-                format!("The response has no '{field}' object"),
-            )
-        })
+        .ok_or_else(|| no_object(field))
+}
+
+/// The answer lacks the object the call resolves with.
+pub fn no_object(field: &str) -> ClientError {
+    ClientError::new(
+        codes::SERVER_ERROR,
+        format!("The response has no '{field}' object"),
+    )
 }
 
 #[cfg(test)]

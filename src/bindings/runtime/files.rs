@@ -1,16 +1,13 @@
 //! `runtime.files`: list, stream, read, stat, write, mkdir, delete over the gateway.
 
 use super::stream::{Format, Stream};
-use super::target::{gateway_call, path_options, Target};
-use crate::bindings::convert::{json_object, query, Kind, Options};
+use super::target::{table_call, Target};
+use crate::bindings::convert::Options;
 use crate::bindings::error::to_js;
-use crate::core::api;
-use crate::core::error::ClientError;
-use crate::core::runtime::HttpRequest;
+use crate::core::endpoint::{self, Endpoint};
 use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use web_sys::AbortSignal;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -66,62 +63,10 @@ impl RuntimeFiles {
         RuntimeFiles { target }
     }
 
-    fn get_path(&self, endpoint: &'static str, call: &'static str, options: JsValue) -> Promise {
-        let prepared = Options::required(options, call)
-            .and_then(|o| path_options(&o))
-            .map(|(path, signal)| {
-                let url = self.target.url(endpoint, &[("path", Some(path))]);
-                (api::get(url), signal)
-            });
-        gateway_call(&self.target, prepared, None)
-    }
-
-    fn post_path(&self, endpoint: &'static str, call: &'static str, options: JsValue) -> Promise {
-        let prepared = Options::required(options, call)
-            .and_then(|o| path_options(&o))
-            .and_then(|(path, signal)| {
-                let body = json_object(&[("path", JsValue::from_str(&path))], call)?;
-                Ok((api::post(self.target.url(endpoint, &[]), body), signal))
-            });
-        gateway_call(&self.target, prepared, None)
-    }
-
-    /// `endpoint?path=…&…` with the options of `table`.
-    fn listing(
-        &self,
-        endpoint: &str,
-        options: &Options,
-        table: &[(&'static str, &'static str, Kind)],
-    ) -> Result<(HttpRequest, Option<AbortSignal>), ClientError> {
-        let (path, signal) = path_options(options)?;
-        let mut pairs = vec![("path", Some(path))];
-        pairs.extend(query(options, table)?);
-        Ok((api::get(self.target.url(endpoint, &pairs)), signal))
+    fn call(&self, endpoint: &'static Endpoint, options: JsValue) -> Promise {
+        table_call(&self.target, endpoint, Some(options))
     }
 }
-
-/// The options of `GET /files` and `GET /files/stream` (wire §3.2).
-const LIST_QUERY: &[(&str, &str, Kind)] = &[
-    ("nested", "nested", Kind::Bool),
-    ("flatten", "flatten", Kind::Bool),
-    ("light", "light", Kind::Bool),
-    ("includeHash", "include_hash", Kind::Bool),
-    ("includeContent", "include_content", Kind::Bool),
-    ("includeExtensions", "include_extensions", Kind::Bool),
-    ("codeFilesOnly", "code_files_only", Kind::Bool),
-    ("useGitignore", "use_gitignore", Kind::Bool),
-    ("maxDepth", "max_depth", Kind::Count),
-    ("pathFilter", "path_filter", Kind::Text),
-    ("includeExt", "include_ext", Kind::Text),
-    ("ignorePatterns", "ignore_patterns", Kind::Text),
-    ("maxContentBudget", "max_content_budget", Kind::Count),
-];
-
-const READ_QUERY: &[(&str, &str, Kind)] = &[
-    ("startLine", "start_line", Kind::Count),
-    ("endLine", "end_line", Kind::Count),
-    ("withLineNumbers", "with_line_numbers", Kind::Bool),
-];
 
 #[wasm_bindgen]
 impl RuntimeFiles {
@@ -131,10 +76,7 @@ impl RuntimeFiles {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ListFilesOptions")] options: JsValue,
     ) -> Promise {
-        const CALL: &str = "files.list(options)";
-        let prepared = Options::required(options, CALL)
-            .and_then(|options| self.listing("/files", &options, LIST_QUERY));
-        gateway_call(&self.target, prepared, None)
+        self.call(&endpoint::FILES_LIST, options)
     }
 
     /// A directory's entries one by one, as the gateway finds them (NDJSON), read only as fast as
@@ -144,10 +86,10 @@ impl RuntimeFiles {
         &self,
         #[wasm_bindgen(unchecked_param_type = "StreamFilesOptions")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
-        const CALL: &str = "files.stream(options)";
         let open = || {
-            let options = Options::required(options, CALL)?;
-            let (request, _) = self.listing("/files/stream", &options, LIST_QUERY)?;
+            let options = Options::required(options, endpoint::FILES_STREAM.call)?;
+            let base = &self.target.session().gateway_url;
+            let (request, _) = options.request(&endpoint::FILES_STREAM, base)?;
             let stream = Stream::open(&self.target, Format::Lines, Some(request), None, &options)?;
             Ok(stream.into_js())
         };
@@ -160,10 +102,7 @@ impl RuntimeFiles {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ReadFileOptions")] options: JsValue,
     ) -> Promise {
-        const CALL: &str = "files.read(options)";
-        let prepared = Options::required(options, CALL)
-            .and_then(|options| self.listing("/files/read", &options, READ_QUERY));
-        gateway_call(&self.target, prepared, None)
+        self.call(&endpoint::FILES_READ, options)
     }
 
     /// A file's or directory's metadata.
@@ -172,7 +111,7 @@ impl RuntimeFiles {
         &self,
         #[wasm_bindgen(unchecked_param_type = "PathOptions")] options: JsValue,
     ) -> Promise {
-        self.get_path("/files/stat", "files.stat(options)", options)
+        self.call(&endpoint::FILES_STAT, options)
     }
 
     /// Writes (or appends to) a text file; `createDirs` creates missing parents.
@@ -181,33 +120,7 @@ impl RuntimeFiles {
         &self,
         #[wasm_bindgen(unchecked_param_type = "WriteFileOptions")] options: JsValue,
     ) -> Promise {
-        const CALL: &str = "files.write(options)";
-        let prepared = Options::required(options, CALL).and_then(|options| {
-            let (path, signal) = path_options(&options)?;
-            let content = options
-                .string("content")?
-                .ok_or_else(|| options.fail("content", "a string"))?;
-            let body = json_object(
-                &[
-                    ("path", JsValue::from_str(&path)),
-                    ("content", JsValue::from_str(&content)),
-                    (
-                        "create_dirs",
-                        JsValue::from_bool(options.bool("createDirs")?.unwrap_or(false)),
-                    ),
-                    (
-                        "append",
-                        JsValue::from_bool(options.bool("append")?.unwrap_or(false)),
-                    ),
-                ],
-                CALL,
-            )?;
-            Ok((
-                api::post(self.target.url("/files/write", &[]), body),
-                signal,
-            ))
-        });
-        gateway_call(&self.target, prepared, None)
+        self.call(&endpoint::FILES_WRITE, options)
     }
 
     /// Creates a directory and its missing parents.
@@ -216,7 +129,7 @@ impl RuntimeFiles {
         &self,
         #[wasm_bindgen(unchecked_param_type = "PathOptions")] options: JsValue,
     ) -> Promise {
-        self.post_path("/files/mkdir", "files.mkdir(options)", options)
+        self.call(&endpoint::FILES_MKDIR, options)
     }
 
     /// Deletes a file or a directory tree.
@@ -225,6 +138,6 @@ impl RuntimeFiles {
         &self,
         #[wasm_bindgen(unchecked_param_type = "PathOptions")] options: JsValue,
     ) -> Promise {
-        self.post_path("/files/delete", "files.delete(options)", options)
+        self.call(&endpoint::FILES_DELETE, options)
     }
 }

@@ -17,6 +17,7 @@ use super::convert::token_info;
 use super::error::promise;
 use super::session::Session;
 use crate::core::cell::TokenCell;
+use crate::core::endpoint;
 use exec::RuntimeExec;
 use files::RuntimeFiles;
 use js_sys::Promise;
@@ -24,7 +25,7 @@ use proxy::RuntimeProxy;
 use search::RuntimeSearch;
 use socket::ConnectionSlot;
 use std::rc::Rc;
-use target::{raw_fetch, simple_call, Target};
+use target::{raw_fetch, table_call, Target};
 use terminals::{RuntimeConnection, RuntimeTerminals};
 use transfer::RuntimeTransfer;
 use wasm_bindgen::prelude::*;
@@ -131,14 +132,7 @@ impl WorkspaceRuntime {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        simple_call(
-            &self.target,
-            "GET",
-            "/health",
-            options,
-            "health(options)",
-            None,
-        )
+        table_call(&self.target, &endpoint::HEALTH, options)
     }
 
     /// `GET /runtime`: the workspace's OS, architecture, CPUs, shell and agent.
@@ -147,14 +141,7 @@ impl WorkspaceRuntime {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        simple_call(
-            &self.target,
-            "GET",
-            "/runtime",
-            options,
-            "info(options)",
-            None,
-        )
+        table_call(&self.target, &endpoint::INFO, options)
     }
 
     /// A raw, authorised `fetch` to the gateway (`path` starts with `/`). Resolves with the

@@ -1,8 +1,7 @@
 //! `runtime.search`: file contents (`GET /files/search`) and names (`GET /files/search/files`).
 
-use super::target::{gateway_call, Target};
-use crate::bindings::convert::{query, Kind, Options};
-use crate::core::api;
+use super::target::{table_call, Target};
+use crate::core::endpoint;
 use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -65,28 +64,6 @@ export interface SearchFilesResult {
 }
 "#;
 
-const CONTENT: &[(&str, &str, Kind)] = &[
-    ("path", "path", Kind::Text),
-    ("caseSensitive", "case_sensitive", Kind::Bool),
-    ("regex", "regex", Kind::Bool),
-    ("wholeWord", "whole_word", Kind::Bool),
-    ("maxResults", "max_results", Kind::Count),
-    ("timeout", "timeout", Kind::Count),
-    ("contextLines", "context_lines", Kind::Count),
-    ("fileTypes", "file_types", Kind::Text),
-    ("includeHidden", "include_hidden", Kind::Bool),
-    ("noGitignore", "no_gitignore", Kind::Bool),
-    ("ignorePatterns", "ignore_patterns", Kind::Text),
-];
-
-const FILES: &[(&str, &str, Kind)] = &[
-    ("path", "path", Kind::Text),
-    ("caseSensitive", "case_sensitive", Kind::Bool),
-    ("includeHidden", "include_hidden", Kind::Bool),
-    ("maxResults", "max_results", Kind::Count),
-    ("ignorePatterns", "ignore_patterns", Kind::Text),
-];
-
 /// `runtime.search`.
 #[wasm_bindgen]
 pub struct RuntimeSearch {
@@ -96,22 +73,6 @@ pub struct RuntimeSearch {
 impl RuntimeSearch {
     pub fn new(target: Rc<Target>) -> Self {
         RuntimeSearch { target }
-    }
-
-    fn search(
-        &self,
-        endpoint: &str,
-        options: JsValue,
-        table: &[(&'static str, &'static str, Kind)],
-        call: &'static str,
-    ) -> Promise {
-        let prepared = Options::required(options, call).and_then(|options| {
-            let mut pairs = vec![("q", Some(options.text("query")?))];
-            pairs.extend(query(&options, table)?);
-            let url = self.target.url(endpoint, &pairs);
-            Ok((api::get(url), options.signal()?))
-        });
-        gateway_call(&self.target, prepared, None)
     }
 }
 
@@ -123,7 +84,7 @@ impl RuntimeSearch {
         &self,
         #[wasm_bindgen(unchecked_param_type = "SearchContentOptions")] options: JsValue,
     ) -> Promise {
-        self.search("/files/search", options, CONTENT, "search.content(options)")
+        table_call(&self.target, &endpoint::SEARCH_CONTENT, Some(options))
     }
 
     /// Paths under `path` whose name matches `query`.
@@ -132,11 +93,6 @@ impl RuntimeSearch {
         &self,
         #[wasm_bindgen(unchecked_param_type = "SearchFilesOptions")] options: JsValue,
     ) -> Promise {
-        self.search(
-            "/files/search/files",
-            options,
-            FILES,
-            "search.files(options)",
-        )
+        table_call(&self.target, &endpoint::SEARCH_FILES, Some(options))
     }
 }

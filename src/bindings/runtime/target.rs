@@ -1,12 +1,12 @@
 //! What a runtime handle and its views (`files`, `exec`, `search`, …) share: the session, the
 //! workspace and its gateway token cell, and the one async path of the simple gateway calls.
 
-use crate::bindings::convert::{get, invalid, Options};
-use crate::bindings::error::promise;
+use crate::bindings::convert::{invalid, prepare, Options};
 use crate::bindings::fetch::{self, RawResponse};
 use crate::bindings::session::Session;
 use crate::core::api;
 use crate::core::cell::TokenCell;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::ClientError;
 use crate::core::request::{send_authorised, Retries};
 use crate::core::runtime::{HttpRequest, LocalFuture, TransportError};
@@ -64,22 +64,25 @@ impl Target {
 /// A request built from a call's arguments (or the option error that stopped it), and its signal.
 pub(crate) type Prepared = Result<(HttpRequest, Option<AbortSignal>), ClientError>;
 
-/// The one async path of the simple gateway calls (a single state machine in the wasm, whatever
-/// the endpoint): the JSON body of a success, or only its member `field`.
+/// A gateway call with this workspace's gateway token, on [`Session::send_js`]: the JSON body of
+/// a success, or only its member `field`.
 pub(crate) fn gateway_call(
     target: &Rc<Target>,
     prepared: Prepared,
     field: Option<&'static str>,
 ) -> Promise {
-    let target = target.clone();
-    promise(async move {
-        let (request, signal) = prepared?;
-        let value = target.call(request, signal).await?;
-        Ok(match field {
-            Some(field) => get(&value, field),
-            None => value,
-        })
-    })
+    let prepared = prepared.map(|(request, signal)| (target.cell(), request, signal));
+    target.session.send_js(prepared, field, false)
+}
+
+/// A gateway call of the endpoint table (`core::endpoint`): its options checked against its row.
+pub(crate) fn table_call(
+    target: &Rc<Target>,
+    endpoint: &'static Endpoint,
+    options: Option<JsValue>,
+) -> Promise {
+    let prepared = prepare(endpoint, &target.session.gateway_url, options);
+    gateway_call(target, prepared, None)
 }
 
 /// `method path` without a body, with only `{ signal }` options.
@@ -163,11 +166,4 @@ pub(crate) async fn raw_fetch(
     let sent = send_authorised(&cell, &*session.platform, Retries::UNAUTHORIZED_ONLY, &send);
     let response = session.guarded(signal, sent).await?;
     Ok(response.0.into())
-}
-
-/// `{ path }` of a files call: the path and the call's signal.
-pub(crate) fn path_options(
-    options: &Options,
-) -> Result<(String, Option<AbortSignal>), ClientError> {
-    Ok((options.text("path")?, options.signal()?))
 }
