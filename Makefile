@@ -84,10 +84,12 @@ pkg: install
 # snippet (js/stream.js: JS +0.86 KB raw / +0.37 KB gz, on purpose: JS budget raised to match),
 # one loop for next/wait/taskId and shared shims (-1.6 KB raw wasm): wasm 256826 / 105773 gz,
 # JS 38070 / 9005 gz.
-SIZE_BUDGET_WASM_RAW ?= 231800
-SIZE_BUDGET_WASM_GZ ?= 96450
-SIZE_BUDGET_JS_RAW ?= 41100
-SIZE_BUDGET_JS_GZ ?= 11650
+# Terminals' create/attach/scrollback, watchers' create (options included) and the reconnect
+# probe in js/socket.js too (helper: wasm -5.1 KB gz, JS +1.2 KB gz).
+SIZE_BUDGET_WASM_RAW ?= 218600
+SIZE_BUDGET_WASM_GZ ?= 91400
+SIZE_BUDGET_JS_RAW ?= 43600
+SIZE_BUDGET_JS_GZ ?= 12800
 
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)

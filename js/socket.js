@@ -1,54 +1,114 @@
 // The workspace WebSocket's I/O (src/bindings/runtime/socket.rs): the socket, its listeners, the
-// timers, the page's wake-up events, the send queue and the app's callbacks. Every decision is the
-// Rust core's, asked through `rust(op, …)`: 0 the next attempt's URL (after the /health probe),
-// 1 a gateway call, 2 a catch-up's alignment, 3 a text frame, 4 a close code, 5 a retry delay,
-// 6 a watcher created again. The socket URL carries the token: it goes to `new WebSocket` only.
+// timers, the page's wake-up events, the send queue, the app's callbacks, and the terminal and
+// watcher calls around it. Every decision is the Rust core's, asked through `rust(op, …)`: 0 the
+// held token is dead, 1 a gateway call (its JSON answer), 2 a catch-up's alignment, 3 a text
+// frame, 4 a close code, 5 a retry delay, 6 the next attempt's URL, 7 whether an error ends the
+// socket. The socket URL carries the token: it goes to `new WebSocket` only.
 import { OblienError } from "./oblien_error.js";
 
-const error = (code, message) => new OblienError(code, message);
+const error = (code, message, status) => new OblienError(code, message, status);
 const disposed = () => error("disposed", "The client was disposed");
 const copy = (e) => new OblienError(e.code, e.message, e.status, e.retryAfter, e.requestId);
+const isObject = (v) => v && typeof v == "object" && !Array.isArray(v);
+
+/** Standard base64 as `core::base64url` reads it (`=` padding optional), or undefined. */
+const base64 = (s) =>
+  typeof s == "string" && /^[A-Za-z0-9+/]*$/.test((s = s.replace(/=+$/, ""))) && s.length % 4 != 1
+    ? Uint8Array.from(atob(s), (c) => c.charCodeAt(0))
+    : undefined;
+
+/** `{call}: {subject} must be {rule}` (as `convert::invalid` words it). */
+const invalid = (call, subject, rule) => error("invalid_options", `${call}: ${subject} must be ${rule}`);
+
+/** Reads the options of `call` as `convert::Options` does: absent, or an object whose members
+ * `spec` checks in order (`[key, test]`, `test` returns the rule a value breaks): their values,
+ * `null` read as absent. */
+const read = (call, o, spec) => {
+  if (o != null && (typeof o != "object" || Array.isArray(o))) {
+    throw invalid(call, "options", `an object, not ${Array.isArray(o) ? "an array" : "a " + typeof o}`);
+  }
+  const values = {};
+  for (const [key, test] of spec) {
+    const v = o?.[key];
+    const rule = test(v);
+    if (rule) throw invalid(call, "options." + key, rule);
+    values[key] = v ?? undefined;
+  }
+  return values;
+};
+const optional = (test, rule) => (v) => v != null && !test(v) && rule;
+const isString = optional((v) => typeof v == "string", "a string");
+const SIGNAL = ["signal", optional((v) => v instanceof AbortSignal, "an AbortSignal")];
+const integer = (key, max, min = 1) => [
+  key,
+  optional((v) => typeof v == "number" && v >= min && v <= max && v % 1 == 0, min ? "a positive integer" : "an integer ≥ 0"),
+];
+
+/** A terminal id as the one byte a binary frame carries (`core::frames::terminal_byte`). */
+const byte = (id) => {
+  const b = /^\d{1,3}$/.test(id) && +id;
+  if (b > 0 && b < 256) return b;
+  throw error("invalid_options", "This terminal id does not fit the one byte a WebSocket frame carries (1–255)");
+};
+
+/** The `id` argument of `call`. */
+const terminalId = (call, id) => {
+  if (typeof id != "string" || !id) throw invalid(call, "id", "a terminal id string");
+  return id;
+};
+
+const drop = (list, item) => {
+  const i = list.indexOf(item);
+  if (i >= 0) list.splice(i, 1);
+};
 
 /** Calls each callback of `list` with `value`; a callback that throws is the app's bug. */
 const call = (list, value) => {
-  for (const { f } of [...list]) {
+  for (const f of [...list]) {
     try {
       f(value);
     } catch {}
   }
 };
 
-/** `onX(f)` on `list`: the unsubscribe function. */
+/** `onX(f)` on `list`: the unsubscribe function (one entry per subscription). */
 const on = (list, f) => {
-  const entry = { f };
+  const entry = (value) => f(value);
   list.push(entry);
-  return () => {
-    const i = list.indexOf(entry);
-    if (i >= 0) list.splice(i, 1);
-  };
+  return () => drop(list, entry);
 };
 
-const MAX_QUEUED = 1 << 20;
-const WATCHER_AWAY = "The socket was away: events may have been missed";
-
-class Term {
-  constructor(conn, id, byte, capacity) {
+/** What terminals and watchers share: callbacks, and `close()` (`DELETE` on the gateway). */
+class Item {
+  constructor(conn, path) {
     this.c = conn;
-    this.id = id;
-    this.b = byte;
-    this.cap = capacity;
-    this.l = [[], [], []]; // onData, onExit, onNotice
-    this.d = []; // the last `cap` bytes delivered, as chunks
-    this.n = 0;
-    this.held = null; // live frames held while catching up
-    this.k = 0; // catch-up epoch
-    this.size = undefined;
-    this.exitCode = undefined; // an exit that came during a catch-up
-    this.ended = false;
+    this.p = path;
+    this.l = [[], [], []];
   }
 
   on(kind, f) {
     return on(this.l[kind], f);
+  }
+
+  async close() {
+    this.ended = true;
+    this.c.forget(this);
+    try {
+      await this.c.r(1, "DELETE", [this.p, this.sid]);
+    } catch (e) {
+      if (e.status !== 404) throw e;
+    }
+  }
+}
+
+/** A terminal (callbacks: onData, onExit, onNotice), once `Conn.open` put it on the socket. */
+class Term extends Item {
+  constructor(conn) {
+    super(conn, "/terminals/");
+    this.d = []; // the last `cap` bytes delivered, as chunks
+    this.n = 0;
+    this.k = 0; // catch-up epoch
+    // held: live frames held while catching up; exitCode: an exit that came meanwhile.
   }
 
   deliver(bytes) {
@@ -104,7 +164,7 @@ class Term {
     const c = this.c;
     if (c.e) return copy(c.e);
     if (c.s === "closed") return disposed();
-    if (c.n + bytes.length > MAX_QUEUED) {
+    if (c.n + bytes.length > 1 << 20) {
       return error("buffer_full", "More than 1 MiB of input waits for the socket: write later");
     }
     const frame = new Uint8Array(bytes.length + 1);
@@ -127,42 +187,12 @@ class Term {
     const [cols, rows] = this.size;
     return JSON.stringify({ channel: "terminal", type: "resize", id: String(this.b), cols, rows });
   }
-
-  async close() {
-    this.ended = true;
-    const c = this.c;
-    c.forget(c.T, this);
-    try {
-      await c.r(1, "DELETE", "/terminals/", this.id);
-    } catch (e) {
-      if (e.status !== 404) throw e;
-    }
-  }
 }
 
-class Watch {
-  constructor(conn, path, excludes) {
-    this.c = conn;
-    this.path = path;
-    this.ex = excludes;
-    this.l = [[], []]; // onEvent, onOverflow
-    this.ended = false;
-    this.ready = new Promise((ok) => (this.done = ok));
-  }
-
-  on(kind, f) {
-    return on(this.l[kind], f);
-  }
-
-  async close() {
-    this.ended = true;
-    const c = this.c;
-    c.forget(c.W, this);
-    try {
-      await c.r(1, "DELETE", "/watchers/", this.sid);
-    } catch (e) {
-      if (e.status !== 404) throw e;
-    }
+/** A watcher (callbacks: onEvent, onOverflow); `sid` is its id on the gateway now. */
+class Watch extends Item {
+  constructor(conn) {
+    super(conn, "/watchers/");
   }
 }
 
@@ -220,66 +250,131 @@ export class Conn {
     }
   }
 
-  /** A terminal the gateway knows, on this socket: the terminal, or the error. */
-  terminal(id, byte, capacity, size) {
-    const e = this.need();
-    if (e) return e;
-    const t = new Term(this, id, byte, capacity);
-    t.size = size;
-    this.T.push(t);
-    if (this.s === "open") this.catchUp(t);
-    return t;
+  term() {
+    return new Term(this);
   }
 
-  watcher(path, excludes) {
-    return new Watch(this, path, excludes);
+  watcher() {
+    return new Watch(this);
   }
 
-  /** `watchers.create`: created, then resolved with `handle` once the gateway says ready. */
-  async watch(w, handle, signal, timeoutMs) {
-    let e;
+  /** `terminals.create(options)` or `terminals.attach(id, options)`: resolves with `handle` once
+   * `t` is on the socket, else frees it (and ends a terminal it created but cannot use). */
+  async open(t, handle, attach, id, o) {
+    let made, cap, size, s;
     try {
-      w.id = w.sid = await this.r(6, w.path, w.ex);
-    } catch (error) {
-      e = error;
-    }
-    e ??= this.need();
-    if (e) {
+      if (attach) {
+        const call = "terminals.attach(id, options)";
+        byte(terminalId(call, id));
+        const { signal } = read(call, o, [SIGNAL]);
+        // The terminal's scrollback size comes from the list (it bounds what catch-up can align).
+        const list = (await this.r(1, "GET", ["/terminals"], undefined, signal))?.terminals;
+        s = Array.isArray(list) && list.find((s) => s?.id === id || s?.id === +id);
+        if (!s) throw error("not_found", "No such terminal in this workspace", 404);
+      } else {
+        const call = "terminals.create(options)";
+        const { signal, cols, rows, scrollbackSize, shell } = read(call, o, [
+          SIGNAL,
+          integer("cols", 1e4),
+          integer("rows", 1e4),
+          integer("scrollbackSize", 2 ** 26),
+          ["shell", isString],
+        ]);
+        cap = scrollbackSize;
+        // Sent again after every reconnect.
+        if (cols != null && rows != null) size = [cols, rows];
+        const cmd = shell == null ? undefined : [shell];
+        const body = JSON.stringify({ cols, rows, scrollback_size: cap, cmd });
+        const v = await this.r(1, "POST", ["/terminals"], body, signal);
+        s = isObject(v?.terminal) ? v.terminal : v;
+        id = s?.id;
+        if (typeof id == "number" && id % 1 == 0) id = String(id);
+        if (typeof id != "string") throw error("server_error", "The terminal has no id");
+        made = id;
+      }
+      // A usize in the core: whole, 0 to 2^32 - 1.
+      const n = s.scrollback_size;
+      t.cap = typeof n == "number" ? Math.min(Math.max(Math.trunc(n), 0), 2 ** 32 - 1) : cap ?? 65536;
+      t.b = byte(id);
+      const e = this.need();
+      if (e) throw e;
+      t.id = t.sid = id;
+      t.size = size;
+      this.T.push(t);
+      if (this.s === "open") this.catchUp(t);
+      return handle;
+    } catch (e) {
+      if (made != null) await this.r(1, "DELETE", ["/terminals/", made]).catch(() => {});
       handle.free();
       throw e;
     }
-    this.W.push(w);
-    let stop;
-    const ended = new Promise((_, no) => {
-      const timer = setTimeout(() => no(error("timeout", "The watcher was not ready in time")), timeoutMs);
-      const ds = this.ds;
-      const dead = () => no(ds.aborted ? disposed() : error("aborted", "The request was aborted"));
-      ds.addEventListener("abort", dead);
-      signal?.addEventListener("abort", dead);
-      stop = () => {
-        clearTimeout(timer);
-        ds.removeEventListener("abort", dead);
-        signal?.removeEventListener("abort", dead);
-      };
-      if (ds.aborted || signal?.aborted) dead();
-    });
+  }
+
+  /** `terminals.scrollback(id, options)`: the bytes of the gateway's `{scrollback: <base64>}`. */
+  async scrollback(id, o) {
+    const call = "terminals.scrollback(id, options)";
+    terminalId(call, id);
+    const { signal, bytes } = read(call, o, [SIGNAL, integer("bytes", 1e12, 0)]);
+    const query = bytes == null ? "" : "?bytes=" + bytes;
+    const data = base64((await this.r(1, "GET", ["/terminals/", id, "/scrollback" + query], undefined, signal))?.scrollback);
+    if (!data) throw error("server_error", "The scrollback is not base64");
+    return data;
+  }
+
+  /** `POST /watchers`: the watcher's id. */
+  async make(w) {
+    const v = (await this.r(1, "POST", ["/watchers"], JSON.stringify({ path: w.path, excludes: w.ex })))?.watcher;
+    if (!isObject(v)) throw error("server_error", "The response has no 'watcher' object");
+    const id = v.id;
+    if (typeof id == "number") return String(Math.trunc(id));
+    if (typeof id == "string") return id;
+    throw error("server_error", "The watcher has no id");
+  }
+
+  /** `watchers.create(options)`: created, then resolved with `handle` once the gateway says
+   * ready; `handle` is freed if it fails. */
+  async watch(w, handle, o, timeoutMs) {
+    let stop, added, signal;
     try {
-      const failed = await Promise.race([w.ready, ended]);
-      if (failed) throw failed;
+      const call = "watchers.create(options)";
+      if (o == null) throw invalid(call, "options", "an object");
+      ({ signal, path: w.path, excludes: w.ex } = read(call, o, [
+        ["path", (v) => isString(v) || (!v && "a non-empty string")],
+        SIGNAL,
+        ["excludes", (v) => v !== undefined && !(Array.isArray(v) && [...v].every((e) => typeof e == "string")) && "an array of strings"],
+      ]));
+      w.id = w.sid = await this.make(w);
+      const e = this.need();
+      if (e) throw e;
+      this.W.push((added = w));
+      await new Promise((ok, no) => {
+        w.done = (e) => (e ? no(e) : ok());
+        const timer = setTimeout(() => no(error("timeout", "The watcher was not ready in time")), timeoutMs);
+        const ds = this.ds;
+        const dead = () => no(ds.aborted ? disposed() : error("aborted", "The request was aborted"));
+        ds.addEventListener("abort", dead);
+        signal?.addEventListener("abort", dead);
+        stop = () => {
+          clearTimeout(timer);
+          ds.removeEventListener("abort", dead);
+          signal?.removeEventListener("abort", dead);
+        };
+        if (ds.aborted || signal?.aborted) dead();
+      });
     } catch (e) {
-      await w.close().catch(() => {});
+      await added?.close().catch(() => {});
       handle.free();
       throw e;
     } finally {
-      stop();
+      stop?.();
     }
     w.done = null;
     return handle;
   }
 
-  forget(list, item) {
-    const i = list.indexOf(item);
-    if (i >= 0) list.splice(i, 1);
+  forget(item) {
+    drop(this.T, item);
+    drop(this.W, item);
     if (!this.T.length && !this.W.length && this.s !== "closed") {
       this.closeSocket();
       this.set("idle");
@@ -289,10 +384,8 @@ export class Conn {
   /** `connection.reconnect()`: take the socket back after `replaced` (or try again at once). */
   reconnect() {
     if (this.s === "closed" || this.s === "idle") return;
-    this.closeSocket();
     this.a = 0;
-    this.set("reconnecting");
-    this.connect();
+    this.renew();
   }
 
   /** Disposed, freed, or the workspace is unreachable: nothing reconnects any more. */
@@ -328,20 +421,24 @@ export class Conn {
     }
   }
 
-  /** One attempt: the URL (a reconnect first probes /health), then `new WebSocket`. */
+  /** One attempt: a reconnect first probes `GET /health` (a handshake the gateway would refuse
+   * is never tried: browsers hide its status and log its URL), then the URL, then `new WebSocket`;
+   * an error the core calls final ends the socket, any other retries later. */
   async connect() {
     const k = ++this.k;
-    const stale = this.st;
-    this.st = false;
-    let next;
+    let next, e;
     try {
-      next = await this.r(0, this.s !== "connecting", stale, this.g);
-    } catch (e) {
-      if (this.k === k && !this.dead) this.shutDown(e);
-      return;
+      if (this.st) this.r(0, this.g);
+      this.st = false;
+      if (this.s !== "connecting") await this.r(1, "GET", ["/health"]);
+      next = await this.r(6);
+    } catch (x) {
+      e = x;
     }
-    if (this.k !== k || this.dead || this.s === "closed") return;
-    if (!next) return this.retry();
+    if (this.k !== k || this.dead) return;
+    if (e && this.r(7, e.code, e.status)) return this.shutDown(e);
+    if (this.s === "closed") return;
+    if (e) return this.retry();
     this.g = next[1];
     let ws;
     try {
@@ -359,8 +456,7 @@ export class Conn {
   }
 
   opened() {
-    const now = Date.now();
-    this.o = this.beat = now;
+    this.o = this.beat = Date.now();
     this.set("open");
     this.e = null;
     clearInterval(this.hb);
@@ -374,7 +470,10 @@ export class Conn {
     // Sizes first, then what waited, then each terminal catches up and watchers are checked.
     const terminals = [...this.T];
     for (const t of terminals) if (t.size) this.send(t.frame());
-    this.flush();
+    const queued = this.q;
+    this.q = [];
+    this.n = 0;
+    for (const m of queued) this.send(m);
     for (const t of terminals) this.catchUp(t);
     if (this.a > 0 || this.k > 1) for (const w of [...this.W]) this.restore(w);
   }
@@ -383,24 +482,19 @@ export class Conn {
     if (typeof data === "string") {
       const m = this.r(3, data);
       if (!m) return;
-      if (m[0] === 0) {
-        const t = this.T.find((t) => t.b === m[1]);
-        if (t) {
-          t.exit(m[2]);
-          if (t.ended) this.forget(this.T, t);
-        }
+      if (m[0]) {
+        const w = this.W.find((w) => w.sid === m[1]);
+        if (m[0] === 1) w?.done?.();
+        else if (w) call(w.l[m[0] - 2], m[0] === 2 ? { path: m[2], op: m[3] } : m[2]);
         return;
       }
-      const w = this.W.find((w) => w.sid === m[1]);
-      if (!w) return;
-      if (m[0] === 1) w.done?.();
-      else if (m[0] === 2) call(w.l[0], { path: m[2], op: m[3] });
-      else call(w.l[1], m[2]);
+      const t = this.T.find((t) => t.b === m[1]);
+      t?.exit(m[2]);
+      if (t?.ended) this.forget(t);
       return;
     }
     const bytes = new Uint8Array(data);
-    if (bytes.length < 2) return;
-    this.T.find((t) => t.b === bytes[0])?.output(bytes.slice(1));
+    if (bytes.length > 1) this.T.find((t) => t.b === bytes[0])?.output(bytes.slice(1));
   }
 
   closed(code) {
@@ -423,7 +517,8 @@ export class Conn {
     this.rt = setTimeout(() => this.connect(), this.r(5, ++this.a));
   }
 
-  /** Replace a socket that may be dead: a new one at once, catching up from the scrollback. */
+  /** Replace a socket that may be dead (or retry now): a new one at once, catching up from the
+   * scrollback. */
   renew() {
     this.closeSocket();
     this.set("reconnecting");
@@ -438,13 +533,9 @@ export class Conn {
     const options = { signal: this.p.signal };
     const wake = (e) => {
       const visible = !window.document || document.visibilityState === "visible";
-      if (this.s === "reconnecting" && visible) {
-        this.closeSocket();
-        this.connect();
-      } else if (this.s === "open" && (e.type === "online" || e.persisted)) {
-        // A network change or a page restored from the back/forward cache: it may be dead.
-        this.renew();
-      }
+      if (this.s === "reconnecting" && visible) this.renew();
+      // A network change or a page restored from the back/forward cache: it may be dead.
+      else if (this.s === "open" && (e.type === "online" || e.persisted)) this.renew();
     };
     window.document?.addEventListener("visibilitychange", wake, options);
     window.addEventListener("online", wake, options);
@@ -462,56 +553,46 @@ export class Conn {
     this.q.push(message);
   }
 
-  flush() {
-    const queued = this.q;
-    this.q = [];
-    this.n = 0;
-    for (const m of queued) this.send(m);
-  }
-
   /** Fetches the terminal's scrollback and delivers what the consumer missed, once. */
   async catchUp(t) {
     const k = ++t.k;
     t.held = [];
-    let text = null;
+    let v;
     try {
-      text = await this.r(1, "GET", "/terminals/", t.id, "/scrollback");
+      v = await this.r(1, "GET", ["/terminals/", t.id, "/scrollback"]);
     } catch {}
     if (t.k !== k || this.dead) return;
     const held = t.held;
     t.held = null;
-    const plan = text == null ? undefined : this.r(2, t.delivered(), text, t.cap, held);
-    const exit = t.exitCode;
+    let exit = t.exitCode;
     t.exitCode = undefined;
+    // {scrollback: <base64>, alive, exit_code}; no scrollback to align with: what came live is
+    // delivered with a notice that output may be lost.
+    const bytes = isObject(v) && (typeof v.scrollback == "string" ? base64(v.scrollback) : new Uint8Array());
+    const plan = bytes && this.r(2, t.delivered(), bytes, t.cap, held);
     if (plan) {
       if (plan[0]) t.notice(plan[0]);
       t.deliver(plan[1]);
-      for (const frame of held.slice(plan[2])) t.deliver(frame);
-      const code = plan[3] ?? exit;
-      if (code !== undefined) t.exit(code);
-    } else {
-      // No scrollback to align with: deliver what came live, say output may be lost.
-      t.notice("gap");
-      for (const frame of held) t.deliver(frame);
-      if (exit !== undefined) t.exit(exit);
-    }
-    if (t.ended) this.forget(this.T, t);
+      held.splice(0, plan[2]);
+      if (v.alive === false) exit = Number.isInteger(v.exit_code) ? v.exit_code : -1;
+    } else t.notice("gap");
+    for (const frame of held) t.deliver(frame);
+    if (exit !== undefined) t.exit(exit);
+    if (t.ended) this.forget(t);
   }
 
   /** After a reconnect: the watcher still exists, or is created again under a new id; either
    * way events may have been missed while the socket was away. */
   async restore(w) {
-    let gone = false;
     try {
-      await this.r(1, "GET", "/watchers/", w.sid);
+      await this.r(1, "GET", ["/watchers/", w.sid]);
     } catch (e) {
-      gone = e.status === 404;
+      if (e.status === 404 && !this.dead) {
+        try {
+          w.sid = await this.make(w);
+        } catch {}
+      }
     }
-    if (gone && !this.dead) {
-      try {
-        w.sid = await this.r(6, w.path, w.ex);
-      } catch {}
-    }
-    if (!w.ended) call(w.l[1], WATCHER_AWAY);
+    if (!w.ended) call(w.l[1], "The socket was away: events may have been missed");
   }
 }

@@ -101,13 +101,6 @@ impl Options {
             .ok_or_else(|| self.fail(key, "a string"))
     }
 
-    /// A required, non-empty string (`path`, `query`).
-    pub fn text(&self, key: &str) -> Result<String, ClientError> {
-        self.string(key)?
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| self.fail(key, "a non-empty string"))
-    }
-
     pub fn bool(&self, key: &str) -> Result<Option<bool>, ClientError> {
         let value = self.get(key);
         if absent(&value) {
@@ -117,25 +110,6 @@ impl Options {
             .as_bool()
             .map(Some)
             .ok_or_else(|| self.fail(key, "a boolean"))
-    }
-
-    /// An integer in `[min, max]`.
-    pub fn integer(&self, key: &str, min: f64, max: f64) -> Result<Option<u64>, ClientError> {
-        let value = self.get(key);
-        if absent(&value) {
-            return Ok(None);
-        }
-        match value.as_f64() {
-            Some(n) if n >= min && n <= max && n.fract() == 0.0 => Ok(Some(n as u64)),
-            _ => Err(self.fail(
-                key,
-                if min >= 1.0 {
-                    "a positive integer"
-                } else {
-                    "an integer ≥ 0"
-                },
-            )),
-        }
     }
 
     /// A finite number > 0.

@@ -32,19 +32,6 @@ pub fn to_js(error: ClientError) -> JsValue {
     )
 }
 
-/// An `OblienError` made by `js/socket.js` (or [`to_js`]) → the `ClientError` it says.
-pub fn from_js(value: &JsValue) -> ClientError {
-    let get = |key: &str| js_sys::Reflect::get(value, &JsValue::from_str(key)).unwrap_or_default();
-    let mut error = ClientError::new(
-        &get("code").as_string().unwrap_or_default(),
-        get("message").as_string().unwrap_or_default(),
-    );
-    error.status = get("status").as_f64().map(|n| n as u16);
-    error.retry_after = get("retryAfter").as_f64().map(|n| n as u32);
-    error.request_id = get("requestId").as_string();
-    error
-}
-
 /// `true` when `value` is an error thrown or rejected by this package.
 #[wasm_bindgen(js_name = isOblienError, unchecked_return_type = "value is OblienError")]
 pub fn is_oblien_error(#[wasm_bindgen(unchecked_param_type = "unknown")] value: &JsValue) -> bool {

@@ -3,7 +3,7 @@
 // one socket, reconnect after a drop / a rotation / a token expiry, `replaced` without a loop,
 // watcher events from every source, overflow, dispose. Output must arrive exactly once.
 import { assert, eq, sleep, test } from "./harness.js";
-import { admin, client, fault, mint, setupPackage, tenant, waitFor } from "./support.js";
+import { admin, client, fault, mint, rejects, setupPackage, tenant, waitFor } from "./support.js";
 
 export async function setup() {
   await setupPackage();
@@ -230,6 +230,49 @@ test("dispose with open terminals: the socket closes, state 'closed', no page er
   await waitFor(() => rt.connection.state === "closed", "closed on dispose");
   eq(rt.connection.error?.code, "disposed", "connection.error");
   await sleep(300);
+});
+
+test("terminals and watchers: option errors name the call, the option and the rule; nothing is created, the socket stays idle", async (t) => {
+  const { rt } = await freshRuntime(t, "term-opts");
+  const msg = (call, rest) => new RegExp(`^${call.replace(/[().]/g, "\\$&")}: ${rest}$`);
+  const create = "terminals.create(options)";
+  const attach = "terminals.attach(id, options)";
+  const scrollback = "terminals.scrollback(id, options)";
+  const watch = "watchers.create(options)";
+  const cases = [
+    [() => rt.terminals.create(5), msg(create, "options must be an object, not a number")],
+    [() => rt.terminals.create([1]), msg(create, "options must be an object, not an array")],
+    [() => rt.terminals.create(() => {}), msg(create, "options must be an object, not a function")],
+    [() => rt.terminals.create({ signal: 1 }), msg(create, "options\\.signal must be an AbortSignal")],
+    [() => rt.terminals.create({ cols: 0 }), msg(create, "options\\.cols must be a positive integer")],
+    [() => rt.terminals.create({ cols: 80, rows: 1.5 }), msg(create, "options\\.rows must be a positive integer")],
+    [() => rt.terminals.create({ rows: 10001 }), msg(create, "options\\.rows must be a positive integer")],
+    [() => rt.terminals.create({ scrollbackSize: 2 ** 26 + 1 }), msg(create, "options\\.scrollbackSize must be a positive integer")],
+    [() => rt.terminals.create({ shell: ["/bin/sh"] }), msg(create, "options\\.shell must be a string")],
+    [() => rt.terminals.attach(1), msg(attach, "id must be a terminal id string")],
+    [() => rt.terminals.attach(""), msg(attach, "id must be a terminal id string")],
+    [() => rt.terminals.attach("300"), /^This terminal id does not fit the one byte a WebSocket frame carries \(1–255\)$/],
+    [() => rt.terminals.attach("1", "x"), msg(attach, "options must be an object, not a string")],
+    [() => rt.terminals.attach("1", { signal: {} }), msg(attach, "options\\.signal must be an AbortSignal")],
+    [() => rt.terminals.scrollback(undefined), msg(scrollback, "id must be a terminal id string")],
+    [() => rt.terminals.scrollback("1", { bytes: -1 }), msg(scrollback, "options\\.bytes must be an integer ≥ 0")],
+    [() => rt.watchers.create(), msg(watch, "options must be an object")],
+    [() => rt.watchers.create(null), msg(watch, "options must be an object")],
+    [() => rt.watchers.create(true), msg(watch, "options must be an object, not a boolean")],
+    [() => rt.watchers.create({}), msg(watch, "options\\.path must be a non-empty string")],
+    [() => rt.watchers.create({ path: "" }), msg(watch, "options\\.path must be a non-empty string")],
+    [() => rt.watchers.create({ path: 1, signal: 1 }), msg(watch, "options\\.path must be a string")],
+    [() => rt.watchers.create({ path: "/app", signal: 1 }), msg(watch, "options\\.signal must be an AbortSignal")],
+    [() => rt.watchers.create({ path: "/app", excludes: null }), msg(watch, "options\\.excludes must be an array of strings")],
+    [() => rt.watchers.create({ path: "/app", excludes: ["a", 1] }), msg(watch, "options\\.excludes must be an array of strings")],
+  ];
+  for (const [call, message] of cases) await rejects(call(), { code: "invalid_options", message }, String(message));
+  eq(rt.connection.state, "idle", "no socket for calls that never started");
+  eq((await rt.terminals.list()).length, 0, "no terminal was created");
+  eq((await rt.watchers.list()).length, 0, "no watcher was created");
+  // null options are absent ones.
+  const term = await rt.terminals.create({ cols: null, signal: null, shell: null });
+  await term.close();
 });
 
 test("stop: the socket ends with workspace_not_running, not a reconnect loop", async (t) => {

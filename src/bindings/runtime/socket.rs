@@ -9,18 +9,15 @@
 //! The token stands in the URL because browsers cannot set headers on a WebSocket: that URL is
 //! built here, handed to `new WebSocket` and dropped; it is never logged nor put in an error.
 
-use super::target::Target;
-use crate::bindings::convert::set;
+use super::target::{gateway_call, Target};
 use crate::bindings::error::{promise, to_js};
 use crate::core::api;
-use crate::core::base64url;
 use crate::core::catchup;
-use crate::core::error::{codes, ClientError};
+use crate::core::error::ClientError;
 use crate::core::frames::{self, Message};
-use crate::core::json::{self, Value};
-use crate::core::runtime::{HttpRequest, Runtime};
+use crate::core::runtime::{Body, HttpRequest, Runtime};
 use crate::core::socket::{self, AfterClose};
-use js_sys::{Array, Function, Object, Promise, Uint8Array};
+use js_sys::{Array, Function, Promise, Uint8Array};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
@@ -48,19 +45,34 @@ extern "C" {
     fn shut_down(this: &Conn, error: JsValue);
     #[wasm_bindgen(method)]
     fn end(this: &Conn);
-    /// A terminal object, or the error that stops it.
+    /// A terminal object, not on the socket yet.
     #[wasm_bindgen(method)]
-    pub fn terminal(this: &Conn, id: &str, byte: u8, capacity: f64, size: JsValue) -> JsValue;
+    pub fn term(this: &Conn) -> Handle;
+    /// `terminals.create(options)` or `terminals.attach(id, options)`: resolves with `handle`
+    /// once `term` is on the socket; frees `handle` otherwise.
+    #[wasm_bindgen(method)]
+    pub fn open(
+        this: &Conn,
+        term: &Handle,
+        handle: &JsValue,
+        attach: bool,
+        id: JsValue,
+        options: Option<JsValue>,
+    ) -> Promise;
+    /// `terminals.scrollback(id, options)`.
+    #[wasm_bindgen(method)]
+    pub fn scrollback(this: &Conn, id: JsValue, options: Option<JsValue>) -> Promise;
     /// A watcher object, not created yet.
     #[wasm_bindgen(method)]
-    pub fn watcher(this: &Conn, path: &str, excludes: &JsValue) -> Handle;
-    /// `watchers.create`: resolves with `handle` once the gateway says the watcher is ready.
+    pub fn watcher(this: &Conn) -> Handle;
+    /// `watchers.create(options)`: resolves with `handle` once the gateway says the watcher is
+    /// ready; frees `handle` otherwise.
     #[wasm_bindgen(method)]
     pub fn watch(
         this: &Conn,
         watcher: &Handle,
         handle: &JsValue,
-        signal: Option<web_sys::AbortSignal>,
+        options: JsValue,
         timeout_ms: f64,
     ) -> Promise;
 
@@ -158,44 +170,52 @@ impl Drop for Connection {
 fn decide(target: &Rc<Target>, op: u32, a: JsValue, b: JsValue, c: JsValue, d: JsValue) -> JsValue {
     let number = |v: &JsValue| v.as_f64().unwrap_or(0.0);
     match op {
-        0 => next_attempt(target, a.is_truthy(), b.is_truthy(), number(&c) as u64).into(),
+        0 => {
+            // The held token is dead (rotated): forget it, unless it was renewed meanwhile.
+            let cell = target.cell();
+            if cell.generation() == number(&a) as u64 {
+                cell.clear();
+            }
+            JsValue::UNDEFINED
+        }
         1 => {
+            // `method`, the path's pieces (every second one an id, encoded), a JSON body, a signal.
             let method = match a.as_string().as_deref() {
                 Some("DELETE") => "DELETE",
+                Some("POST") => "POST",
                 _ => "GET",
             };
-            let mut path = b.as_string().unwrap_or_default();
-            path.push_str(&api::encode_component(&c.as_string().unwrap_or_default()));
-            path.push_str(&d.as_string().unwrap_or_default());
-            let target = target.clone();
-            promise(async move {
-                let request = HttpRequest {
-                    method,
-                    url: target.url(&path, &[]),
-                    body: None,
-                };
-                Ok(target.call_text(request, None).await?.into())
-            })
-            .into()
+            let mut path = String::new();
+            for (i, piece) in Array::from(&b).iter().enumerate() {
+                let piece = piece.as_string().unwrap_or_default();
+                path.push_str(&if i % 2 == 1 {
+                    api::encode_component(&piece)
+                } else {
+                    piece
+                });
+            }
+            let request = HttpRequest {
+                method,
+                url: target.url(&path, &[]),
+                body: c.as_string().map(Body::Json),
+            };
+            gateway_call(target, Ok((request, d.dyn_into().ok())), None).into()
         }
         2 => {
-            let Some((bytes, exit)) = b.as_string().as_deref().and_then(scrollback) else {
-                return JsValue::UNDEFINED;
-            };
             let delivered = Uint8Array::new(&a).to_vec();
+            let bytes = Uint8Array::new(&b).to_vec();
             let held: Vec<Vec<u8>> = Array::from(&d)
                 .iter()
                 .map(|f| Uint8Array::new(&f).to_vec())
                 .collect();
             let live: Vec<&[u8]> = held.iter().map(Vec::as_slice).collect();
             let alignment = catchup::align(&delivered, &bytes, number(&c) as usize, &live);
-            Array::of4(
+            Array::of3(
                 &alignment
                     .notice
                     .map_or(JsValue::UNDEFINED, |n| n.as_str().into()),
                 &Uint8Array::from(&bytes[alignment.missed_from..]),
                 &(alignment.live_frames_covered as f64).into(),
-                &exit.map_or(JsValue::UNDEFINED, JsValue::from),
             )
             .into()
         }
@@ -225,40 +245,29 @@ fn decide(target: &Rc<Target>, op: u32, a: JsValue, b: JsValue, c: JsValue, d: J
             })
         }
         5 => socket::retry_delay_ms(number(&a) as u32, target.session.platform.random()).into(),
+        6 => lease(target).into(),
         _ => {
-            let target = target.clone();
-            let path = a.as_string().unwrap_or_default();
-            promise(async move { Ok(create_watcher(&target, &path, &b).await?.into()) }).into()
+            let mut error = ClientError::new(&a.as_string().unwrap_or_default(), "");
+            error.status = b.as_f64().map(|n| n as u16);
+            socket::is_final(&error).into()
         }
     }
 }
 
-/// One attempt's URL. A reconnect first asks `GET /health` with the same rules as any gateway call
-/// (a refused token is re-minted there): a handshake the gateway would refuse is never tried,
-/// since browsers hide its status and log its URL, token included. Resolves with `[url,
-/// generation]`, with `null` to retry later, rejects with the error that ends the socket.
-fn next_attempt(target: &Rc<Target>, probe_first: bool, stale: bool, generation: u64) -> Promise {
+/// The next attempt's URL, with a gateway token valid now: resolves with `[url, generation]`,
+/// rejects with the error (`socket::is_final` says whether it ends the socket). The snippet asks
+/// `GET /health` first on a reconnect (with the same rules as any gateway call, so a refused
+/// token is re-minted there): a handshake the gateway would refuse is never tried, since
+/// browsers hide its status and log its URL, token included.
+fn lease(target: &Rc<Target>) -> Promise {
     let target = target.clone();
     promise(async move {
-        let cell = target.cell();
-        if stale && cell.generation() == generation {
-            cell.clear();
-        }
-        if probe_first {
-            let health = target.url("/health", &[]);
-            let probe = target.call_text(api::get(health), None).await;
-            if socket::after_probe(probe.map(|_| ()))?.is_some() {
-                return Ok(JsValue::NULL);
-            }
-        }
-        match target.session.guarded(None, cell.acquire()).await {
-            Ok(lease) => {
-                let url = socket_url(&target.session.gateway_url, &lease.secret);
-                Ok(Array::of2(&url.into(), &(lease.generation as f64).into()).into())
-            }
-            Err(error) if socket::is_final(&error) => Err(error),
-            Err(_) => Ok(JsValue::NULL),
-        }
+        let lease = target
+            .session
+            .guarded(None, target.cell().acquire())
+            .await?;
+        let url = socket_url(&target.session.gateway_url, &lease.secret);
+        Ok(Array::of2(&url.into(), &(lease.generation as f64).into()).into())
     })
 }
 
@@ -274,47 +283,4 @@ fn socket_url(gateway_url: &str, token: &str) -> String {
     url.push_str("/ws?token=");
     url.push_str(&api::encode_component(token));
     url
-}
-
-/// `{scrollback: <base64>, alive, exit_code}` → the bytes, and the exit code once it ended.
-fn scrollback(text: &str) -> Option<(Vec<u8>, Option<i32>)> {
-    let members = json::object(text)?;
-    let bytes = match json::last(&members, "scrollback") {
-        Some(Value::String(s)) => base64url::decode_standard(&s.decode())?,
-        _ => Vec::new(),
-    };
-    let alive = json::last(&members, "alive").and_then(Value::as_bool) != Some(false);
-    let exit = match json::last(&members, "exit_code") {
-        Some(Value::Number(n)) if !alive && n.fract() == 0.0 => Some(*n as i32),
-        _ if !alive => Some(-1),
-        _ => None,
-    };
-    Some((bytes, exit))
-}
-
-/// `POST /watchers {path, excludes}` → the gateway's watcher id.
-pub async fn create_watcher(
-    target: &Target,
-    path: &str,
-    excludes: &JsValue,
-) -> Result<String, ClientError> {
-    let body = Object::new();
-    set(&body, "path", &JsValue::from_str(path));
-    if !excludes.is_undefined() {
-        set(&body, "excludes", excludes);
-    }
-    let body = crate::bindings::convert::stringify(&body.into(), "watchers.create(options)")?;
-    let text = target
-        .call_text(api::post(target.url("/watchers", &[]), body), None)
-        .await?;
-    let watcher = crate::core::request::field_object(&text, "watcher")?;
-    let members = json::object(&watcher).unwrap_or_default();
-    match json::last(&members, "id") {
-        Some(Value::String(s)) => Ok(s.decode().into_owned()),
-        Some(Value::Number(n)) => Ok((*n as i64).to_string()),
-        _ => Err(ClientError::new(
-            codes::SERVER_ERROR,
-            "The watcher has no id",
-        )),
-    }
 }

@@ -46,17 +46,7 @@ impl Target {
         live
     }
 
-    /// A gateway JSON call with this workspace's gateway token: the text of a success.
-    pub(crate) async fn call_text(
-        &self,
-        request: HttpRequest,
-        signal: Option<AbortSignal>,
-    ) -> Result<String, ClientError> {
-        let cell = self.cell();
-        self.session.json(&cell, request, signal).await
-    }
-
-    /// [`Target::call_text`], parsed for JS.
+    /// A gateway JSON call with this workspace's gateway token: a success's body, parsed for JS.
     pub(crate) async fn call(
         &self,
         request: HttpRequest,

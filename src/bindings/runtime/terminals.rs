@@ -3,16 +3,7 @@
 
 use super::socket::{thrown, Connection, ConnectionSlot, Handle};
 use super::target::{simple_call, Target};
-use crate::bindings::convert::{get, invalid, json_object, Options};
-use crate::bindings::error::promise;
-use crate::bindings::error::{from_js, is_oblien_error};
-use crate::core::api;
-use crate::core::base64url;
-use crate::core::error::{codes, ClientError};
-use crate::core::frames;
-use crate::core::json::{self, Value};
-use crate::core::request::field_object;
-use js_sys::{Function, Promise, Uint8Array};
+use js_sys::{Function, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -67,49 +58,19 @@ impl RuntimeTerminals {
     }
 }
 
-fn number_field(text: &str, key: &str) -> Option<f64> {
-    let members = json::object(text)?;
-    match json::last(&members, key) {
-        Some(Value::Number(n)) => Some(*n),
-        _ => None,
+impl RuntimeTerminals {
+    /// A `Terminal` that `js/socket.js` puts on the socket once the gateway says which (it reads
+    /// the options, creates or finds the terminal), or frees.
+    fn open(&self, attach: bool, id: JsValue, options: Option<JsValue>) -> Promise {
+        let connection = self.socket.get();
+        let js = connection.js.clone();
+        let term = js.term();
+        let handle = JsValue::from(Terminal {
+            js: term.clone(),
+            _connection: connection,
+        });
+        js.open(&term, &handle, attach, id, options)
     }
-}
-
-fn string_field(text: &str, key: &str) -> Option<String> {
-    let members = json::object(text)?;
-    match json::last(&members, key) {
-        Some(Value::String(s)) => Some(s.decode().into_owned()),
-        Some(Value::Number(n)) if n.fract() == 0.0 => Some((*n as i64).to_string()),
-        _ => None,
-    }
-}
-
-const DEFAULT_SCROLLBACK: usize = 64 * 1024;
-
-/// Attaches a terminal the gateway knows to the runtime's socket: scrollback first, then live.
-fn attach(
-    socket: &ConnectionSlot,
-    id: &str,
-    capacity: usize,
-    size: JsValue,
-) -> Result<Terminal, ClientError> {
-    let byte = frames::terminal_byte(id)?;
-    let connection = socket.get();
-    let js = connection.js.terminal(id, byte, capacity as f64, size);
-    if is_oblien_error(&js) {
-        return Err(from_js(&js));
-    }
-    Ok(Terminal {
-        js: js.unchecked_into(),
-        _connection: connection,
-    })
-}
-
-fn terminal_path(id: &str, rest: &str) -> String {
-    let mut path = String::from("/terminals/");
-    path.push_str(&api::encode_component(id));
-    path.push_str(rest);
-    path
 }
 
 #[wasm_bindgen]
@@ -123,57 +84,7 @@ impl RuntimeTerminals {
             JsValue,
         >,
     ) -> Promise {
-        const CALL: &str = "terminals.create(options)";
-        let target = self.target.clone();
-        let socket = self.socket.clone();
-        promise(async move {
-            let options = Options::read(options, CALL)?;
-            let signal = options.signal()?;
-            let mut pairs = Vec::new();
-            for (key, wire) in [("cols", "cols"), ("rows", "rows")] {
-                if let Some(n) = options.integer(key, 1.0, 10_000.0)? {
-                    pairs.push((wire, JsValue::from_f64(n as f64)));
-                }
-            }
-            let capacity = options.integer("scrollbackSize", 1.0, 64.0 * 1024.0 * 1024.0)?;
-            if let Some(bytes) = capacity {
-                pairs.push(("scrollback_size", JsValue::from_f64(bytes as f64)));
-            }
-            if let Some(shell) = options.string("shell")? {
-                let cmd = js_sys::Array::of1(&JsValue::from_str(&shell));
-                pairs.push(("cmd", cmd.into()));
-            }
-            let body = json_object(&pairs, CALL)?;
-            let text = target
-                .call_text(api::post(target.url("/terminals", &[]), body), signal)
-                .await?;
-            let session = field_object(&text, "terminal").unwrap_or(text);
-            let id = string_field(&session, "id")
-                .ok_or_else(|| ClientError::new(codes::SERVER_ERROR, "The terminal has no id"))?;
-            let capacity = number_field(&session, "scrollback_size")
-                .map(|n| n as usize)
-                .or(capacity.map(|n| n as usize))
-                .unwrap_or(DEFAULT_SCROLLBACK);
-            // Sent again after every reconnect.
-            let size = match (
-                options.integer("cols", 1.0, 10_000.0)?,
-                options.integer("rows", 1.0, 10_000.0)?,
-            ) {
-                (Some(cols), Some(rows)) => {
-                    js_sys::Array::of2(&(cols as f64).into(), &(rows as f64).into()).into()
-                }
-                _ => JsValue::UNDEFINED,
-            };
-            match attach(&socket, &id, capacity, size) {
-                Ok(terminal) => Ok(terminal.into()),
-                Err(error) => {
-                    // Not usable over the socket (its id does not fit a frame): do not leave it running.
-                    let url = target.url(&terminal_path(&id, ""), &[]);
-                    let _ = target.call_text(api::delete(url), None).await;
-                    Err(error)
-                }
-            }
-        })
+        self.open(false, JsValue::UNDEFINED, options)
     }
 
     /// Attaches to a running terminal: its scrollback first, then live output.
@@ -183,25 +94,7 @@ impl RuntimeTerminals {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
     ) -> Promise {
-        const CALL: &str = "terminals.attach(id, options)";
-        let target = self.target.clone();
-        let socket = self.socket.clone();
-        promise(async move {
-            let id = id
-                .as_string()
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| invalid(CALL, "id", "a terminal id string"))?;
-            frames::terminal_byte(&id)?;
-            let signal = Options::read(options, CALL)?.signal()?;
-            // The terminal's scrollback size, from the list (it bounds what catch-up can align).
-            let list = target
-                .call(api::get(target.url("/terminals", &[])), signal)
-                .await?;
-            let capacity = find_session(&get(&list, "terminals"), &id).ok_or_else(|| {
-                ClientError::new("not_found", "No such terminal in this workspace").with_status(404)
-            })?;
-            Ok(attach(&socket, &id, capacity, JsValue::UNDEFINED)?.into())
-        })
+        self.open(true, id, options)
     }
 
     /// The workspace's terminals (`GET /terminals`).
@@ -229,43 +122,8 @@ impl RuntimeTerminals {
             JsValue,
         >,
     ) -> Promise {
-        const CALL: &str = "terminals.scrollback(id, options)";
-        let target = self.target.clone();
-        promise(async move {
-            let id = id
-                .as_string()
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| invalid(CALL, "id", "a terminal id string"))?;
-            let options = Options::read(options, CALL)?;
-            let signal = options.signal()?;
-            let bytes = options.integer("bytes", 0.0, 1e12)?.map(|n| n.to_string());
-            let url = target.url(&terminal_path(&id, "/scrollback"), &[("bytes", bytes)]);
-            let text = target.call_text(api::get(url), signal).await?;
-            let data = string_field(&text, "scrollback")
-                .and_then(|b| base64url::decode_standard(&b))
-                .ok_or_else(|| {
-                    ClientError::new(codes::SERVER_ERROR, "The scrollback is not base64")
-                })?;
-            Ok(Uint8Array::from(data.as_slice()).into())
-        })
+        self.socket.get().js.scrollback(id, options)
     }
-}
-
-/// The `scrollback_size` of terminal `id` in a `TerminalSession[]`.
-fn find_session(list: &JsValue, id: &str) -> Option<usize> {
-    let list: &js_sys::Array = list.dyn_ref()?;
-    list.iter().find_map(|session| {
-        let this_id = get(&session, "id");
-        // (Compared as numbers too, without formatting a float: that links ~10 KB of wasm.)
-        let number = frames::terminal_byte(id).ok().map(f64::from);
-        let same = this_id.as_string().as_deref() == Some(id)
-            || (number.is_some() && this_id.as_f64() == number);
-        same.then(|| {
-            get(&session, "scrollback_size")
-                .as_f64()
-                .map_or(DEFAULT_SCROLLBACK, |n| n as usize)
-        })
-    })
 }
 
 /// A terminal of the workspace, attached to the runtime's WebSocket.

@@ -3,8 +3,6 @@
 
 use super::socket::{Connection, ConnectionSlot, Handle};
 use super::target::{simple_call, Target};
-use crate::bindings::convert::Options;
-use crate::bindings::error::to_js;
 use js_sys::{Function, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -54,34 +52,16 @@ impl RuntimeWatchers {
         &self,
         #[wasm_bindgen(unchecked_param_type = "CreateWatcherOptions")] options: JsValue,
     ) -> Promise {
-        const CALL: &str = "watchers.create(options)";
-        let read = || {
-            let options = Options::required(options, CALL)?;
-            let path = options.text("path")?;
-            let signal = options.signal()?;
-            let excludes = options.get("excludes");
-            let valid = excludes.is_undefined()
-                || js_sys::Array::is_array(&excludes)
-                    && js_sys::Array::from(&excludes).iter().all(|e| e.is_string());
-            if !valid {
-                return Err(options.fail("excludes", "an array of strings"));
-            }
-            Ok((path, signal, excludes))
-        };
-        let (path, signal, excludes) = match read() {
-            Ok(read) => read,
-            Err(error) => return Promise::reject(&to_js(error)),
-        };
         let connection = self.socket.get();
         let js = connection.js.clone();
-        let watcher = js.watcher(&path, &excludes);
+        let watcher = js.watcher();
         // The handle the promise resolves with (freed by the snippet if the watcher fails).
         let handle = JsValue::from(Watcher {
             js: watcher.clone(),
             _connection: connection,
         });
         let timeout = crate::bindings::platform::timer_delay(self.target.session.timeout_ms());
-        js.watch(&watcher, &handle, signal, f64::from(timeout))
+        js.watch(&watcher, &handle, options, f64::from(timeout))
     }
 
     /// The workspace's watchers (`GET /watchers`).
