@@ -351,6 +351,14 @@ mod tests {
         build(endpoint, "http://g/", &mut read)
     }
 
+    /// The request `run` built; a test failure naming the error otherwise.
+    fn built(result: Result<HttpRequest, ClientError>) -> HttpRequest {
+        match result {
+            Ok(request) => request,
+            Err(error) => panic!("expected a request, got {}", error.message),
+        }
+    }
+
     fn text(s: &str) -> Seen {
         Seen::Text(s.into())
     }
@@ -368,7 +376,7 @@ mod tests {
 
     #[test]
     fn queries_in_table_order() {
-        let r = run(
+        let r = built(run(
             &FILES_LIST,
             &[
                 ("maxDepth", Seen::Number(2.0)),
@@ -376,8 +384,7 @@ mod tests {
                 ("path", text("/a b")),
                 ("pathFilter", text("x&y")),
             ],
-        )
-        .unwrap();
+        ));
         assert_eq!(r.method, "GET");
         assert_eq!(
             r.url,
@@ -389,41 +396,43 @@ mod tests {
             &[("query", text("q")), ("maxResults", Seen::Number(0.0))],
         );
         assert_eq!(
-            r.unwrap().url,
+            built(r).url,
             "http://g/files/search/files?q=q&max_results=0"
         );
-        let r = run(&HEALTH, &[]).unwrap();
+        let r = built(run(&HEALTH, &[]));
         assert_eq!(r.url, "http://g/health");
         let r = run(
             &WORKSPACES_LIST,
             &[("limit", Seen::Number(5.0)), ("status", text("running"))],
         );
-        assert_eq!(r.unwrap().url, "http://g/workspace?limit=5&status=running");
+        assert_eq!(built(r).url, "http://g/workspace?limit=5&status=running");
     }
 
     #[test]
     fn bodies_as_json_stringify_writes_them() {
-        let r = run(&FILES_WRITE, &[("path", text("/f")), ("content", text(""))]).unwrap();
+        let r = built(run(
+            &FILES_WRITE,
+            &[("path", text("/f")), ("content", text(""))],
+        ));
         assert_eq!(r.method, "POST");
         assert_eq!(r.url, "http://g/files/write");
         assert_eq!(
             body(&r),
             r#"{"path":"/f","content":"","create_dirs":false,"append":false}"#
         );
-        let r = run(
+        let r = built(run(
             &FILES_WRITE,
             &[
                 ("path", text("/f")),
                 ("content", text("a\"b\\\n\t\u{1}\u{1f}é\u{2028}")),
                 ("append", Seen::Bool(true)),
             ],
-        )
-        .unwrap();
+        ));
         assert_eq!(
             body(&r),
             "{\"path\":\"/f\",\"content\":\"a\\\"b\\\\\\n\\t\\u0001\\u001fé\u{2028}\",\"create_dirs\":false,\"append\":true}"
         );
-        let r = run(&FILES_MKDIR, &[("path", text("/d"))]).unwrap();
+        let r = built(run(&FILES_MKDIR, &[("path", text("/d"))]));
         assert_eq!(body(&r), r#"{"path":"/d"}"#);
     }
 
