@@ -55,3 +55,68 @@ export function send(method, url, bearer, body, type, dispose, caller, ms, parse
       caller?.removeEventListener("abort", stop);
     });
 }
+
+// A raw call's request, made once and cloned per attempt (`raw`): `rt.fetch(path, init)` with
+// the proxy's target header when given, or the upload's body. Throws when `init` is not valid.
+export function template(url, init, proxy) {
+  const request = init !== null && typeof init === "object" ? new Request(url, init) : new Request(url);
+  if (proxy !== undefined) request.headers.set("X-Oblien-Proxy-Target", proxy);
+  return request;
+}
+
+// What a raw answer says: { response, status, retryAfter, requestId, text }; `text` is read only
+// when `read` asks (1: a copy of the body, the caller keeps it; 2: the body), else "".
+export async function reply(response, read) {
+  const headers = response.headers;
+  let text = "";
+  if (read) {
+    try {
+      text = await (read === 1 ? response.clone() : response).text();
+    } catch {
+      // Read as empty, as the wasm did.
+    }
+  }
+  return {
+    response,
+    status: response.status,
+    retryAfter: headers.get("retry-after") ?? undefined,
+    requestId: headers.get("x-request-id") ?? undefined,
+    text,
+  };
+}
+
+// One attempt of a raw call, in one crossing: `input` a template (cloned: any body) or a URL
+// (a request built from `method`, `body` and its `type`), with the bearer; `ms` bounds the wait
+// for the headers, and the body stays tied to `dispose` and `caller`. Resolves with a `reply`
+// once the headers are in (`proxied`: a 401's body read from a copy, for the wasm to tell the
+// gateway's refusal from the app's own 401); rejects with a number as `send` does.
+export function raw(input, method, body, type, bearer, dispose, caller, ms, proxied) {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), ms);
+  const signal = AbortSignal.any(caller ? [dispose, caller, deadline.signal] : [dispose, deadline.signal]);
+  const authorization = `Bearer ${bearer}`;
+  let request;
+  try {
+    if (typeof input === "string") {
+      const headers = { Authorization: authorization };
+      if (type) headers["Content-Type"] = type;
+      request = new Request(input, { method, headers, body, mode: "cors", credentials: "omit", signal });
+    } else {
+      request = new Request(input.clone(), { signal });
+      request.headers.set("Authorization", authorization);
+    }
+  } catch {
+    clearTimeout(timer);
+    return Promise.reject(0);
+  }
+  return fetch(request).then(
+    (response) => {
+      clearTimeout(timer);
+      return reply(response, proxied && response.status === 401 ? 1 : 0);
+    },
+    () => {
+      clearTimeout(timer);
+      throw dispose.aborted ? 1 : caller?.aborted ? 2 : deadline.signal.aborted ? 3 : 0;
+    },
+  );
+}

@@ -607,7 +607,7 @@ impl Stream {
             };
             let opened = body::open(
                 &self.target,
-                Outgoing::Built(request),
+                Outgoing::built(&request),
                 retries,
                 &self.signals,
                 self.handshake_ms,

@@ -5,18 +5,17 @@
 
 use super::stream::{progress, timeouts, Format, Op, Stream};
 use super::target::Target;
-use crate::bindings::body::{self, StreamSignals};
+use crate::bindings::body;
 use crate::bindings::convert::{invalid, json_object, parse_json, Options};
 use crate::bindings::error::{promise, to_js};
-use crate::bindings::fetch::Outgoing;
+use crate::bindings::fetch::{self, Outgoing};
 use crate::core::api;
 use crate::core::error::ClientError;
-use crate::core::request::Retries;
+use crate::core::request::{send_authorised, Retries};
 use js_sys::{Array, ArrayBuffer, Function, Promise, Uint8Array};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Blob, Request, RequestCredentials, RequestInit, RequestMode};
+use web_sys::Blob;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -142,30 +141,21 @@ async fn upload(
     let callback = on_progress(&options)?;
     let (handshake_ms, _) = timeouts(&target, &options)?;
     let url = target.url("/files/transfer/upload", &[("dest", Some(dest))]);
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_mode(RequestMode::Cors);
-    init.set_credentials(RequestCredentials::Omit);
-    init.set_body(&body);
-    let template = Request::new_with_str_and_init(&url, &init)
-        .map_err(|_| invalid(CALL, "params", "a valid request"))?;
-    let _ = template.headers().set("Content-Type", "application/gzip");
-    let close = AbortController::new().map_err(|_| ClientError::disposed())?;
+    let outgoing = Outgoing::with("POST", &url, body, Some("application/gzip"));
     let caller = options.signal()?;
-    let signals = StreamSignals::new(&target, caller.as_ref(), &close);
     let session = target.session().clone();
+    let mut signals = session.signals(caller.clone());
+    signals.timeout_ms = handshake_ms;
+    let cell = target.cell();
+    let send = move |bearer: &str| fetch::send_raw(&outgoing, bearer, &signals, false);
     let sent = async {
-        let conn = body::open(
-            &target,
-            Outgoing::Template(template),
-            Retries::UNAUTHORIZED_ONLY,
-            &signals,
-            handshake_ms,
-        )
-        .await?;
+        let sent = send_authorised(&cell, &*session.platform, Retries::UNAUTHORIZED_ONLY, &send);
+        let response = sent.await?.0.response();
+        if !response.ok() {
+            return Err(body::refusal(&response, session.now_ms()).await);
+        }
         progress(callback.as_ref(), "upload", size, Some(size));
-        let text = conn.response.text().map_err(|_| ClientError::disposed())?;
-        let text = JsFuture::from(text).await.ok().and_then(|t| t.as_string());
+        let text = fetch::read_whole(&response).await.map(|r| r.text());
         parse_json(&text.unwrap_or_default())
     };
     session.guarded(caller, sent).await
