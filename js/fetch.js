@@ -120,3 +120,37 @@ export function raw(input, method, body, type, bearer, dispose, caller, ms, prox
     },
   );
 }
+
+// `transfer`'s `onProgress`, when given (a throwing callback is the host's bug: ignored).
+export function progress(callback, phase, loadedBytes, total) {
+  if (!callback) return;
+  const report = { phase, loadedBytes };
+  if (total > 0) {
+    report.totalBytes = total;
+    report.percent = Math.min((loadedBytes / total) * 100, 100);
+  }
+  try {
+    callback.call(null, report);
+  } catch {
+    // Ignored.
+  }
+}
+
+// A download's body kept chunk by chunk, with progress (`Content-Length` for the total when
+// sent), then as one Blob of the response's type.
+export function download(response, callback) {
+  const chunks = [];
+  let loaded = 0;
+  const length = parseFloat(response.headers.get("content-length"));
+  const total = Number.isFinite(length) ? length : undefined;
+  return {
+    push(chunk) {
+      loaded += chunk.length;
+      progress(callback, "download", loaded, total);
+      chunks.push(chunk);
+    },
+    blob() {
+      return new Blob(chunks.splice(0), { type: response.headers.get("content-type") ?? "application/gzip" });
+    },
+  };
+}

@@ -12,7 +12,7 @@ use crate::bindings::fetch::{self, Outgoing};
 use crate::core::api;
 use crate::core::error::ClientError;
 use crate::core::request::{send_authorised, Retries};
-use js_sys::{Array, ArrayBuffer, Function, Promise, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Promise, Uint8Array};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::Blob;
@@ -68,15 +68,16 @@ impl RuntimeTransfer {
     }
 }
 
-fn on_progress(options: &Options) -> Result<Option<Function>, ClientError> {
+/// `onProgress`: a function, or `undefined` when not given.
+fn on_progress(options: &Options) -> Result<JsValue, ClientError> {
     let value = options.get("onProgress");
     if value.is_undefined() || value.is_null() {
-        return Ok(None);
+        return Ok(JsValue::UNDEFINED);
     }
-    value
-        .dyn_into::<Function>()
-        .map(Some)
-        .map_err(|_| options.fail("onProgress", "a function"))
+    if !value.is_function() {
+        return Err(options.fail("onProgress", "a function"));
+    }
+    Ok(value)
 }
 
 /// `transfer.download`: a stream of the archive kept as a `Blob` (`Format::Blob`).
@@ -154,7 +155,7 @@ async fn upload(
         if !response.ok() {
             return Err(body::refusal(&response, session.now_ms()).await);
         }
-        progress(callback.as_ref(), "upload", size, Some(size));
+        progress(&callback, "upload", size, Some(size));
         let text = fetch::read_whole(&response).await.map(|r| r.text());
         parse_json(&text.unwrap_or_default())
     };
