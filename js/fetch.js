@@ -87,13 +87,17 @@ export async function reply(response, read) {
 
 // One attempt of a raw call, in one crossing: `input` a template (cloned: any body) or a URL
 // (a request built from `method`, `body` and its `type`), with the bearer; `ms` bounds the wait
-// for the headers, and the body stays tied to `dispose` and `caller`. Resolves with a `reply`
-// once the headers are in (`proxied`: a 401's body read from a copy, for the wasm to tell the
+// for the headers, and the body stays tied to `dispose`, `caller` and the reply's own `abort`
+// (an AbortController: a stream's connection ends with it). Resolves with a `reply` once the
+// headers are in (`proxied`: a 401's body read from a copy, for the wasm to tell the
 // gateway's refusal from the app's own 401); rejects with a number as `send` does.
 export function raw(input, method, body, type, bearer, dispose, caller, ms, proxied) {
   const deadline = new AbortController();
+  const own = new AbortController();
   const timer = setTimeout(() => deadline.abort(), ms);
-  const signal = AbortSignal.any(caller ? [dispose, caller, deadline.signal] : [dispose, deadline.signal]);
+  const signals = [dispose, own.signal, deadline.signal];
+  if (caller) signals.push(caller);
+  const signal = AbortSignal.any(signals);
   const authorization = `Bearer ${bearer}`;
   let request;
   try {
@@ -112,7 +116,10 @@ export function raw(input, method, body, type, bearer, dispose, caller, ms, prox
   return fetch(request).then(
     (response) => {
       clearTimeout(timer);
-      return reply(response, proxied && response.status === 401 ? 1 : 0);
+      return reply(response, proxied && response.status === 401 ? 1 : 0).then((answer) => {
+        answer.abort = own;
+        return answer;
+      });
     },
     () => {
       clearTimeout(timer);

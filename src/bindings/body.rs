@@ -93,13 +93,8 @@ pub async fn open(
     stop: &StreamSignals,
     handshake_ms: f64,
 ) -> Result<Conn, ClientError> {
-    let abort = AbortController::new().map_err(|_| ClientError::disposed())?;
     let mut signals = stop.signals.clone();
     signals.timeout_ms = handshake_ms;
-    signals.caller = Some(match &signals.caller {
-        Some(caller) => any(&[caller, &abort.signal()]),
-        None => abort.signal(),
-    });
     let session = target.session();
     let cell = target.cell();
     let send = move |bearer: &str| fetch::send_raw(&outgoing, bearer, &signals, false);
@@ -110,7 +105,7 @@ pub async fn open(
     }
     Ok(Conn {
         reader: OnceCell::new(),
-        abort,
+        abort: reply.abort(),
         response,
     })
 }
