@@ -128,6 +128,11 @@ export function raw(input, method, body, type, bearer, dispose, caller, ms, prox
   );
 }
 
+// The size of an upload's body (a Blob, an ArrayBuffer or a Uint8Array), or -1 for anything else.
+export function bodySize(body) {
+  return body instanceof Blob ? body.size : body instanceof ArrayBuffer || body instanceof Uint8Array ? body.byteLength : -1;
+}
+
 // `transfer`'s `onProgress`, when given (a throwing callback is the host's bug: ignored).
 export function progress(callback, phase, loadedBytes, total) {
   if (!callback) return;

@@ -12,10 +12,16 @@ use crate::bindings::fetch::{self, Outgoing};
 use crate::core::api;
 use crate::core::error::ClientError;
 use crate::core::request::{send_authorised, Retries};
-use js_sys::{Array, ArrayBuffer, Promise, Uint8Array};
+use js_sys::{Array, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use web_sys::Blob;
+
+#[wasm_bindgen(module = "/js/fetch.js")]
+extern "C" {
+    /// The size of an upload's body, or -1 when it is not one (js/fetch.js).
+    #[wasm_bindgen(js_name = bodySize)]
+    fn body_size(body: &JsValue) -> f64;
+}
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -125,19 +131,14 @@ async fn upload(
     let params = Options::required(params, CALL)?;
     let dest = params.string("dest")?.unwrap_or_else(|| String::from("/"));
     let body = params.get("body");
-    let size = if let Some(blob) = body.dyn_ref::<Blob>() {
-        blob.size()
-    } else if let Some(buffer) = body.dyn_ref::<ArrayBuffer>() {
-        f64::from(buffer.byte_length())
-    } else if let Some(bytes) = body.dyn_ref::<Uint8Array>() {
-        f64::from(bytes.byte_length())
-    } else {
+    let size = body_size(&body);
+    if size < 0.0 {
         return Err(invalid(
             CALL,
             "params.body",
             "a Blob, an ArrayBuffer or a Uint8Array",
         ));
-    };
+    }
     let options = Options::read(options, CALL)?;
     let callback = on_progress(&options)?;
     let (handshake_ms, _) = timeouts(&target, &options)?;
