@@ -1,7 +1,7 @@
 //! `runtime.transfer`: folders as tar.gz. `download` reads the archive's body chunk by chunk
-//! (progress from the bytes read, `Content-Length` for the total when sent) into a `Blob`;
-//! `upload` sends a `Blob`/`ArrayBuffer`/`Uint8Array` with `XMLHttpRequest`, the one browser API
-//! that reports upload progress (browsers cannot stream a request body over HTTP/1.1).
+//! into a `Blob` (js/fetch.js `download`: progress from the bytes read, `Content-Length` for the
+//! total when sent); `upload` sends a `Blob`/`ArrayBuffer`/`Uint8Array` as the body of one raw
+//! request (js/fetch.js `raw`; `fetch` reports no upload progress).
 
 use super::stream::{progress, timeouts, Format, Op, Stream};
 use super::target::Target;
