@@ -55,3 +55,114 @@ export function send(method, url, bearer, body, type, dispose, caller, ms, parse
       caller?.removeEventListener("abort", stop);
     });
 }
+
+// A raw call's request, made once and cloned per attempt (`raw`): `rt.fetch(path, init)` with
+// the proxy's target header when given, or the upload's body. Throws when `init` is not valid.
+export function template(url, init, proxy) {
+  const request = init !== null && typeof init === "object" ? new Request(url, init) : new Request(url);
+  if (proxy !== undefined) request.headers.set("X-Oblien-Proxy-Target", proxy);
+  return request;
+}
+
+// What a raw answer says: { response, status, retryAfter, requestId, text }; `text` is read only
+// when `read` asks (1: a copy of the body, the caller keeps it; 2: the body), else "".
+export async function reply(response, read) {
+  const headers = response.headers;
+  let text = "";
+  if (read) {
+    try {
+      text = await (read === 1 ? response.clone() : response).text();
+    } catch {
+      // Read as empty, as the wasm did.
+    }
+  }
+  return {
+    response,
+    status: response.status,
+    retryAfter: headers.get("retry-after") ?? undefined,
+    requestId: headers.get("x-request-id") ?? undefined,
+    text,
+  };
+}
+
+// One attempt of a raw call, in one crossing: `input` a template (cloned: any body) or a URL
+// (a request built from `method`, `body` and its `type`), with the bearer; `ms` bounds the wait
+// for the headers, and the body stays tied to `dispose`, `caller` and the reply's own `abort`
+// (an AbortController: a stream's connection ends with it). Resolves with a `reply` once the
+// headers are in (`proxied`: a 401's body read from a copy, for the wasm to tell the
+// gateway's refusal from the app's own 401); rejects with a number as `send` does.
+export function raw(input, method, body, type, bearer, dispose, caller, ms, proxied) {
+  const deadline = new AbortController();
+  const own = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), ms);
+  const signals = [dispose, own.signal, deadline.signal];
+  if (caller) signals.push(caller);
+  const signal = AbortSignal.any(signals);
+  const authorization = `Bearer ${bearer}`;
+  let request;
+  try {
+    if (typeof input === "string") {
+      const headers = { Authorization: authorization };
+      if (type) headers["Content-Type"] = type;
+      request = new Request(input, { method, headers, body, mode: "cors", credentials: "omit", signal });
+    } else {
+      request = new Request(input.clone(), { signal });
+      request.headers.set("Authorization", authorization);
+    }
+  } catch {
+    clearTimeout(timer);
+    return Promise.reject(0);
+  }
+  return fetch(request).then(
+    (response) => {
+      clearTimeout(timer);
+      return reply(response, proxied && response.status === 401 ? 1 : 0).then((answer) => {
+        answer.abort = own;
+        return answer;
+      });
+    },
+    () => {
+      clearTimeout(timer);
+      throw dispose.aborted ? 1 : caller?.aborted ? 2 : deadline.signal.aborted ? 3 : 0;
+    },
+  );
+}
+
+// The size of an upload's body (a Blob, an ArrayBuffer or a Uint8Array), or -1 for anything else.
+export function bodySize(body) {
+  return body instanceof Blob ? body.size : body instanceof ArrayBuffer || body instanceof Uint8Array ? body.byteLength : -1;
+}
+
+// `transfer`'s `onProgress`, when given (a throwing callback is the host's bug: ignored).
+export function progress(callback, phase, loadedBytes, total) {
+  if (!callback) return;
+  const report = { phase, loadedBytes };
+  if (total > 0) {
+    report.totalBytes = total;
+    report.percent = Math.min((loadedBytes / total) * 100, 100);
+  }
+  try {
+    callback.call(null, report);
+  } catch {
+    // Ignored.
+  }
+}
+
+// A download's body kept chunk by chunk, with progress (`Content-Length` for the total when
+// sent), then as one Blob of the response's type.
+export function download(response, callback) {
+  const chunks = [];
+  let loaded = 0;
+  const length = parseFloat(response.headers.get("content-length"));
+  const total = Number.isFinite(length) ? length : undefined;
+  return {
+    push(chunk) {
+      loaded += chunk.length;
+      progress(callback, "download", loaded, total);
+      chunks.push(chunk);
+    },
+    blob() {
+      return new Blob(chunks.splice(0), { type: response.headers.get("content-type") ?? "application/gzip" });
+    },
+  };
+}

@@ -1,16 +1,13 @@
-//! AbortSignal plumbing: a future that resolves when a signal aborts, and a deadline that aborts
-//! a request unless it is dropped first. Listeners and timers end with their owners.
+//! AbortSignal plumbing: a future that resolves when a signal aborts (its listener ends with it),
+//! and a signal that aborts when any of several does.
 
-use super::platform::timer_delay;
 use gloo_events::EventListener;
-use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
-use wasm_bindgen::prelude::*;
-use web_sys::{AbortController, AbortSignal};
+use web_sys::AbortSignal;
 
 /// Resolves when `signal` aborts (at once if it already has); the listener goes with it.
 pub struct Aborted {
@@ -55,30 +52,4 @@ pub fn any(signals: &[&AbortSignal]) -> AbortSignal {
         list.push(signal);
     }
     AbortSignal::any(&list)
-}
-
-/// Aborts its signal after `ms`, unless dropped first (then the timer is cleared).
-pub struct Deadline {
-    controller: AbortController,
-    _timer: Timeout,
-}
-
-impl Deadline {
-    pub fn new(ms: f64) -> Result<Self, JsValue> {
-        let controller = AbortController::new()?;
-        let target = controller.clone();
-        let timer = Timeout::new(timer_delay(ms), move || target.abort());
-        Ok(Deadline {
-            controller,
-            _timer: timer,
-        })
-    }
-
-    pub fn signal(&self) -> AbortSignal {
-        self.controller.signal()
-    }
-
-    pub fn passed(&self) -> bool {
-        self.controller.signal().aborted()
-    }
 }

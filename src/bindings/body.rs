@@ -5,10 +5,10 @@
 //! its own `AbortController`: dropping the [`Conn`] aborts the fetch and releases the socket.
 
 use super::abort::any;
-use super::fetch::{self, Outgoing, RawResponse, Signals};
+use super::fetch::{self, Outgoing, RawResponse, Reply, Signals};
 use super::runtime::target::Target;
 use crate::core::error::ClientError;
-use crate::core::request::{into_result, send_authorised, HttpResponse, Retries};
+use crate::core::request::{into_result, send_authorised, Retries};
 use js_sys::Uint8Array;
 use std::cell::OnceCell;
 use wasm_bindgen::prelude::*;
@@ -93,47 +93,28 @@ pub async fn open(
     stop: &StreamSignals,
     handshake_ms: f64,
 ) -> Result<Conn, ClientError> {
-    let abort = AbortController::new().map_err(|_| ClientError::disposed())?;
     let mut signals = stop.signals.clone();
     signals.timeout_ms = handshake_ms;
-    signals.caller = Some(match &signals.caller {
-        Some(caller) => any(&[caller, &abort.signal()]),
-        None => abort.signal(),
-    });
     let session = target.session();
     let cell = target.cell();
-    let send = move |bearer: &str| fetch::send_raw(&outgoing, bearer, &signals);
-    let RawResponse(response, _) =
-        send_authorised(&cell, &*session.platform, retries, &send).await?;
+    let send = move |bearer: &str| fetch::send_raw(&outgoing, bearer, &signals, false);
+    let RawResponse(reply, _) = send_authorised(&cell, &*session.platform, retries, &send).await?;
+    let response = reply.response();
     if !response.ok() {
         return Err(refusal(&response, session.now_ms()).await);
     }
     Ok(Conn {
         reader: OnceCell::new(),
-        abort,
+        abort: reply.abort(),
         response,
     })
 }
 
 /// A non-2xx answer read whole: the gateway's code and message.
-async fn refusal(response: &Response, now_ms: f64) -> ClientError {
-    let text = match response.text() {
-        Ok(promise) => JsFuture::from(promise)
-            .await
-            .ok()
-            .and_then(|t| t.as_string())
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    let header = |name: &str| response.headers().get(name).ok().flatten();
-    let answer = HttpResponse {
-        status: response.status(),
-        retry_after: header("retry-after"),
-        request_id: header("x-request-id"),
-        text,
-    };
-    match into_result(answer, now_ms) {
-        Err(error) => error,
-        Ok(_) => ClientError::new("server_error", "The gateway refused the stream"),
+pub async fn refusal(response: &Response, now_ms: f64) -> ClientError {
+    let answer = fetch::read_whole(response).await.map(Reply::into_response);
+    match answer.map(|answer| into_result(answer, now_ms)) {
+        Some(Err(error)) => error,
+        _ => ClientError::new("server_error", "The gateway refused the stream"),
     }
 }

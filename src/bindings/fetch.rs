@@ -2,23 +2,15 @@
 //! signal and the client's dispose signal. JSON calls read the body as text for the core; raw
 //! calls hand back the `Response` once its headers are in.
 
-use super::abort::{any, Deadline};
 use super::platform::timer_delay;
 use crate::core::error::codes;
+use crate::core::proxy::is_gateway_refusal;
 use crate::core::request::{envelope, Answer, HttpResponse};
 use crate::core::runtime::{Body, HttpRequest, LocalFuture, TransportError};
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    AbortSignal, Headers, Request, RequestCredentials, RequestInit, RequestMode, Response,
-};
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch_with_request(input: &Request) -> Promise;
-}
+use web_sys::{AbortSignal, Response};
 
 /// The signals every attempt of one call listens to.
 #[derive(Clone)]
@@ -29,67 +21,59 @@ pub struct Signals {
     pub timeout_ms: f64,
 }
 
-impl Signals {
-    /// What ended an attempt that failed with `_error`.
-    fn classify(&self, deadline: &Deadline) -> TransportError {
-        if self.dispose.aborted() {
-            TransportError::Disposed
-        } else if self.caller.as_ref().is_some_and(AbortSignal::aborted) {
-            TransportError::Aborted
-        } else if deadline.passed() {
-            TransportError::Timeout
-        } else {
-            TransportError::Network
-        }
-    }
-
-    fn combined(&self, deadline: &Deadline) -> AbortSignal {
-        let timeout = deadline.signal();
-        match &self.caller {
-            Some(caller) => any(&[&self.dispose, caller, &timeout]),
-            None => any(&[&self.dispose, &timeout]),
-        }
-    }
-}
-
-fn authorization(bearer: &str) -> String {
-    let mut value = String::from("Bearer ");
-    value.push_str(bearer);
-    value
-}
-
-fn build(request: &HttpRequest, bearer: &str, signal: &AbortSignal) -> Result<Request, JsValue> {
-    let headers = Headers::new()?;
-    headers.set("Authorization", &authorization(bearer))?;
-    let init = RequestInit::new();
-    init.set_method(request.method);
-    init.set_mode(RequestMode::Cors);
-    init.set_credentials(RequestCredentials::Omit);
-    init.set_signal(Some(signal));
+/// A request body as `fetch` takes it, and its `Content-Type`.
+fn body_of(request: &HttpRequest) -> (JsValue, Option<&'static str>) {
     match &request.body {
-        Some(Body::Json(text)) => {
-            headers.set("Content-Type", "application/json")?;
-            init.set_body(&JsValue::from_str(text));
-        }
-        Some(Body::Bytes(bytes)) => {
-            headers.set("Content-Type", "application/octet-stream")?;
-            init.set_body(&Uint8Array::from(bytes.as_slice()));
-        }
-        None => {}
+        Some(Body::Json(text)) => (JsValue::from_str(text), Some("application/json")),
+        Some(Body::Bytes(bytes)) => (
+            Uint8Array::from(bytes.as_slice()).into(),
+            Some("application/octet-stream"),
+        ),
+        None => (JsValue::UNDEFINED, None),
     }
-    init.set_headers(&headers);
-    Request::new_with_str_and_init(&request.url, &init)
 }
 
-/// What a raw call sends, once per attempt: a request built anew (a text or bytes body), or a
-/// template cloned (any body; a clone tees the body, which costs Chromium a millisecond or more).
-pub enum Outgoing {
-    Built(HttpRequest),
-    Template(Request),
+/// What a raw call sends, once per attempt (js/fetch.js `raw`): a template cloned (any body; a
+/// clone tees the body, which costs Chromium a millisecond or more), or a request built anew
+/// from a URL, a method and a body that can be sent again.
+pub struct Outgoing {
+    input: JsValue,
+    method: &'static str,
+    body: JsValue,
+    content_type: Option<&'static str>,
 }
 
-fn header(response: &Response, name: &str) -> Option<String> {
-    response.headers().get(name).ok().flatten()
+impl Outgoing {
+    /// A `Request` made by js/fetch.js `template`.
+    pub fn template(request: JsValue) -> Self {
+        Outgoing {
+            input: request,
+            method: "",
+            body: JsValue::UNDEFINED,
+            content_type: None,
+        }
+    }
+
+    /// `request` built anew per attempt.
+    pub fn built(request: &HttpRequest) -> Self {
+        let (body, content_type) = body_of(request);
+        Outgoing::with(request.method, &request.url, body, content_type)
+    }
+
+    /// `method url` with `body` (any body `fetch` takes that can be sent again) of `content_type`.
+    pub fn with(
+        method: &'static str,
+        url: &str,
+        body: JsValue,
+        content_type: Option<&'static str>,
+    ) -> Self {
+        Outgoing {
+            input: JsValue::from_str(url),
+            method,
+            body,
+            content_type,
+        }
+    }
 }
 
 #[wasm_bindgen(module = "/js/fetch.js")]
@@ -103,7 +87,7 @@ extern "C" {
     #[wasm_bindgen(method, getter, js_name = requestId)]
     fn request_id(this: &Reply) -> Option<String>;
     #[wasm_bindgen(method, getter)]
-    fn text(this: &Reply) -> String;
+    pub fn text(this: &Reply) -> String;
     /// The browser's `JSON.parse` of the body succeeded (asked for with `parse`).
     #[wasm_bindgen(method, getter)]
     pub fn parsed(this: &Reply) -> bool;
@@ -127,6 +111,47 @@ extern "C" {
         ms: u32,
         parse: bool,
     ) -> Promise;
+
+    /// A raw answer's `Response` (js/fetch.js `reply`).
+    #[wasm_bindgen(method, getter)]
+    pub fn response(this: &Reply) -> Response;
+    /// Aborts a raw answer's request (and its body).
+    #[wasm_bindgen(method, getter)]
+    pub fn abort(this: &Reply) -> web_sys::AbortController;
+
+    /// A raw call's template: `new Request(url, init)`, with the proxy's target header; throws
+    /// when `init` is not valid (js/fetch.js).
+    #[wasm_bindgen(catch)]
+    pub fn template(url: &str, init: &JsValue, proxy: Option<&str>) -> Result<JsValue, JsValue>;
+
+    /// One attempt of a raw call: resolves with a [`Reply`] once the headers are in, rejects
+    /// with a number (js/fetch.js).
+    #[wasm_bindgen(js_name = raw)]
+    #[allow(clippy::too_many_arguments)]
+    fn raw_attempt(
+        input: &JsValue,
+        method: &str,
+        body: &JsValue,
+        content_type: Option<&str>,
+        bearer: &str,
+        dispose: &AbortSignal,
+        caller: Option<AbortSignal>,
+        ms: u32,
+        proxied: bool,
+    ) -> Promise;
+
+    /// What `response` says, its body read whole (`read` 2) or not (0) (js/fetch.js).
+    #[wasm_bindgen(js_name = reply)]
+    fn reply_of(response: &Response, read: u8) -> Promise;
+}
+
+/// `response` with its body read whole (a refusal, an upload's result); a body that cannot be
+/// read is read as empty.
+pub async fn read_whole(response: &Response) -> Option<Reply> {
+    JsFuture::from(reply_of(response, 2))
+        .await
+        .ok()
+        .map(JsCast::unchecked_into)
 }
 
 impl Reply {
@@ -165,14 +190,7 @@ pub fn send_json(
     signals: &Signals,
     parse: bool,
 ) -> LocalFuture<Result<Reply, TransportError>> {
-    let (body, content_type) = match &request.body {
-        Some(Body::Json(text)) => (JsValue::from_str(text), Some("application/json")),
-        Some(Body::Bytes(bytes)) => (
-            Uint8Array::from(bytes.as_slice()).into(),
-            Some("application/octet-stream"),
-        ),
-        None => (JsValue::UNDEFINED, None),
-    };
+    let (body, content_type) = body_of(request);
     let sent = send_attempt(
         request.method,
         &request.url,
@@ -184,6 +202,11 @@ pub fn send_json(
         timer_delay(signals.timeout_ms),
         parse,
     );
+    attempt(sent)
+}
+
+/// An attempt's promise (js/fetch.js): its [`Reply`], or what ended it.
+fn attempt(sent: Promise) -> LocalFuture<Result<Reply, TransportError>> {
     Box::pin(async move {
         match JsFuture::from(sent).await {
             Ok(reply) => Ok(reply.unchecked_into()),
@@ -197,9 +220,9 @@ pub fn send_json(
     })
 }
 
-/// A `Response` as the retry rules see it; `.1`: a 401 in it is not the gateway's own (the app
+/// A raw answer as the retry rules see it; `.1`: a 401 in it is not the gateway's own (the app
 /// behind `/proxy` answered it), so it is not retried.
-pub struct RawResponse(pub Response, pub bool);
+pub struct RawResponse(pub Reply, pub bool);
 
 impl Answer for RawResponse {
     fn status(&self) -> u16 {
@@ -210,47 +233,34 @@ impl Answer for RawResponse {
     }
 
     fn retry_after(&self) -> Option<String> {
-        header(&self.0, "retry-after")
+        self.0.retry_after()
     }
 }
 
-/// A template's clone with the bearer and the attempt's signal.
-fn resend(copy: &Request, bearer: &str, signal: &AbortSignal) -> Result<Request, JsValue> {
-    let init = RequestInit::new();
-    init.set_signal(Some(signal));
-    let request = Request::new_with_request_and_init(copy, &init)?;
-    request
-        .headers()
-        .set("Authorization", &authorization(bearer))?;
-    Ok(request)
-}
-
-/// One attempt of a raw call: `outgoing` (built or cloned, so it can be sent again) with the
+/// One attempt of a raw call: `outgoing` (cloned or built, so it can be sent again) with the
 /// bearer, the `Response` back once its headers are in. Its body stays tied to the caller's and
-/// the client's signals, not to the deadline.
+/// the client's signals, not to the deadline. `proxied`: a 401's body is read from a copy, and
+/// one that is not the gateway's refusal is the app's own.
 pub fn send_raw(
     outgoing: &Outgoing,
     bearer: &str,
     signals: &Signals,
+    proxied: bool,
 ) -> LocalFuture<Result<RawResponse, TransportError>> {
-    let (built, copy) = match outgoing {
-        Outgoing::Built(request) => (Some(request.clone()), None),
-        Outgoing::Template(template) => (None, Some(template.clone())),
-    };
-    let bearer = bearer.to_string();
-    let signals = signals.clone();
+    let sent = attempt(raw_attempt(
+        &outgoing.input,
+        outgoing.method,
+        &outgoing.body,
+        outgoing.content_type,
+        bearer,
+        &signals.dispose,
+        signals.caller.clone(),
+        timer_delay(signals.timeout_ms),
+        proxied,
+    ));
     Box::pin(async move {
-        let deadline = Deadline::new(signals.timeout_ms).map_err(|_| TransportError::Network)?;
-        let signal = signals.combined(&deadline);
-        let request = match (built, copy) {
-            (Some(built), _) => build(&built, &bearer, &signal),
-            (_, Some(Ok(copy))) => resend(&copy, &bearer, &signal),
-            _ => Err(JsValue::NULL),
-        }
-        .map_err(|_| TransportError::Network)?;
-        let response = JsFuture::from(fetch_with_request(&request))
-            .await
-            .map_err(|_| signals.classify(&deadline))?;
-        Ok(RawResponse(response.unchecked_into(), false))
+        let reply = sent.await?;
+        let app_401 = proxied && reply.status() == 401 && !is_gateway_refusal(&reply.text());
+        Ok(RawResponse(reply, app_401))
     })
 }

@@ -18,7 +18,7 @@
 
 use super::target::Target;
 use crate::bindings::body::{self, Conn, ReadEnd, StreamSignals};
-use crate::bindings::convert::{parse_json, set, Options};
+use crate::bindings::convert::{parse_json, Options};
 use crate::bindings::error::{promise, to_js};
 use crate::bindings::fetch::Outgoing;
 use crate::bindings::iterable;
@@ -30,12 +30,26 @@ use crate::core::ndjson::{self, Lines};
 use crate::core::request::Retries;
 use crate::core::runtime::{Body, HttpRequest, Runtime};
 use crate::core::sse;
-use js_sys::{Array, Function, Object, Promise, Uint8Array};
+use js_sys::{Promise, Uint8Array};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortController, AbortSignal, Blob, BlobPropertyBag};
+use web_sys::{AbortController, AbortSignal};
+
+#[wasm_bindgen(module = "/js/fetch.js")]
+extern "C" {
+    /// A download's body kept chunk by chunk, with `onProgress` (js/fetch.js).
+    pub type Kept;
+    #[wasm_bindgen(js_name = download)]
+    fn keep_body(response: &web_sys::Response, callback: &JsValue) -> Kept;
+    #[wasm_bindgen(method)]
+    fn push(this: &Kept, chunk: &Uint8Array);
+    #[wasm_bindgen(method)]
+    fn blob(this: &Kept) -> JsValue;
+    /// `onProgress`, when given, with `{ phase, loadedBytes, totalBytes?, percent? }`.
+    pub fn progress(callback: &JsValue, phase: &str, loaded: f64, total: Option<f64>);
+}
 
 #[wasm_bindgen(module = "/js/stream.js")]
 extern "C" {
@@ -63,8 +77,8 @@ pub const DEFAULT_IDLE_MS: f64 = 60_000.0;
 pub enum Format {
     Exec,
     Lines,
-    /// `onProgress` of the download, if any.
-    Blob(Option<Function>),
+    /// `onProgress` of the download, or `undefined`.
+    Blob(JsValue),
 }
 
 #[derive(Default)]
@@ -76,9 +90,8 @@ struct State {
     aligner: Aligner,
     resumer: Resumer,
     texts: Texts,
-    /// Download: the chunks so far and their size.
-    chunks: Vec<Uint8Array>,
-    loaded: f64,
+    /// Download: the body so far (js/fetch.js `download`).
+    kept: Option<Kept>,
     /// `next()` was called: events read by `wait()` or `taskId` are kept for it.
     iterating: bool,
     queue: VecDeque<JsValue>,
@@ -119,15 +132,6 @@ pub enum Op {
     Input(Vec<u8>),
     /// `kill()`: `DELETE /exec/{id}`.
     Kill,
-}
-
-/// An object from `(key, value)` pairs.
-pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
-    let object = Object::new();
-    for (key, value) in pairs {
-        set(&object, key, value);
-    }
-    object.into()
 }
 
 /// `timeoutMs` (until the headers; default: the client's) and `idleTimeoutMs` (0: none) of a
@@ -171,23 +175,6 @@ fn resumable(error: &ClientError) -> bool {
     error.is(codes::NETWORK_ERROR)
         || error.is(codes::TIMEOUT)
         || matches!(error.status, Some(502..=504))
-}
-
-/// Calls `onProgress` (a throwing callback is the host's bug, not ours).
-pub fn progress(callback: Option<&Function>, phase: &str, loaded: f64, total: Option<f64>) {
-    let Some(callback) = callback else {
-        return;
-    };
-    let mut pairs = vec![
-        ("phase", JsValue::from_str(phase)),
-        ("loadedBytes", JsValue::from_f64(loaded)),
-    ];
-    if let Some(total) = total.filter(|t| *t > 0.0) {
-        pairs.push(("totalBytes", JsValue::from_f64(total)));
-        let percent = (loaded / total * 100.0).min(100.0);
-        pairs.push(("percent", JsValue::from_f64(percent)));
-    }
-    let _ = callback.call1(&JsValue::NULL, &object(&pairs));
 }
 
 impl Stream {
@@ -449,35 +436,20 @@ impl Stream {
             Ok(Some(chunk)) => match &self.format {
                 Format::Exec => chunk.copy_to(state.sse.tail(chunk.length() as usize)),
                 Format::Lines => state.lines.push(&chunk.to_vec()),
-                Format::Blob(callback) => {
-                    state.loaded += f64::from(chunk.length());
-                    let total = conn
-                        .response
-                        .headers()
-                        .get("content-length")
-                        .ok()
-                        .flatten()
-                        .map(|v| js_sys::parse_float(&v))
-                        .filter(|n| n.is_finite());
-                    progress(callback.as_ref(), "download", state.loaded, total);
-                    state.chunks.push(chunk);
-                }
+                Format::Blob(callback) => state
+                    .kept
+                    .get_or_insert_with(|| keep_body(&conn.response, callback))
+                    .push(&chunk),
             },
             // The body ended.
             Ok(None) if !matches!(self.format, Format::Exec) => {
                 state.conn = None;
                 let end = match &self.format {
-                    Format::Blob(_) => {
-                        let kind = conn.response.headers().get("content-type").ok().flatten();
-                        let bag = BlobPropertyBag::new();
-                        bag.set_type(kind.as_deref().unwrap_or("application/gzip"));
-                        let parts: Array = state.chunks.drain(..).collect();
-                        Blob::new_with_u8_array_sequence_and_options(&parts, &bag)
-                            .map(JsValue::from)
-                            .map_err(|_| {
-                                ClientError::new(codes::SERVER_ERROR, "The body could not be kept")
-                            })?
-                    }
+                    Format::Blob(callback) => state
+                        .kept
+                        .take()
+                        .unwrap_or_else(|| keep_body(&conn.response, callback))
+                        .blob(),
                     _ => match state
                         .lines
                         .finish()
@@ -607,7 +579,7 @@ impl Stream {
             };
             let opened = body::open(
                 &self.target,
-                Outgoing::Built(request),
+                Outgoing::built(&request),
                 retries,
                 &self.signals,
                 self.handshake_ms,

@@ -2,20 +2,19 @@
 //! workspace and its gateway token cell, and the one async path of the simple gateway calls.
 
 use crate::bindings::convert::{invalid, prepare, Options};
-use crate::bindings::fetch::{self, RawResponse};
+use crate::bindings::fetch;
 use crate::bindings::session::Session;
 use crate::core::api;
 use crate::core::cell::TokenCell;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::ClientError;
 use crate::core::request::{send_authorised, Retries};
-use crate::core::runtime::{HttpRequest, LocalFuture, TransportError};
+use crate::core::runtime::HttpRequest;
 use js_sys::Promise;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Request, RequestInit};
+use web_sys::AbortSignal;
 
 /// What the runtime and its views (`files`, `exec`) share.
 pub struct Target {
@@ -131,40 +130,15 @@ pub(crate) async fn raw_fetch(
         Some(_) => target.url("/proxy", &[]) + &path,
         None => target.url(&path, &[]),
     };
-    let request = if init.value().is_object() {
-        Request::new_with_str_and_init(&url, init.value().unchecked_ref::<RequestInit>())
-    } else {
-        Request::new_with_str(&url)
-    }
-    .map_err(|_| invalid(call, "init", "a valid RequestInit"))?;
-    if let Some(proxy) = &proxy {
-        request
-            .headers()
-            .set("X-Oblien-Proxy-Target", proxy)
-            .map_err(|_| invalid(call, "init", "a valid RequestInit"))?;
-    }
+    let request = fetch::template(&url, init.value(), proxy.as_deref())
+        .map_err(|_| invalid(call, "init", "a valid RequestInit"))?;
     let session = &target.session;
     let cell = target.cell();
     let signals = session.signals(signal.clone());
     let proxied = proxy.is_some();
-    let outgoing = fetch::Outgoing::Template(request);
-    let send = move |bearer: &str| -> LocalFuture<Result<RawResponse, TransportError>> {
-        let sent = fetch::send_raw(&outgoing, bearer, &signals);
-        Box::pin(async move {
-            let RawResponse(response, _) = sent.await?;
-            let mut app_401 = false;
-            if proxied && response.status() == 401 {
-                // Read a copy: the caller gets the body untouched.
-                let text = match response.clone().map(|copy| copy.text()) {
-                    Ok(Ok(text)) => JsFuture::from(text).await.ok().and_then(|t| t.as_string()),
-                    _ => None,
-                };
-                app_401 = !text.is_some_and(|t| crate::core::proxy::is_gateway_refusal(&t));
-            }
-            Ok(RawResponse(response, app_401))
-        })
-    };
+    let outgoing = fetch::Outgoing::template(request);
+    let send = move |bearer: &str| fetch::send_raw(&outgoing, bearer, &signals, proxied);
     let sent = send_authorised(&cell, &*session.platform, Retries::UNAUTHORIZED_ONLY, &send);
     let response = session.guarded(signal, sent).await?;
-    Ok(response.0.into())
+    Ok(response.0.response().into())
 }

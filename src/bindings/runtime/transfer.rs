@@ -1,22 +1,27 @@
 //! `runtime.transfer`: folders as tar.gz. `download` reads the archive's body chunk by chunk
-//! (progress from the bytes read, `Content-Length` for the total when sent) into a `Blob`;
-//! `upload` sends a `Blob`/`ArrayBuffer`/`Uint8Array` with `XMLHttpRequest`, the one browser API
-//! that reports upload progress (browsers cannot stream a request body over HTTP/1.1).
+//! into a `Blob` (js/fetch.js `download`: progress from the bytes read, `Content-Length` for the
+//! total when sent); `upload` sends a `Blob`/`ArrayBuffer`/`Uint8Array` as the body of one raw
+//! request (js/fetch.js `raw`; `fetch` reports no upload progress).
 
 use super::stream::{progress, timeouts, Format, Op, Stream};
 use super::target::Target;
-use crate::bindings::body::{self, StreamSignals};
+use crate::bindings::body;
 use crate::bindings::convert::{invalid, json_object, parse_json, Options};
 use crate::bindings::error::{promise, to_js};
-use crate::bindings::fetch::Outgoing;
+use crate::bindings::fetch::{self, Outgoing};
 use crate::core::api;
 use crate::core::error::ClientError;
-use crate::core::request::Retries;
-use js_sys::{Array, ArrayBuffer, Function, Promise, Uint8Array};
+use crate::core::request::{send_authorised, Retries};
+use js_sys::{Array, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Blob, Request, RequestCredentials, RequestInit, RequestMode};
+
+#[wasm_bindgen(module = "/js/fetch.js")]
+extern "C" {
+    /// The size of an upload's body, or -1 when it is not one (js/fetch.js).
+    #[wasm_bindgen(js_name = bodySize)]
+    fn body_size(body: &JsValue) -> f64;
+}
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -69,15 +74,16 @@ impl RuntimeTransfer {
     }
 }
 
-fn on_progress(options: &Options) -> Result<Option<Function>, ClientError> {
+/// `onProgress`: a function, or `undefined` when not given.
+fn on_progress(options: &Options) -> Result<JsValue, ClientError> {
     let value = options.get("onProgress");
     if value.is_undefined() || value.is_null() {
-        return Ok(None);
+        return Ok(JsValue::UNDEFINED);
     }
-    value
-        .dyn_into::<Function>()
-        .map(Some)
-        .map_err(|_| options.fail("onProgress", "a function"))
+    if !value.is_function() {
+        return Err(options.fail("onProgress", "a function"));
+    }
+    Ok(value)
 }
 
 /// `transfer.download`: a stream of the archive kept as a `Blob` (`Format::Blob`).
@@ -125,47 +131,33 @@ async fn upload(
     let params = Options::required(params, CALL)?;
     let dest = params.string("dest")?.unwrap_or_else(|| String::from("/"));
     let body = params.get("body");
-    let size = if let Some(blob) = body.dyn_ref::<Blob>() {
-        blob.size()
-    } else if let Some(buffer) = body.dyn_ref::<ArrayBuffer>() {
-        f64::from(buffer.byte_length())
-    } else if let Some(bytes) = body.dyn_ref::<Uint8Array>() {
-        f64::from(bytes.byte_length())
-    } else {
+    let size = body_size(&body);
+    if size < 0.0 {
         return Err(invalid(
             CALL,
             "params.body",
             "a Blob, an ArrayBuffer or a Uint8Array",
         ));
-    };
+    }
     let options = Options::read(options, CALL)?;
     let callback = on_progress(&options)?;
     let (handshake_ms, _) = timeouts(&target, &options)?;
     let url = target.url("/files/transfer/upload", &[("dest", Some(dest))]);
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_mode(RequestMode::Cors);
-    init.set_credentials(RequestCredentials::Omit);
-    init.set_body(&body);
-    let template = Request::new_with_str_and_init(&url, &init)
-        .map_err(|_| invalid(CALL, "params", "a valid request"))?;
-    let _ = template.headers().set("Content-Type", "application/gzip");
-    let close = AbortController::new().map_err(|_| ClientError::disposed())?;
+    let outgoing = Outgoing::with("POST", &url, body, Some("application/gzip"));
     let caller = options.signal()?;
-    let signals = StreamSignals::new(&target, caller.as_ref(), &close);
     let session = target.session().clone();
+    let mut signals = session.signals(caller.clone());
+    signals.timeout_ms = handshake_ms;
+    let cell = target.cell();
+    let send = move |bearer: &str| fetch::send_raw(&outgoing, bearer, &signals, false);
     let sent = async {
-        let conn = body::open(
-            &target,
-            Outgoing::Template(template),
-            Retries::UNAUTHORIZED_ONLY,
-            &signals,
-            handshake_ms,
-        )
-        .await?;
-        progress(callback.as_ref(), "upload", size, Some(size));
-        let text = conn.response.text().map_err(|_| ClientError::disposed())?;
-        let text = JsFuture::from(text).await.ok().and_then(|t| t.as_string());
+        let sent = send_authorised(&cell, &*session.platform, Retries::UNAUTHORIZED_ONLY, &send);
+        let response = sent.await?.0.response();
+        if !response.ok() {
+            return Err(body::refusal(&response, session.now_ms()).await);
+        }
+        progress(&callback, "upload", size, Some(size));
+        let text = fetch::read_whole(&response).await.map(|r| r.text());
         parse_json(&text.unwrap_or_default())
     };
     session.guarded(caller, sent).await
