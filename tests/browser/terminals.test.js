@@ -30,7 +30,7 @@ function record(term) {
   });
   term.onExit((code) => out.exits.push(code));
   term.onNotice((n) => out.notices.push(n));
-  out.until = (pattern, what, ms = 5000) =>
+  out.until = (pattern, what, ms = 10000) =>
     waitFor(() => (typeof pattern === "string" ? out.text.includes(pattern) : pattern.test(out.text)), what ?? String(pattern), ms);
   out.count = (needle) => out.text.split(needle).length - 1;
   return out;
