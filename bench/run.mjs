@@ -37,6 +37,10 @@ const smoke = args.includes("--smoke");
 const outIndex = args.indexOf("--out");
 const outFile = resolve(outIndex >= 0 ? args[outIndex + 1] : join(root, "bench-results", smoke ? "bench-smoke.json" : "bench.json"));
 const timeoutS = Number(process.env.BENCH_TIMEOUT_S ?? (smoke ? 120 : 900));
+// BENCH_ONLY=startup|perCall: that scenario alone, printed, for quick comparisons while changing
+// the client (nothing is written to bench-results/).
+const only = process.env.BENCH_ONLY;
+const ONLY_DONE = Symbol("only");
 
 const env = (name) => {
   const value = process.env[name];
@@ -293,6 +297,7 @@ try {
   results.size = { wasm: wasmSize, js: { ...jsSize, files: [glueFile, ...snippets].map((f) => f.slice(pkgDir.length + 1)) }, plainFetchJs: plainSize };
 
   // 2. Start-up: fresh contexts (empty cache, new connections), client and plain alternating ---------------
+  if (!only || only === "startup") {
   const startupFixture = await fixture("startup", config.workspaces);
   const startupLoad = async (kind) => {
     const context = await browser.newContext();
@@ -355,6 +360,11 @@ try {
       constructed: results.startup.client.constructedMs.median / results.startup.plain.constructedMs.median,
       firstCall: results.startup.client.firstCallMs.median / results.startup.plain.firstCallMs.median,
     };
+  }
+  }
+  if (only === "startup") {
+    console.log(JSON.stringify({ startup: results.startup?.ratio, client: results.startup?.client.constructedMs.median, plain: results.startup?.plain.constructedMs.median }));
+    throw ONLY_DONE;
   }
 
   // 3-6. In one page: setup, same answers, same requests, per-call, throughput, fan-in, memory ----------------
@@ -438,6 +448,10 @@ try {
     await writeFile(process.env.BENCH_PROFILE, JSON.stringify(profile));
     printProfile(profile);
     await profiler.detach();
+  }
+  if (only === "perCall") {
+    console.log(JSON.stringify(Object.fromEntries(Object.entries(results.perCall).map(([k, v]) => [k, { ratio: v.ratio, client: v.client.median, plain: v.plain.median }]))));
+    throw ONLY_DONE;
   }
 
   // 4. Throughput.
@@ -592,6 +606,12 @@ try {
     check(`emulator ${name}: stopped by the time bound, not the request cap`, !r.capped);
   }
 } catch (error) {
+  if (error === ONLY_DONE) {
+    clearTimeout(killTimer);
+    if (browser) await browser.close().catch(() => {});
+    server.close();
+    process.exit(0);
+  }
   check("the run completed", false, String(error && (error.stack || error.message) || error).split("\n").slice(0, 4).join(" "));
 } finally {
   clearTimeout(killTimer);
