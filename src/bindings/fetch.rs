@@ -81,7 +81,7 @@ extern "C" {
     /// What one attempt of a JSON call answered (js/fetch.js).
     pub type Reply;
     #[wasm_bindgen(method, getter)]
-    fn status(this: &Reply) -> u16;
+    pub fn status(this: &Reply) -> u16;
     #[wasm_bindgen(method, getter, js_name = retryAfter)]
     fn retry_after(this: &Reply) -> Option<String>;
     #[wasm_bindgen(method, getter, js_name = requestId)]
@@ -166,30 +166,12 @@ impl Reply {
     }
 }
 
-impl Answer for Reply {
-    fn status(&self) -> u16 {
-        Reply::status(self)
-    }
-
-    fn retry_after(&self) -> Option<String> {
-        Reply::retry_after(self)
-    }
-
-    fn not_running(&self) -> bool {
-        // Only a 503's body is read into the wasm.
-        Reply::status(self) == 503
-            && envelope(&self.text()).code.as_deref() == Some(codes::WORKSPACE_NOT_RUNNING)
-    }
-}
-
-/// One attempt of a JSON call: the whole body within the deadline, parsed by the browser when
-/// `parse` (the caller then takes the value without copying the body into the wasm).
 pub fn send_json(
     request: &HttpRequest,
     bearer: &str,
     signals: &Signals,
     parse: bool,
-) -> LocalFuture<Result<Reply, TransportError>> {
+) -> LocalFuture<Result<RawResponse, TransportError>> {
     let (body, content_type) = body_of(request);
     let sent = send_attempt(
         request.method,
@@ -202,7 +184,8 @@ pub fn send_json(
         timer_delay(signals.timeout_ms),
         parse,
     );
-    attempt(sent)
+    let sent = attempt(sent);
+    Box::pin(async move { Ok(RawResponse(sent.await?, false)) })
 }
 
 /// An attempt's promise (js/fetch.js): its [`Reply`], or what ended it.
@@ -222,6 +205,8 @@ fn attempt(sent: Promise) -> LocalFuture<Result<Reply, TransportError>> {
 
 /// A raw answer as the retry rules see it; `.1`: a 401 in it is not the gateway's own (the app
 /// behind `/proxy` answered it), so it is not retried.
+/// An attempt's answer, JSON or raw: one type, so the core's retry loop is one instance in the
+/// wasm. The flag: a proxied app's own 401 (not the gateway's), which no token refresh fixes.
 pub struct RawResponse(pub Reply, pub bool);
 
 impl Answer for RawResponse {
@@ -235,12 +220,14 @@ impl Answer for RawResponse {
     fn retry_after(&self) -> Option<String> {
         self.0.retry_after()
     }
+
+    fn not_running(&self) -> bool {
+        // Only a 503's body is read into the wasm (a raw call's text is empty then: never).
+        self.0.status() == 503
+            && envelope(&self.0.text()).code.as_deref() == Some(codes::WORKSPACE_NOT_RUNNING)
+    }
 }
 
-/// One attempt of a raw call: `outgoing` (cloned or built, so it can be sent again) with the
-/// bearer, the `Response` back once its headers are in. Its body stays tied to the caller's and
-/// the client's signals, not to the deadline. `proxied`: a 401's body is read from a copy, and
-/// one that is not the gateway's refusal is the app's own.
 pub fn send_raw(
     outgoing: &Outgoing,
     bearer: &str,

@@ -14,7 +14,7 @@ use crate::core::cell::{CellEvent, Observer, TokenCell};
 use crate::core::error::ClientError;
 use crate::core::flight::{race, Flight};
 use crate::core::gateway::{ApiCall, Registry};
-use crate::core::request::{into_result, is_result, no_object, send_authorised, Answer, Retries};
+use crate::core::request::{into_result, is_result, no_object, send_authorised, Retries};
 use crate::core::runtime::{HttpRequest, LocalFuture, Runtime, TokenSource};
 use crate::core::scope;
 use crate::core::token::{self, Claims, HeldToken, Source};
@@ -400,7 +400,7 @@ impl Session {
         signal: Option<AbortSignal>,
     ) -> Result<JsValue, ClientError> {
         let reply = self.reply(cell, request, signal, true).await?;
-        if is_result(Answer::status(&reply), reply.parsed(), reply.success()) {
+        if is_result(reply.status(), reply.parsed(), reply.success()) {
             return Ok(reply.value());
         }
         parse_json(&into_result(reply.into_response(), self.now_ms())?)
@@ -443,7 +443,7 @@ impl Session {
         let retries = Retries::for_method(request.method);
         let send = move |bearer: &str| fetch::send_json(&request, bearer, &signals, parse);
         let sent = send_authorised(cell, &*self.platform, retries, &send);
-        self.guarded(signal, sent).await
+        Ok(self.guarded(signal, sent).await?.0)
     }
 
     /// A control-plane call with the session token.
