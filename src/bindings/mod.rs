@@ -20,12 +20,6 @@ pub mod workspaces;
 
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(module = "/js/iterable.js")]
-extern "C" {
-    /// Gives `object`'s class `[Symbol.asyncIterator]() { return this }`; returns `object`.
-    fn iterable(object: JsValue) -> JsValue;
-}
-
 /// The package version, as in Cargo.toml.
 #[wasm_bindgen]
 pub fn version() -> String {

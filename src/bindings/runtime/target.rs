@@ -45,16 +45,6 @@ impl Target {
         live
     }
 
-    /// A gateway JSON call with this workspace's gateway token: a success's body, parsed for JS.
-    pub(crate) async fn call(
-        &self,
-        request: HttpRequest,
-        signal: Option<AbortSignal>,
-    ) -> Result<JsValue, ClientError> {
-        let cell = self.cell();
-        self.session.json_value(&cell, request, signal).await
-    }
-
     pub(crate) fn url(&self, path: &str, query: &[(&str, Option<String>)]) -> String {
         api::url(&self.session.gateway_url, path, query)
     }
