@@ -1,30 +1,46 @@
-//! The handshake of a request whose body is read as it comes (a stream, a download) or sent
-//! whole (an upload): authorised with the workspace's gateway token (a refused token re-minted
-//! and the request replayed, as `retries` allow), `timeoutMs` running until the headers are in,
-//! and a refusal read whole and mapped to an `OblienError`.
+//! Raw requests: one authorised attempt path for every answer whose body is not JSON read whole
+//! (`rt.fetch`, `proxy(port).fetch`, streams, downloads, uploads): the workspace's gateway token,
+//! a refused token re-minted and the request replayed as `retries` allow. Streams and transfers
+//! open with a handshake (`timeoutMs` runs until the headers are in) whose refusal is read whole
+//! and mapped to an `OblienError`.
 
-use super::fetch::{self, Outgoing, RawResponse, Reply};
-use super::runtime::target::Target;
+use super::fetch::{self, Outgoing, RawResponse, Reply, Signals};
+use super::session::Session;
+use crate::core::cell::TokenCell;
 use crate::core::error::ClientError;
 use crate::core::request::{into_result, send_authorised, Retries};
+use std::rc::Rc;
 use web_sys::AbortSignal;
 
-/// Sends `outgoing` with the workspace's gateway token: a success's answer (its body unread,
-/// tied to `signal`, the client's dispose and the answer's own `abort`), or the gateway's
-/// refusal as an error. `handshake_ms` bounds the wait for the headers only.
+/// Sends `outgoing` with `cell`'s token: the answer once its headers are in, whatever its status
+/// (`proxied`: a 401 the app behind `/proxy` sent is not the gateway's, and is not retried).
+pub async fn send(
+    session: &Session,
+    cell: &Rc<TokenCell>,
+    outgoing: Outgoing,
+    retries: Retries,
+    signals: Signals,
+    proxied: bool,
+) -> Result<Reply, ClientError> {
+    let send = move |bearer: &str| fetch::send_raw(&outgoing, bearer, &signals, proxied);
+    let RawResponse(reply, _) = send_authorised(cell, &*session.platform, retries, &send).await?;
+    Ok(reply)
+}
+
+/// [`send`] of a stream or a transfer: a success's answer (its body unread, tied to `signal`,
+/// the client's dispose and the answer's own `abort`), or the gateway's refusal as an error.
+/// `handshake_ms` bounds the wait for the headers only.
 pub async fn open(
-    target: &Target,
+    session: &Session,
+    cell: &Rc<TokenCell>,
     outgoing: Outgoing,
     retries: Retries,
     signal: Option<AbortSignal>,
     handshake_ms: f64,
 ) -> Result<Reply, ClientError> {
-    let session = target.session();
     let mut signals = session.signals(signal);
     signals.timeout_ms = handshake_ms;
-    let cell = target.cell();
-    let send = move |bearer: &str| fetch::send_raw(&outgoing, bearer, &signals, false);
-    let RawResponse(reply, _) = send_authorised(&cell, &*session.platform, retries, &send).await?;
+    let reply = send(session, cell, outgoing, retries, signals, false).await?;
     let response = reply.response();
     if response.ok() {
         return Ok(reply);

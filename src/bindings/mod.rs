@@ -1,7 +1,7 @@
 //! The `#[wasm_bindgen]` layer: converts JS values, owns timers and listeners, calls `fetch`.
 //! Every decision lives in `crate::core`. Arrows run one way:
-//! `client` → `workspaces` → {`api_access`, `runtime`} → `session` → {`fetch`, `host`, `convert`,
-//! `platform`}.
+//! `client` → `workspaces` → {`api_access`, `runtime`} → (`body` →) `session` → {`fetch`, `host`,
+//! `convert`, `platform`}.
 
 mod abort;
 pub mod api_access;

@@ -248,7 +248,9 @@ impl Core {
         promise(async move {
             let session = target.session();
             let outgoing = Outgoing::built(&request);
-            let opened = body::open(&target, outgoing, retries, Some(stop.clone()), handshake_ms);
+            let cell = target.cell();
+            let signal = Some(stop.clone());
+            let opened = body::open(session, &cell, outgoing, retries, signal, handshake_ms);
             let reply = session.guarded(Some(stop), opened).await?;
             Ok(reply.into())
         })

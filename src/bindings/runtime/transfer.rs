@@ -148,10 +148,10 @@ async fn upload(
     let outgoing = Outgoing::with("POST", &url, body, Some("application/gzip"));
     let caller = options.signal()?;
     let session = target.session();
-    let signal = caller.clone();
+    let (cell, signal) = (target.cell(), caller.clone());
     let sent = async {
         let retries = Retries::UNAUTHORIZED_ONLY;
-        let opened = body::open(&target, outgoing, retries, signal, handshake_ms);
+        let opened = body::open(session, &cell, outgoing, retries, signal, handshake_ms);
         let response = opened.await?.response();
         progress(&callback, "upload", size, Some(size));
         let text = fetch::read_whole(&response).await.map(|r| r.text());
