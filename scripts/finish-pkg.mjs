@@ -3,8 +3,8 @@
 // - the npm-facing README.md and LICENSE from pkg-template/ replace the crate's;
 // - pkg-template/package.json is merged into the generated package.json (template keys win,
 //   `files` is the union; wasm-pack's list omits `snippets/`, which the glue imports);
-// - `OblienError` (defined in a snippet so it truly extends Error) is re-exported from the entry,
-//   so `instanceof OblienError` works for users;
+// - `OblienError` (defined in a snippet so it truly extends Error) and `ExecStream` (the streams'
+//   I/O, js/stream.js) are re-exported from the entry, so `instanceof` works for users;
 // - the .d.ts references the `esnext.disposable` lib its `[Symbol.dispose]()` members need;
 // - the JS glue and its snippet become one minified ES module (esbuild; names kept), so a page
 //   loads one JS file instead of two and ~3 KB less (README, "Dependencies").
@@ -31,19 +31,22 @@ const files = new Set(
 const merged = { ...generated, ...extra, files: [...files] };
 writeFileSync(join(pkg, "package.json"), JSON.stringify(merged, null, 2) + "\n");
 
-// The snippet that defines OblienError: snippets/<crate-hash>/js/oblien_error.js.
+// The classes defined in snippets, re-exported from the entry: `OblienError` (so that it truly
+// extends Error) and `ExecStream` (the streams' I/O is JS: js/stream.js).
 const snippetDir = join(pkg, "snippets");
-const errorModule = existsSync(snippetDir)
-  ? readdirSync(snippetDir).map((d) => `./snippets/${d}/js/oblien_error.js`).find((p) => existsSync(join(pkg, p)))
-  : undefined;
-if (!errorModule) throw new Error("finish-pkg: the OblienError snippet is missing from pkg/snippets");
+const snippet = (file) =>
+  existsSync(snippetDir)
+    ? readdirSync(snippetDir).map((d) => `./snippets/${d}/js/${file}`).find((p) => existsSync(join(pkg, p)))
+    : undefined;
 
 const jsPath = join(pkg, `${name}.js`);
 let js = readFileSync(jsPath, "utf8");
-if (!js.includes("export { OblienError }")) {
-  js += `\nexport { OblienError } from "${errorModule}";\n`;
-  writeFileSync(jsPath, js);
+for (const [exported, file] of [["OblienError", "oblien_error.js"], ["ExecStream", "stream.js"]]) {
+  const module = snippet(file);
+  if (!module) throw new Error(`finish-pkg: the ${exported} snippet is missing from pkg/snippets`);
+  if (!js.includes(`export { ${exported} }`)) js += `\nexport { ${exported} } from "${module}";\n`;
 }
+writeFileSync(jsPath, js);
 buildSync({
   entryPoints: [jsPath],
   outfile: jsPath,
@@ -89,4 +92,4 @@ export declare const OblienError: {
 `;
 }
 writeFileSync(dtsPath, dts);
-console.log(`finish-pkg: ${pkg}: files = ${merged.files.join(", ")}; snippets bundled and the glue minified; OblienError exported`);
+console.log(`finish-pkg: ${pkg}: files = ${merged.files.join(", ")}; snippets bundled and the glue minified; OblienError and ExecStream exported`);

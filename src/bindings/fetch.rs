@@ -115,9 +115,6 @@ extern "C" {
     /// A raw answer's `Response` (js/fetch.js `reply`).
     #[wasm_bindgen(method, getter)]
     pub fn response(this: &Reply) -> Response;
-    /// Aborts a raw answer's request (and its body).
-    #[wasm_bindgen(method, getter)]
-    pub fn abort(this: &Reply) -> web_sys::AbortController;
 
     /// A raw call's template: `new Request(url, init)`, with the proxy's target header; throws
     /// when `init` is not valid (js/fetch.js).

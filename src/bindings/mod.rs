@@ -1,7 +1,7 @@
 //! The `#[wasm_bindgen]` layer: converts JS values, owns timers and listeners, calls `fetch`.
 //! Every decision lives in `crate::core`. Arrows run one way:
-//! `client` → `workspaces` → {`api_access`, `runtime`} → `session` → {`fetch`, `host`, `convert`,
-//! `platform`}.
+//! `client` → `workspaces` → {`api_access`, `runtime`} → (`body` →) `session` → {`fetch`, `host`,
+//! `convert`, `platform`}.
 
 mod abort;
 pub mod api_access;
@@ -19,12 +19,6 @@ mod types;
 pub mod workspaces;
 
 use wasm_bindgen::prelude::*;
-
-#[wasm_bindgen(module = "/js/iterable.js")]
-extern "C" {
-    /// Gives `object`'s class `[Symbol.asyncIterator]() { return this }`; returns `object`.
-    fn iterable(object: JsValue) -> JsValue;
-}
 
 /// The package version, as in Cargo.toml.
 #[wasm_bindgen]

@@ -11,7 +11,6 @@ pub mod error;
 pub mod exec_stream;
 pub mod flight;
 pub mod frames;
-pub mod gate;
 pub mod gateway;
 pub mod json;
 pub mod ndjson;

@@ -1,14 +1,14 @@
 //! `runtime.exec`: commands in the workspace: run to completion, stream, subscribe, list, get,
 //! kill, stdin, delete all.
 
-use super::stream::{input_bytes, Format, Stream};
+use super::stream::{self, Format};
 use super::target::{gateway_call, simple_call, Prepared, Target};
 use crate::bindings::convert::{invalid, json_object, Options};
 use crate::bindings::error::to_js;
 use crate::core::api;
 use crate::core::error::ClientError;
 use crate::core::runtime::{Body, HttpRequest};
-use js_sys::{Array, Promise};
+use js_sys::{Array, Promise, Uint8Array};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -151,9 +151,9 @@ impl RuntimeExec {
                 }
                 None => None,
             };
-            Stream::open(&self.target, Format::Exec, start, id, &options)
+            stream::open(&self.target, Format::Exec, start, id, &options)
         };
-        open().map(Stream::into_js).map_err(to_js)
+        open().map(JsValue::from).map_err(to_js)
     }
 }
 
@@ -163,6 +163,16 @@ pub fn argv(cmd: JsValue, call: &str) -> Result<Array, ClientError> {
         .ok()
         .filter(|a| a.length() > 0 && a.iter().all(|s| s.is_string()))
         .ok_or_else(|| invalid(call, "cmd", "a non-empty array of strings"))
+}
+
+/// `string | Uint8Array` as bytes.
+pub fn input_bytes(data: &JsValue, call: &str) -> Result<Vec<u8>, ClientError> {
+    if let Some(text) = data.as_string() {
+        return Ok(text.into_bytes());
+    }
+    data.dyn_ref::<Uint8Array>()
+        .map(Uint8Array::to_vec)
+        .ok_or_else(|| invalid(call, "data", "a string or a Uint8Array"))
 }
 
 fn task_id(value: &JsValue, call: &str) -> Result<String, ClientError> {

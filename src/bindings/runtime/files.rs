@@ -1,6 +1,6 @@
 //! `runtime.files`: list, stream, read, stat, write, mkdir, delete over the gateway.
 
-use super::stream::{Format, Stream};
+use super::stream::{self, Format};
 use super::target::{table_call, Target};
 use crate::bindings::convert::Options;
 use crate::bindings::error::to_js;
@@ -90,8 +90,8 @@ impl RuntimeFiles {
             let options = Options::required(options, endpoint::FILES_STREAM.call)?;
             let base = &self.target.session().gateway_url;
             let (request, _) = options.request(&endpoint::FILES_STREAM, base)?;
-            let stream = Stream::open(&self.target, Format::Lines, Some(request), None, &options)?;
-            Ok(stream.into_js())
+            let stream = stream::open(&self.target, Format::Lines, Some(request), None, &options)?;
+            Ok(stream.into())
         };
         open().map_err(to_js)
     }

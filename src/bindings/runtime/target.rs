@@ -1,6 +1,7 @@
 //! What a runtime handle and its views (`files`, `exec`, `search`, …) share: the session, the
 //! workspace and its gateway token cell, and the one async path of the simple gateway calls.
 
+use crate::bindings::body;
 use crate::bindings::convert::{invalid, prepare, Options};
 use crate::bindings::fetch;
 use crate::bindings::session::Session;
@@ -8,7 +9,7 @@ use crate::core::api;
 use crate::core::cell::TokenCell;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::ClientError;
-use crate::core::request::{send_authorised, Retries};
+use crate::core::request::Retries;
 use crate::core::runtime::HttpRequest;
 use js_sys::Promise;
 use std::cell::RefCell;
@@ -43,16 +44,6 @@ impl Target {
         let live = self.session.gateways.cell(&self.workspace_id);
         self.cell.replace(live.clone());
         live
-    }
-
-    /// A gateway JSON call with this workspace's gateway token: a success's body, parsed for JS.
-    pub(crate) async fn call(
-        &self,
-        request: HttpRequest,
-        signal: Option<AbortSignal>,
-    ) -> Result<JsValue, ClientError> {
-        let cell = self.cell();
-        self.session.json_value(&cell, request, signal).await
     }
 
     pub(crate) fn url(&self, path: &str, query: &[(&str, Option<String>)]) -> String {
@@ -133,12 +124,10 @@ pub(crate) async fn raw_fetch(
     let request = fetch::template(&url, init.value(), proxy.as_deref())
         .map_err(|_| invalid(call, "init", "a valid RequestInit"))?;
     let session = &target.session;
-    let cell = target.cell();
     let signals = session.signals(signal.clone());
-    let proxied = proxy.is_some();
     let outgoing = fetch::Outgoing::template(request);
-    let send = move |bearer: &str| fetch::send_raw(&outgoing, bearer, &signals, proxied);
-    let sent = send_authorised(&cell, &*session.platform, Retries::UNAUTHORIZED_ONLY, &send);
-    let response = session.guarded(signal, sent).await?;
-    Ok(response.0.response().into())
+    let (cell, retries) = (target.cell(), Retries::UNAUTHORIZED_ONLY);
+    let sent = body::send(session, &cell, outgoing, retries, signals, proxy.is_some());
+    let reply = session.guarded(signal, sent).await?;
+    Ok(reply.response().into())
 }

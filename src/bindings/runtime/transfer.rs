@@ -3,7 +3,7 @@
 //! total when sent); `upload` sends a `Blob`/`ArrayBuffer`/`Uint8Array` as the body of one raw
 //! request (js/fetch.js `raw`; `fetch` reports no upload progress).
 
-use super::stream::{progress, timeouts, Format, Op, Stream};
+use super::stream::{self, timeouts, Format};
 use super::target::Target;
 use crate::bindings::body;
 use crate::bindings::convert::{invalid, json_object, parse_json, Options};
@@ -11,7 +11,7 @@ use crate::bindings::error::{promise, to_js};
 use crate::bindings::fetch::{self, Outgoing};
 use crate::core::api;
 use crate::core::error::ClientError;
-use crate::core::request::{send_authorised, Retries};
+use crate::core::request::Retries;
 use js_sys::{Array, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -21,6 +21,8 @@ extern "C" {
     /// The size of an upload's body, or -1 when it is not one (js/fetch.js).
     #[wasm_bindgen(js_name = bodySize)]
     fn body_size(body: &JsValue) -> f64;
+    /// `onProgress`, when given, with `{ phase, loadedBytes, totalBytes?, percent? }`.
+    fn progress(callback: &JsValue, phase: &str, loaded: f64, total: Option<f64>);
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -116,8 +118,8 @@ fn download(
     let options = Options::read(options, CALL)?;
     let format = Format::Blob(on_progress(&options)?);
     let start = api::post(target.url("/files/transfer/download", &[]), body);
-    let stream = Stream::open(target, format, Some(start), None, &options)?;
-    Ok(promise(stream.run(Op::Wait)))
+    let stream = stream::open(target, format, Some(start), None, &options)?;
+    Ok(stream.wait())
 }
 
 /// `transfer.upload`: the archive as the body of one `fetch` (no streaming request bodies over
@@ -145,17 +147,12 @@ async fn upload(
     let url = target.url("/files/transfer/upload", &[("dest", Some(dest))]);
     let outgoing = Outgoing::with("POST", &url, body, Some("application/gzip"));
     let caller = options.signal()?;
-    let session = target.session().clone();
-    let mut signals = session.signals(caller.clone());
-    signals.timeout_ms = handshake_ms;
-    let cell = target.cell();
-    let send = move |bearer: &str| fetch::send_raw(&outgoing, bearer, &signals, false);
+    let session = target.session();
+    let (cell, signal) = (target.cell(), caller.clone());
     let sent = async {
-        let sent = send_authorised(&cell, &*session.platform, Retries::UNAUTHORIZED_ONLY, &send);
-        let response = sent.await?.0.response();
-        if !response.ok() {
-            return Err(body::refusal(&response, session.now_ms()).await);
-        }
+        let retries = Retries::UNAUTHORIZED_ONLY;
+        let opened = body::open(session, &cell, outgoing, retries, signal, handshake_ms);
+        let response = opened.await?.response();
         progress(&callback, "upload", size, Some(size));
         let text = fetch::read_whole(&response).await.map(|r| r.text());
         parse_json(&text.unwrap_or_default())
