@@ -37,8 +37,8 @@ const smoke = args.includes("--smoke");
 const outIndex = args.indexOf("--out");
 const outFile = resolve(outIndex >= 0 ? args[outIndex + 1] : join(root, "bench-results", smoke ? "bench-smoke.json" : "bench.json"));
 const timeoutS = Number(process.env.BENCH_TIMEOUT_S ?? (smoke ? 120 : 900));
-// BENCH_ONLY=startup|perCall: that scenario alone, printed, for quick comparisons while changing
-// the client (nothing is written to bench-results/).
+// BENCH_ONLY=startup|perCall|stream: that scenario alone, printed, for quick comparisons while
+// changing the client (nothing is written to bench-results/).
 const only = process.env.BENCH_ONLY;
 const ONLY_DONE = Symbol("only");
 
@@ -430,7 +430,7 @@ try {
     await profiler.send("Profiler.setSamplingInterval", { interval: 50 });
     await profiler.send("Profiler.start");
   }
-  for (const kind of ["list", "read"]) {
+  for (const kind of only === "stream" ? [] : ["list", "read"]) {
     const r = await evaluate(page, `perCall ${kind}`, ([k, o]) => window.bench.perCall(k, o), [kind, config.perCall]);
     const c = summary(r.samples.client);
     const p = summary(r.samples.plain);
@@ -455,7 +455,7 @@ try {
   }
 
   // 4. Throughput.
-  {
+  if (!only) {
     const r = await evaluate(page, "throughput", ([k, o]) => window.bench.throughput(k, o), ["list", config.throughput]);
     const rate = (rounds) => (config.throughput.concurrency * rounds.length) / (sum(rounds) / 1000);
     const c = rate(r.roundMs.client);
@@ -485,6 +485,11 @@ try {
       ratio: c.median / p.median,
     };
     await noteWasm("stream");
+  }
+
+  if (only === "stream") {
+    console.log(JSON.stringify({ ratio: results.stream.ratio, client: results.stream.client.ms, plain: results.stream.plain.ms }));
+    throw ONLY_DONE;
   }
 
   // 5. Refresh fan-in.
