@@ -363,7 +363,8 @@ try {
   }
   }
   if (only === "startup") {
-    console.log(JSON.stringify({ startup: results.startup?.ratio, client: results.startup?.client.constructedMs.median, plain: results.startup?.plain.constructedMs.median }));
+    const medians = (kind) => Object.fromEntries(Object.entries(results.startup?.[kind] ?? {}).map(([k, v]) => [k, v.median]));
+    console.log(JSON.stringify({ ratio: results.startup?.ratio, client: medians("client"), plain: medians("plain") }));
     throw ONLY_DONE;
   }
 
