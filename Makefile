@@ -90,9 +90,10 @@ pkg: install
 # crossTab's channel, listener, lock and waits (js/cross_tab.js) and the host's refresh call
 # (js/host.js) in JS, the decisions asked of the Rust core through one function, one refresh
 # state machine left in the wasm: wasm 205448 / 86000 gz, JS 45054 / 13381 gz (-1.6 KB gz in all:
-# wasm -2.1, JS +0.55).
-SIZE_BUDGET_WASM_RAW ?= 205500
-SIZE_BUDGET_WASM_GZ ?= 86050
+# wasm -2.1, JS +0.55). The gateway token's mint as one awaited call in a loop (core::gateway):
+# wasm 204962 / 85919 gz (-0.08 KB gz).
+SIZE_BUDGET_WASM_RAW ?= 205000
+SIZE_BUDGET_WASM_GZ ?= 85950
 SIZE_BUDGET_JS_RAW ?= 45100
 SIZE_BUDGET_JS_GZ ?= 13400
 
