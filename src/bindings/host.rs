@@ -1,5 +1,5 @@
 //! The host app's refresh callback as a `TokenSource`. Its call, await and type check are one
-//! crossing into `js/host.js` (`callHost`; with `crossTab`, `js/cross_tab.js` calls it under the
+//! crossing into `js/cross_tab.js` (`callHost`; with `crossTab`, its `Group` calls it under the
 //! group's lock); the answer is decoded and checked here before the core sees it.
 
 use super::convert::token_info;
@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal};
 
-#[wasm_bindgen(module = "/js/host.js")]
+#[wasm_bindgen(module = "/js/cross_tab.js")]
 extern "C" {
     /// Resolves with the callback's token string; rejects with a `refresh_failed` message.
     #[wasm_bindgen(js_name = callHost)]
