@@ -44,12 +44,3 @@ impl Future for Aborted {
         Poll::Pending
     }
 }
-
-/// A signal that aborts when any of `signals` does (`AbortSignal.any`).
-pub fn any(signals: &[&AbortSignal]) -> AbortSignal {
-    let list = js_sys::Array::new();
-    for signal in signals {
-        list.push(signal);
-    }
-    AbortSignal::any(&list)
-}

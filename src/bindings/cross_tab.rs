@@ -1,152 +1,144 @@
 //! `crossTab`: the tabs of one origin that hold the same identity form a group on a
 //! BroadcastChannel; when the group's token needs a refresh, one tab (the Web Lock's holder) calls
 //! its host and the token reaches the others over the channel, in memory only: never storage,
-//! cookies or a URL. Decisions in `core::crosstab`.
+//! cookies or a URL. The channel, its listener, the lock and the waits are `js/cross_tab.js`'s;
+//! it asks every decision here (`decide`), and they are `core::crosstab`'s and the cell's.
 
+use super::convert::token_info;
 use super::host::HostRefresh;
-use super::platform::BrowserPlatform;
 use crate::core::cell::TokenCell;
 use crate::core::crosstab::{self, GroupMessage};
 use crate::core::error::ClientError;
 use crate::core::policy;
-use crate::core::runtime::{Fetched, LocalFuture, RefreshReason, Runtime, TokenSource};
-use crate::core::token::{decode_session, Source};
-use gloo_events::EventListener;
+use crate::core::runtime::{Fetched, LocalFuture, RefreshReason, TokenSource};
+use crate::core::token::decode_session;
 use js_sys::{Function, Promise};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{BroadcastChannel, MessageEvent};
+use web_sys::AbortSignal;
 
 #[wasm_bindgen(module = "/js/cross_tab.js")]
 extern "C" {
     #[wasm_bindgen(js_name = crossTabSupported)]
     fn cross_tab_supported() -> bool;
-    #[wasm_bindgen(js_name = withLock)]
-    fn with_lock(name: &str, timeout_ms: f64, task: &Function) -> Promise;
-}
 
-struct Membership {
-    group: String,
-    channel: BroadcastChannel,
-    _listener: EventListener,
+    type Group;
+    #[wasm_bindgen(constructor)]
+    fn new(rust: &Function) -> Group;
+    #[wasm_bindgen(method)]
+    fn follow(this: &Group, name: Option<String>, hello: &str);
+    #[wasm_bindgen(method)]
+    fn post(this: &Group, text: &str);
+    #[wasm_bindgen(method)]
+    fn leave(this: &Group);
+    #[wasm_bindgen(method)]
+    fn end(this: &Group);
+    #[wasm_bindgen(method)]
+    fn refresh(
+        this: &Group,
+        generation: f64,
+        wait_ms: f64,
+        callback: &Function,
+        reason: &str,
+        dispose: &AbortSignal,
+        own: &AbortSignal,
+    ) -> Promise;
 }
 
 /// This client's place in its group.
 pub struct CrossTab {
     name: String,
     cell: RefCell<Weak<TokenCell>>,
-    membership: RefCell<Option<Membership>>,
+    js: Group,
+    _decide: Closure<dyn Fn(u32, JsValue) -> JsValue>,
 }
 
 impl CrossTab {
     /// `None` when the browser lacks Web Locks or BroadcastChannel (`client.crossTab` says so).
     pub fn new(name: String) -> Option<Rc<Self>> {
         cross_tab_supported().then(|| {
-            Rc::new(CrossTab {
-                name,
-                cell: RefCell::new(Weak::new()),
-                membership: RefCell::new(None),
+            Rc::new_cyclic(|weak: &Weak<CrossTab>| {
+                let weak = weak.clone();
+                let decide = Closure::<dyn Fn(u32, JsValue) -> JsValue>::new(move |op, value| {
+                    weak.upgrade()
+                        .map_or(JsValue::UNDEFINED, |tab| tab.decide(op, value))
+                });
+                CrossTab {
+                    name,
+                    cell: RefCell::new(Weak::new()),
+                    js: Group::new(decide.as_ref().unchecked_ref()),
+                    _decide: decide,
+                }
             })
         })
     }
 
-    pub fn attach(self: &Rc<Self>, cell: &Rc<TokenCell>) {
+    pub fn attach(&self, cell: &Rc<TokenCell>) {
         self.cell.replace(Rc::downgrade(cell));
         self.follow_identity();
     }
 
-    fn group(&self) -> Option<String> {
-        let cell = self.cell.borrow().upgrade()?;
-        let held = cell.token()?;
-        Some(crosstab::group_name(&self.name, &held.claims))
-    }
-
     /// Joins the group of the held token's identity (leaving another one), and says hello.
-    pub fn follow_identity(self: &Rc<Self>) {
-        let Some(group) = self.group() else {
-            return self.leave();
-        };
-        if self
-            .membership
-            .borrow()
-            .as_ref()
-            .is_some_and(|m| m.group == group)
-        {
-            return;
-        }
-        self.leave();
-        let Ok(channel) = BroadcastChannel::new(&group) else {
-            return;
-        };
-        let weak = Rc::downgrade(self);
-        let listener = EventListener::new(&channel, "message", move |event| {
-            let Some(tab) = weak.upgrade() else { return };
-            let text = event
-                .dyn_ref::<MessageEvent>()
-                .and_then(|e| e.data().as_string());
-            if let Some(message) = text.as_deref().and_then(GroupMessage::decode) {
-                tab.receive(message);
-            }
-        });
-        let _ = channel.post_message(&JsValue::from_str(&GroupMessage::Hello.encode()));
-        self.membership.replace(Some(Membership {
-            group,
-            channel,
-            _listener: listener,
-        }));
+    pub fn follow_identity(&self) {
+        let cell = self.cell.borrow().upgrade();
+        let group = cell
+            .and_then(|c| c.token())
+            .map(|held| crosstab::group_name(&self.name, &held.claims));
+        self.js.follow(group, &GroupMessage::Hello.encode());
     }
 
-    fn receive(&self, message: GroupMessage) {
+    /// What `js/cross_tab.js` asks (see its head).
+    fn decide(&self, op: u32, value: JsValue) -> JsValue {
         let Some(cell) = self.cell.borrow().upgrade() else {
-            return;
+            return JsValue::UNDEFINED;
         };
-        match message {
-            GroupMessage::Hello => {
-                if let Some(held) = cell.token() {
-                    self.post(&GroupMessage::Token(held.secret));
+        let held = cell.token();
+        let text = value.as_string();
+        match op {
+            0 => held.map_or(JsValue::NULL, |h| {
+                token_info(&h, js_sys::Date::now(), cell.margin_secs())
+            }),
+            1 => JsValue::from_bool(
+                held.is_some() && value.as_f64() != Some(cell.generation() as f64),
+            ),
+            2 => match text.as_deref().and_then(GroupMessage::decode) {
+                // A tab joined: answer with the held token.
+                Some(GroupMessage::Hello) => {
+                    held.map(|h| GroupMessage::Token(h.secret).encode()).into()
                 }
-            }
-            GroupMessage::Token(secret) => {
-                // Another identity's token never enters (the channel is per identity, and this
-                // checks again).
-                if let Ok(claims) = decode_session(&secret) {
-                    cell.adopt(secret, claims);
+                Some(GroupMessage::Token(secret)) => {
+                    // Another identity's token never enters (the channel is per identity, and
+                    // this checks again).
+                    if let Ok(claims) = decode_session(&secret) {
+                        cell.adopt(secret, claims);
+                    }
+                    JsValue::UNDEFINED
                 }
-            }
+                None => JsValue::UNDEFINED,
+            },
+            // The host's token goes to the group only when it is one a tab can take.
+            _ => text
+                .filter(|t| decode_session(t).is_ok())
+                .map(|t| GroupMessage::Token(t).encode())
+                .into(),
         }
     }
 
-    fn post(&self, message: &GroupMessage) {
-        if let Some(m) = self.membership.borrow().as_ref() {
-            let _ = m
-                .channel
-                .post_message(&JsValue::from_str(&message.encode()));
-        }
-    }
-
-    /// Shares a token this tab got (its refresh, `setToken`) with the group.
+    /// Shares a token this tab got (`setToken`) with the group.
     pub fn share(&self, secret: &str) {
-        self.post(&GroupMessage::Token(secret.to_string()));
+        self.js
+            .post(&GroupMessage::Token(secret.to_string()).encode());
     }
 
     pub fn leave(&self) {
-        if let Some(m) = self.membership.replace(None) {
-            m.channel.close();
-        }
-    }
-
-    fn lock_name(&self) -> Option<String> {
-        let mut name = self.membership.borrow().as_ref()?.group.clone();
-        name.push_str(":refresh");
-        Some(name)
+        self.js.leave();
     }
 }
 
 impl Drop for CrossTab {
     fn drop(&mut self) {
-        self.leave();
+        self.js.end();
     }
 }
 
@@ -157,66 +149,25 @@ pub struct GroupRefresh {
     pub tab: Rc<CrossTab>,
 }
 
-/// After waiting for the lock, how long to wait for the holder's token: 40 × 25 ms.
-const GROUP_TOKEN_WAITS: u32 = 40;
-const GROUP_TOKEN_POLL_MS: f64 = 25.0;
-
-/// Whether the cell already holds a token newer than the one a refresh was asked for.
-fn renewed_since(cell: &TokenCell, generation: u64) -> bool {
-    cell.generation() != generation
-}
-
 impl TokenSource for GroupRefresh {
     fn fetch(&self, reason: RefreshReason) -> LocalFuture<Result<Fetched, ClientError>> {
-        let host = self.host.clone();
-        let tab = self.tab.clone();
-        Box::pin(async move {
-            let (Some(cell), Some(lock)) = (tab.cell.borrow().upgrade(), tab.lock_name()) else {
-                return host.fetch(reason).await;
-            };
-            let generation = cell.generation();
-            let (fallback, fallback_tab) = (host.clone(), tab.clone());
-            let outcome: Rc<RefCell<Option<Result<Fetched, ClientError>>>> = Rc::default();
-            let slot = outcome.clone();
-            let platform = BrowserPlatform;
-            let task = Closure::once_into_js(move |waited: bool| {
-                future_to_promise(async move {
-                    // Another tab held the lock: it refreshed, and its token is on the way over the
-                    // channel (the message may come just after the lock): wait for it a little.
-                    if waited {
-                        for _ in 0..GROUP_TOKEN_WAITS {
-                            if renewed_since(&cell, generation) {
-                                break;
-                            }
-                            platform.sleep(GROUP_TOKEN_POLL_MS).await;
-                        }
-                    }
-                    let result = match cell.token() {
-                        Some(held) if renewed_since(&cell, generation) => Ok(Fetched {
-                            secret: held.secret,
-                            claims: held.claims,
-                            source: Source::Tab,
-                        }),
-                        _ => host
-                            .fetch(reason)
-                            .await
-                            .inspect(|fetched| tab.share(&fetched.secret)),
-                    };
-                    slot.replace(Some(result));
-                    Ok(JsValue::UNDEFINED)
-                })
-            });
-            // Half the host's 15 s: a lock holder that froze costs a second host call, not a stall.
-            let wait_ms = policy::HOST_TIMEOUT_MS / 2.0;
-            let locked = JsFuture::from(with_lock(&lock, wait_ms, task.unchecked_ref())).await;
-            match (locked, outcome.replace(None)) {
-                (_, Some(result)) => result,
-                (_, None) => {
-                    let fetched = fallback.fetch(reason).await?;
-                    fallback_tab.share(&fetched.secret);
-                    Ok(fetched)
-                }
-            }
+        let generation = self
+            .tab
+            .cell
+            .borrow()
+            .upgrade()
+            .map_or(0, |c| c.generation());
+        // Half the host's 15 s: a lock holder that froze costs a second host call, not a stall.
+        let wait_ms = policy::HOST_TIMEOUT_MS / 2.0;
+        self.host.settle(generation, |callback, dispose, own| {
+            self.tab.js.refresh(
+                generation as f64,
+                wait_ms,
+                callback,
+                reason.as_str(),
+                dispose,
+                own,
+            )
         })
     }
 }

@@ -84,6 +84,11 @@ impl TokenCell {
         self.state.borrow().generation
     }
 
+    /// `refreshMarginSeconds`, as given (for `TokenInfo.refreshAt`).
+    pub fn margin_secs(&self) -> Option<f64> {
+        self.margin_secs
+    }
+
     pub fn is_disposed(&self) -> bool {
         self.state.borrow().disposed
     }

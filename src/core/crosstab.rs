@@ -1,6 +1,7 @@
 //! `crossTab`: clients of one origin that hold the same identity share one refresh. The
 //! decisions: which group a token belongs to, which token is fresher, and the group's messages
-//! (JSON over a BroadcastChannel, in memory only). The binding owns the channel and the lock.
+//! (JSON over a BroadcastChannel, in memory only). `js/cross_tab.js` owns the channel and the lock,
+//! and asks these through `bindings::cross_tab`.
 
 use super::json::{self, Value};
 use super::token::{Claims, HeldToken};

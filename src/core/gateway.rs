@@ -148,19 +148,23 @@ impl Registry {
     /// the enable, for a workspace the app disabled.
     pub async fn mint(&self, workspace_id: &str) -> Result<Fetched, ClientError> {
         self.refuse_disabled(workspace_id)?;
-        let status = self
-            .api
-            .call(Access::Status.request(&self.base_url, workspace_id))
-            .await?;
-        let enabled = top_level(&status, "enabled").and_then(|v| v.as_bool()) == Some(true);
-        let answer = if enabled {
-            let url = access_url(&self.base_url, workspace_id, "/token");
-            self.api.call(api::get(url)).await?
-        } else {
-            self.refuse_disabled(workspace_id)?;
-            self.api
-                .call(Access::Enable.request(&self.base_url, workspace_id))
-                .await?
+        // One call awaited in a loop (the status, then the token or the enable): one await point
+        // is a smaller state machine in the wasm than three.
+        let mut request = Access::Status.request(&self.base_url, workspace_id);
+        let mut status = true;
+        let answer = loop {
+            let answer = self.api.call(request).await?;
+            if !status {
+                break answer;
+            }
+            status = false;
+            let enabled = top_level(&answer, "enabled").and_then(|v| v.as_bool()) == Some(true);
+            request = if enabled {
+                api::get(access_url(&self.base_url, workspace_id, "/token"))
+            } else {
+                self.refuse_disabled(workspace_id)?;
+                Access::Enable.request(&self.base_url, workspace_id)
+            };
         };
         let secret = top_level(&answer, "token")
             .and_then(|v| v.as_str().map(|s| s.into_owned()))
