@@ -1,8 +1,9 @@
-//! `rt.terminals` and `Terminal`: terminals created over REST, their bytes over the runtime's
+//! `rt.terminals` (js/views.js `RuntimeTerminals`) and `Terminal`: terminals created over REST, their bytes over the runtime's
 //! WebSocket; and `rt.connection`, the socket's state for the app.
 
 use super::socket::{thrown, Connection, ConnectionSlot, Handle};
 use super::target::{simple_call, Target};
+use crate::bindings::views::opt;
 use js_sys::{Function, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -43,87 +44,65 @@ export interface TerminalNotice {
 }
 
 export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "replaced" | "closed";
+/**
+ * `rt.terminals`.
+ */
+export class RuntimeTerminals {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Attaches to a running terminal: its scrollback first, then live output.
+     */
+    attach(id: string, options?: CallOptions): Promise<Terminal>;
+    /**
+     * Starts a terminal (`POST /terminals`) and attaches it to the runtime's WebSocket (opened
+     * now if it is not). Its first output (the prompt) comes through `onData`.
+     */
+    create(options?: CreateTerminalOptions): Promise<Terminal>;
+    /**
+     * The workspace's terminals (`GET /terminals`).
+     */
+    list(options?: CallOptions): Promise<TerminalSession[]>;
+    /**
+     * A terminal's scrollback (`GET /terminals/{id}/scrollback`) as bytes.
+     */
+    scrollback(id: string, options?: ScrollbackOptions): Promise<Uint8Array>;
+}
 "#;
 
-/// `rt.terminals`.
-#[wasm_bindgen]
-pub struct RuntimeTerminals {
-    target: Rc<Target>,
-    socket: Rc<ConnectionSlot>,
+/// What `RuntimeTerminals` asks (js/views.js, ops 30–33).
+pub fn run(
+    target: &Rc<Target>,
+    socket: &ConnectionSlot,
+    op: u32,
+    a: JsValue,
+    b: JsValue,
+) -> JsValue {
+    match op {
+        // `create(options)`, `attach(id, options)`.
+        30 => open(socket, false, JsValue::UNDEFINED, opt(a)),
+        31 => open(socket, true, a, opt(b)),
+        32 => {
+            let call = "terminals.list(options)";
+            simple_call(target, "GET", "/terminals", opt(a), call, Some("terminals"))
+        }
+        _ => socket.get().js.scrollback(a, opt(b)),
+    }
+    .into()
 }
 
-impl RuntimeTerminals {
-    pub fn new(target: Rc<Target>, socket: Rc<ConnectionSlot>) -> Self {
-        RuntimeTerminals { target, socket }
-    }
-}
-
-impl RuntimeTerminals {
-    /// A `Terminal` that `js/socket.js` puts on the socket once the gateway says which (it reads
-    /// the options, creates or finds the terminal), or frees.
-    fn open(&self, attach: bool, id: JsValue, options: Option<JsValue>) -> Promise {
-        let connection = self.socket.get();
-        let js = connection.js.clone();
-        let term = js.term();
-        let handle = JsValue::from(Terminal {
-            js: term.clone(),
-            _connection: connection,
-        });
-        js.open(&term, &handle, attach, id, options)
-    }
-}
-
-#[wasm_bindgen]
-impl RuntimeTerminals {
-    /// Starts a terminal (`POST /terminals`) and attaches it to the runtime's WebSocket (opened
-    /// now if it is not). Its first output (the prompt) comes through `onData`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Terminal>")]
-    pub fn create(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "CreateTerminalOptions")] options: Option<
-            JsValue,
-        >,
-    ) -> Promise {
-        self.open(false, JsValue::UNDEFINED, options)
-    }
-
-    /// Attaches to a running terminal: its scrollback first, then live output.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Terminal>")]
-    pub fn attach(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        self.open(true, id, options)
-    }
-
-    /// The workspace's terminals (`GET /terminals`).
-    #[wasm_bindgen(unchecked_return_type = "Promise<TerminalSession[]>")]
-    pub fn list(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        simple_call(
-            &self.target,
-            "GET",
-            "/terminals",
-            options,
-            "terminals.list(options)",
-            Some("terminals"),
-        )
-    }
-
-    /// A terminal's scrollback (`GET /terminals/{id}/scrollback`) as bytes.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
-    pub fn scrollback(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "ScrollbackOptions")] options: Option<
-            JsValue,
-        >,
-    ) -> Promise {
-        self.socket.get().js.scrollback(id, options)
-    }
+/// A `Terminal` that `js/socket.js` puts on the socket once the gateway says which (it reads the
+/// options, creates or finds the terminal), or frees.
+fn open(socket: &ConnectionSlot, attach: bool, id: JsValue, options: Option<JsValue>) -> Promise {
+    let connection = socket.get();
+    let js = connection.js.clone();
+    let term = js.term();
+    let handle = JsValue::from(Terminal {
+        js: term.clone(),
+        _connection: connection,
+    });
+    js.open(&term, &handle, attach, id, options)
 }
 
 /// A terminal of the workspace, attached to the runtime's WebSocket.

@@ -1,4 +1,4 @@
-//! `rt.watchers` and `Watcher`: file watchers created over REST, their events over the runtime's
+//! `rt.watchers` (js/views.js `RuntimeWatchers`) and `Watcher`: file watchers created over REST, their events over the runtime's
 //! WebSocket, re-established after a reconnect (`onOverflow` then says events may be missing).
 
 use super::socket::{Connection, ConnectionSlot, Handle};
@@ -29,56 +29,43 @@ export interface WatcherInfo {
   active?: boolean;
   [key: string]: unknown;
 }
+/**
+ * `rt.watchers`.
+ */
+export class RuntimeWatchers {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Watches a directory (`POST /watchers`); resolves once the gateway says it is ready.
+     */
+    create(options: CreateWatcherOptions): Promise<Watcher>;
+    /**
+     * The workspace's watchers (`GET /watchers`).
+     */
+    list(options?: CallOptions): Promise<WatcherInfo[]>;
+}
 "#;
 
-/// `rt.watchers`.
-#[wasm_bindgen]
-pub struct RuntimeWatchers {
-    target: Rc<Target>,
-    socket: Rc<ConnectionSlot>,
+/// `watchers.create(options)` (js/views.js `RuntimeWatchers`): resolves once the gateway says
+/// the watcher is ready.
+pub fn create(target: &Rc<Target>, socket: &ConnectionSlot, options: JsValue) -> Promise {
+    let connection = socket.get();
+    let js = connection.js.clone();
+    let watcher = js.watcher();
+    // The handle the promise resolves with (freed by the snippet if the watcher fails).
+    let handle = JsValue::from(Watcher {
+        js: watcher.clone(),
+        _connection: connection,
+    });
+    let timeout = crate::bindings::platform::timer_delay(target.session.timeout_ms());
+    js.watch(&watcher, &handle, options, f64::from(timeout))
 }
 
-impl RuntimeWatchers {
-    pub fn new(target: Rc<Target>, socket: Rc<ConnectionSlot>) -> Self {
-        RuntimeWatchers { target, socket }
-    }
-}
-
-#[wasm_bindgen]
-impl RuntimeWatchers {
-    /// Watches a directory (`POST /watchers`); resolves once the gateway says it is ready.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Watcher>")]
-    pub fn create(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "CreateWatcherOptions")] options: JsValue,
-    ) -> Promise {
-        let connection = self.socket.get();
-        let js = connection.js.clone();
-        let watcher = js.watcher();
-        // The handle the promise resolves with (freed by the snippet if the watcher fails).
-        let handle = JsValue::from(Watcher {
-            js: watcher.clone(),
-            _connection: connection,
-        });
-        let timeout = crate::bindings::platform::timer_delay(self.target.session.timeout_ms());
-        js.watch(&watcher, &handle, options, f64::from(timeout))
-    }
-
-    /// The workspace's watchers (`GET /watchers`).
-    #[wasm_bindgen(unchecked_return_type = "Promise<WatcherInfo[]>")]
-    pub fn list(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        simple_call(
-            &self.target,
-            "GET",
-            "/watchers",
-            options,
-            "watchers.list(options)",
-            Some("watchers"),
-        )
-    }
+/// `watchers.list(options)`: `GET /watchers`.
+pub fn list(target: &Rc<Target>, options: Option<JsValue>) -> Promise {
+    let call = "watchers.list(options)";
+    simple_call(target, "GET", "/watchers", options, call, Some("watchers"))
 }
 
 /// A file watcher of the workspace.
