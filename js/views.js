@@ -3,7 +3,9 @@
 // `RuntimeTransfer`, `RuntimeProxy`, `RuntimeTerminals`, `RuntimeWatchers`. Each holds one
 // dispatch function, a Rust closure over its owner (the session, or a runtime), and forwards
 // every method to it as a number, arguments as given: the option checks, the endpoint table and
-// every decision stay in Rust. Their types and docs are in the Rust files' TypeScript sections.
+// every decision stay in Rust. `Terminal`, `Watcher` and `RuntimeConnection` call their
+// js/socket.js object directly; their dispatch only keeps the runtime's socket alive. Their
+// types and docs are in the Rust files' TypeScript sections.
 // Numbers: 0 free (lets go of the owner), 1 a dispatch of the same owner for a view taken from
 // this one; the session's (src/bindings/workspaces.rs `run`) and a runtime's
 // (src/bindings/runtime/mod.rs `run`) from 2 on, as below.
@@ -16,6 +18,10 @@ let call;
 const thrown = (r) => {
   if (r instanceof OblienError) throw r;
   return r;
+};
+/** `write`, `resize`: js/socket.js returns the error they throw. */
+const fails = (e) => {
+  if (e !== undefined) throw e;
 };
 
 class View {
@@ -35,6 +41,19 @@ class View {
   }
 }
 if (Symbol.dispose) View.prototype[Symbol.dispose] = function () { this.free(); };
+
+/** A view that holds one more thing: a js/socket.js object, or the proxy's target. */
+let held;
+class Held extends View {
+  #h;
+  constructor(c, h) {
+    super(c);
+    this.#h = h;
+  }
+  static {
+    held = (v) => (call(v), v.#h);
+  }
+}
 
 export class Workspaces extends View {
   list(options) { return call(this)(2, options); }
@@ -113,17 +132,9 @@ export class RuntimeTransfer extends View {
   upload(params, options) { return call(this)(29, params, options); }
 }
 
-export class RuntimeProxy extends View {
-  #t;
-  constructor(c, target) {
-    super(c);
-    this.#t = target;
-  }
-  get target() {
-    call(this);
-    return this.#t;
-  }
-  fetch(path, init) { return call(this)(17, path, init, this.#t); }
+export class RuntimeProxy extends Held {
+  get target() { return held(this); }
+  fetch(path, init) { return call(this)(17, path, init, held(this)); }
 }
 
 export class RuntimeTerminals extends View {
@@ -138,7 +149,33 @@ export class RuntimeWatchers extends View {
   list(options) { return call(this)(35, options); }
 }
 
-/** The views Rust makes: 0 `client.workspaces`, 1 a runtime (`workspaces.runtime(id)`). */
-export function view(kind, c) {
-  return kind ? new WorkspaceRuntime(c) : new Workspaces(c);
+export class Terminal extends Held {
+  get id() { return held(this).id; }
+  onData(callback) { return held(this).on(0, callback); }
+  onExit(callback) { return held(this).on(1, callback); }
+  onNotice(callback) { return held(this).on(2, callback); }
+  write(data) { fails(held(this).write(data)); }
+  resize(cols, rows) { fails(held(this).resize(cols, rows)); }
+  close() { return held(this).close(); }
+}
+
+export class Watcher extends Held {
+  get id() { return held(this).id; }
+  onEvent(callback) { return held(this).on(0, callback); }
+  onOverflow(callback) { return held(this).on(1, callback); }
+  close() { return held(this).close(); }
+}
+
+export class RuntimeConnection extends Held {
+  get state() { return held(this).state(); }
+  get error() { return held(this).error(); }
+  onStateChange(callback) { return held(this).on(0, callback); }
+  reconnect() { held(this).reconnect(); }
+}
+
+/** The views Rust makes: `client.workspaces`, a runtime (`workspaces.runtime(id)`), and over a
+ * js/socket.js object `h`: a terminal, a watcher, `rt.connection`. */
+const KINDS = [Workspaces, WorkspaceRuntime, Terminal, Watcher, RuntimeConnection];
+export function view(kind, c, h) {
+  return new KINDS[kind](c, h);
 }

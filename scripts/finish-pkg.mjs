@@ -43,8 +43,8 @@ const snippet = (file) =>
 
 const jsPath = join(pkg, `${name}.js`);
 let js = readFileSync(jsPath, "utf8");
-const views = ["ApiAccess", "RuntimeExec", "RuntimeFiles", "RuntimeProxy", "RuntimeSearch", "RuntimeTerminals",
-  "RuntimeTransfer", "RuntimeWatchers", "WorkspaceRuntime", "Workspaces"].map((v) => [v, "views.js"]);
+const views = ["ApiAccess", "RuntimeConnection", "RuntimeExec", "RuntimeFiles", "RuntimeProxy", "RuntimeSearch",
+  "RuntimeTerminals", "RuntimeTransfer", "RuntimeWatchers", "Terminal", "Watcher", "WorkspaceRuntime", "Workspaces"].map((v) => [v, "views.js"]);
 for (const [exported, file] of [["OblienError", "oblien_error.js"], ["ExecStream", "stream.js"], ...views]) {
   const module = snippet(file);
   if (!module) throw new Error(`finish-pkg: the ${exported} snippet is missing from pkg/snippets`);

@@ -12,9 +12,10 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/views.js")]
 extern "C" {
-    /// A new view of class `kind` (js/views.js `KINDS`) on the dispatch `call`.
+    /// A new view of class `kind` (js/views.js `view`) on the dispatch `call`; `Terminal`,
+    /// `Watcher` and `RuntimeConnection` also hold their js/socket.js object, `held`.
     #[wasm_bindgen(js_name = view)]
-    pub fn js_view(kind: u32, call: &JsValue) -> JsValue;
+    pub fn js_view(kind: u32, call: &JsValue, held: &JsValue) -> JsValue;
 }
 
 /// Ops every dispatch answers (js/views.js): `free()` lets go of the owner at once, as freeing a
@@ -52,7 +53,17 @@ pub fn dispatch<T: 'static>(owner: Rc<T>, run: Run<T>) -> Function {
 
 /// A new view of class `kind` on its own dispatch of `owner`.
 pub fn view<T: 'static>(kind: u32, owner: Rc<T>, run: Run<T>) -> JsValue {
-    js_view(kind, &dispatch(owner, run))
+    js_view(kind, &dispatch(owner, run), &JsValue::UNDEFINED)
+}
+
+/// A `Terminal`, `Watcher` or `RuntimeConnection` (kinds 2, 3, 4) over its js/socket.js object
+/// `held`: its methods go to `held` directly; its dispatch only keeps the runtime's socket
+/// (`owner`) alive until `free()` or the garbage collector, as the wasm object did.
+pub fn held<T: 'static>(kind: u32, owner: Rc<T>, held: &JsValue) -> JsValue {
+    fn nothing<T>(_: &Rc<T>, _: u32, _: JsValue, _: JsValue, _: JsValue) -> JsValue {
+        JsValue::UNDEFINED
+    }
+    js_view(kind, &dispatch(owner, nothing), held)
 }
 
 /// A sync method's result: the value, or the error the view throws.

@@ -24,7 +24,6 @@ use crate::core::endpoint::{self, Endpoint};
 use socket::ConnectionSlot;
 use std::rc::Rc;
 use target::{raw_fetch, table_call, Target};
-use terminals::RuntimeConnection;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -152,7 +151,12 @@ fn run(runtime: &Rc<Runtime>, op: u32, a: JsValue, b: JsValue, c: JsValue) -> Js
         15 => promise(raw_fetch(target.clone(), a, opt(b), None)).into(),
         16 => thrown(proxy::target(&a, b.as_string())),
         17 => proxy::fetch(target, a, b, c).into(),
-        18 => RuntimeConnection::new(runtime.socket.get()).into(),
+        18 => {
+            // `rt.connection`: js/views.js `RuntimeConnection`, keeping the socket alive.
+            let connection = runtime.socket.get();
+            let js = connection.js.clone();
+            views::held(4, connection, &js)
+        }
         19 => thrown(files::stream(target, a)),
         20..=27 => exec::run(target, op, a, b, c),
         28 => transfer::download(target, a, opt(b)).into(),
