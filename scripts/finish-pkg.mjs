@@ -3,8 +3,9 @@
 // - the npm-facing README.md and LICENSE from pkg-template/ replace the crate's;
 // - pkg-template/package.json is merged into the generated package.json (template keys win,
 //   `files` is the union; wasm-pack's list omits `snippets/`, which the glue imports);
-// - `OblienError` (defined in a snippet so it truly extends Error) and `ExecStream` (the streams'
-//   I/O, js/stream.js) are re-exported from the entry, so `instanceof` works for users;
+// - `OblienError` (defined in a snippet so it truly extends Error), `ExecStream` (the streams'
+//   I/O, js/stream.js) and the thin views (`Workspaces`, `WorkspaceRuntime`, `RuntimeFiles`, …,
+//   js/views.js) are re-exported from the entry, so `instanceof` works for users;
 // - the .d.ts references the `esnext.disposable` lib its `[Symbol.dispose]()` members need;
 // - the JS glue and its snippet become one minified ES module (esbuild; names kept), so a page
 //   loads one JS file instead of two and ~3 KB less (README, "Dependencies").
@@ -32,7 +33,8 @@ const merged = { ...generated, ...extra, files: [...files] };
 writeFileSync(join(pkg, "package.json"), JSON.stringify(merged, null, 2) + "\n");
 
 // The classes defined in snippets, re-exported from the entry: `OblienError` (so that it truly
-// extends Error) and `ExecStream` (the streams' I/O is JS: js/stream.js).
+// extends Error), `ExecStream` (the streams' I/O is JS: js/stream.js) and the thin views (plain
+// JS classes forwarding to one Rust dispatch each: js/views.js).
 const snippetDir = join(pkg, "snippets");
 const snippet = (file) =>
   existsSync(snippetDir)
@@ -41,7 +43,9 @@ const snippet = (file) =>
 
 const jsPath = join(pkg, `${name}.js`);
 let js = readFileSync(jsPath, "utf8");
-for (const [exported, file] of [["OblienError", "oblien_error.js"], ["ExecStream", "stream.js"]]) {
+const views = ["ApiAccess", "RuntimeConnection", "RuntimeExec", "RuntimeFiles", "RuntimeProxy", "RuntimeSearch",
+  "RuntimeTerminals", "RuntimeTransfer", "RuntimeWatchers", "Terminal", "Watcher", "WorkspaceRuntime", "Workspaces"].map((v) => [v, "views.js"]);
+for (const [exported, file] of [["OblienError", "oblien_error.js"], ["ExecStream", "stream.js"], ...views]) {
   const module = snippet(file);
   if (!module) throw new Error(`finish-pkg: the ${exported} snippet is missing from pkg/snippets`);
   if (!js.includes(`export { ${exported} }`)) js += `\nexport { ${exported} } from "${module}";\n`;
@@ -92,4 +96,4 @@ export declare const OblienError: {
 `;
 }
 writeFileSync(dtsPath, dts);
-console.log(`finish-pkg: ${pkg}: files = ${merged.files.join(", ")}; snippets bundled and the glue minified; OblienError and ExecStream exported`);
+console.log(`finish-pkg: ${pkg}: files = ${merged.files.join(", ")}; snippets bundled and the glue minified; OblienError, ExecStream and the views exported`);

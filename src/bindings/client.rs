@@ -4,7 +4,8 @@
 use super::convert::{get, invalid, token_info, Options};
 use super::error::to_js;
 use super::session::{Config, Session};
-use super::workspaces::Workspaces;
+use super::views;
+use super::workspaces::{self, Workspaces};
 use crate::core::error::{codes, ClientError};
 use js_sys::{Function, Object};
 use std::rc::Rc;
@@ -177,9 +178,9 @@ impl OblienUserClient {
     }
 
     /// Workspaces in the token's namespace.
-    #[wasm_bindgen(getter)]
-    pub fn workspaces(&self) -> Workspaces {
-        Workspaces::new(self.session.clone())
+    #[wasm_bindgen(getter = workspaces, unchecked_return_type = "Workspaces")]
+    pub fn workspaces_view(&self) -> JsValue {
+        views::view(0, self.session.clone(), workspaces::run)
     }
 
     /// Stops everything: timers cleared, listeners removed, calls and streams in flight rejected
@@ -199,5 +200,12 @@ impl OblienUserClient {
     #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "TokenInfo | null")]
     pub fn to_json(&self) -> JsValue {
         self.token_info().unwrap_or(JsValue::NULL)
+    }
+}
+
+impl OblienUserClient {
+    /// `client.workspaces` on the Rust side (`tests/bindings.rs`).
+    pub fn workspaces(&self) -> Workspaces {
+        Workspaces::new(self.session.clone())
     }
 }

@@ -1,7 +1,7 @@
 //! The `#[wasm_bindgen]` layer: converts JS values, owns timers and listeners, calls `fetch`.
 //! Every decision lives in `crate::core`. Arrows run one way:
-//! `client` → `workspaces` → {`api_access`, `runtime`} → (`body` →) `session` → {`fetch`, `host`,
-//! `convert`, `platform`}.
+//! `client` → `workspaces` → `runtime` → (`body` →) `session` → {`fetch`, `host`, `convert`,
+//! `platform`}; `views` (the JS classes' dispatch) is a leaf; `api_access` holds only types.
 
 mod abort;
 pub mod api_access;
@@ -16,6 +16,7 @@ mod platform;
 pub mod runtime;
 mod session;
 mod types;
+mod views;
 pub mod workspaces;
 
 use wasm_bindgen::prelude::*;

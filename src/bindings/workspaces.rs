@@ -1,13 +1,14 @@
-//! `client.workspaces`: list, create, get, delete in the token's namespace; start, stop, restart,
-//! stats; `apiAccess`; and `runtime(id)`.
+//! `client.workspaces` (js/views.js `Workspaces`, and its `apiAccess`): list, create, get,
+//! delete in the token's namespace; start, stop, restart, stats; `apiAccess`; and `runtime(id)`.
+//! The views forward every method to [`run`] as a number.
 
-use super::api_access::ApiAccess;
 use super::convert::{invalid, prepare, stringify, Options};
 use super::error::promise;
-use super::runtime::WorkspaceRuntime;
+use super::runtime;
 use super::session::{Session, SignalApi};
+use super::views::opt;
 use crate::core::error::{codes, ClientError};
-use crate::core::gateway::wait_until_provisioned;
+use crate::core::gateway::{wait_until_provisioned, Access};
 use crate::core::workspace::Call;
 use crate::core::{api, endpoint, scope};
 use js_sys::Promise;
@@ -30,10 +31,115 @@ export interface WorkspaceStats {
   };
   [key: string]: unknown;
 }
+/**
+ * `client.workspaces`.
+ */
+export class Workspaces {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Creates a workspace; the server forces it into the token's namespace.
+     */
+    create(params: CreateWorkspaceParams, options?: CallOptions): Promise<Workspace>;
+    /**
+     * Deletes a workspace; its gateway token is forgotten.
+     */
+    delete(id: string, options?: CallOptions): Promise<DeleteWorkspaceResult>;
+    /**
+     * One workspace by id.
+     */
+    get(id: string, options?: CallOptions): Promise<Workspace>;
+    /**
+     * Lists the workspaces the token may see (its namespace), newest first.
+     */
+    list(options?: ListWorkspacesOptions): Promise<WorkspaceList>;
+    /**
+     * Restarts a workspace (`POST /workspace/{id}/restart`): its streams and sockets end, and
+     * runtime calls reject `workspace_not_running` until it runs again (`runtime(id)` waits).
+     */
+    restart(id: string, options?: CallOptions): Promise<Workspace>;
+    /**
+     * The workspace's runtime (files, exec, …) through the gateway. Mints the first gateway
+     * token, which enables the workspace's internal API server when it is disabled (as the
+     * official SDK does), and waits (up to 2 min) while the workspace is still provisioning.
+     * After this client's `apiAccess.disable(id)` it enables nothing: it rejects
+     * `internal_api_disabled` (nothing sent) until `apiAccess.enable(id)`.
+     */
+    runtime(id: string, options?: CallOptions): Promise<WorkspaceRuntime>;
+    /**
+     * Starts a stopped workspace (`POST /workspace/{id}/start`); a running one is unchanged.
+     * Resolves as soon as the server accepts, with the workspace as it is then (`status` may
+     * still be `"creating"`): `runtime(id)` waits until it runs.
+     */
+    start(id: string, options?: CallOptions): Promise<Workspace>;
+    /**
+     * The workspace's current usage (`GET /workspace/{id}/stats`), as the server sends it.
+     */
+    stats(id: string, options?: CallOptions): Promise<WorkspaceStats>;
+    /**
+     * Stops a workspace (`POST /workspace/{id}/stop`). Until it is started again its runtime
+     * calls reject `workspace_not_running` (503, with `retryAfter`; never retried), and the
+     * server ends its open streams and sockets with that code.
+     */
+    stop(id: string, options?: CallOptions): Promise<Workspace>;
+    /**
+     * The workspace's internal API server and this client's gateway tokens for it.
+     */
+    readonly apiAccess: ApiAccess;
+}
 "#;
 
-/// `client.workspaces`.
-#[wasm_bindgen]
+/// The calls on one workspace, from op 5 on (js/views.js): the name their errors give, and what
+/// they do (`core::workspace::Call`).
+const ON_WORKSPACE: [(&str, Call); 11] = [
+    ("workspaces.get(id, options)", Call::Get),
+    ("workspaces.start(id, options)", Call::Start),
+    ("workspaces.stop(id, options)", Call::Stop),
+    ("workspaces.restart(id, options)", Call::Restart),
+    ("workspaces.stats(id, options)", Call::Stats),
+    ("workspaces.delete(id, options)", Call::Delete),
+    (
+        "apiAccess.status(id, options)",
+        Call::Access(Access::Status),
+    ),
+    (
+        "apiAccess.enable(id, options)",
+        Call::Access(Access::Enable),
+    ),
+    (
+        "apiAccess.disable(id, options)",
+        Call::Access(Access::Disable),
+    ),
+    (
+        "apiAccess.rotateToken(id, options)",
+        Call::Access(Access::RotateToken),
+    ),
+    (
+        "apiAccess.reconnect(id, options)",
+        Call::Access(Access::Reconnect),
+    ),
+];
+
+/// What `Workspaces` and `ApiAccess` ask (js/views.js): the method `op` with its arguments.
+pub fn run(session: &Rc<Session>, op: u32, a: JsValue, b: JsValue, _: JsValue) -> JsValue {
+    let workspaces = Workspaces::new(session.clone());
+    match op {
+        2 => workspaces.list(opt(a)),
+        3 => workspaces.create(a, opt(b)),
+        4 => workspaces.runtime(a, opt(b)),
+        _ => match (op as usize)
+            .checked_sub(5)
+            .and_then(|i| ON_WORKSPACE.get(i))
+        {
+            Some(&(name, call)) => session.on_workspace(&a, opt(b), name, call),
+            None => return JsValue::UNDEFINED,
+        },
+    }
+    .into()
+}
+
+/// `client.workspaces` on the Rust side (and in `tests/bindings.rs`).
 pub struct Workspaces {
     session: Rc<Session>,
 }
@@ -42,18 +148,9 @@ impl Workspaces {
     pub fn new(session: Rc<Session>) -> Self {
         Workspaces { session }
     }
-}
 
-#[wasm_bindgen]
-impl Workspaces {
     /// Lists the workspaces the token may see (its namespace), newest first.
-    #[wasm_bindgen(unchecked_return_type = "Promise<WorkspaceList>")]
-    pub fn list(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "ListWorkspacesOptions")] options: Option<
-            JsValue,
-        >,
-    ) -> Promise {
+    pub fn list(&self, options: Option<JsValue>) -> Promise {
         let session = &self.session;
         let prepared = session
             .claims()
@@ -64,12 +161,7 @@ impl Workspaces {
     }
 
     /// Creates a workspace; the server forces it into the token's namespace.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Workspace>")]
-    pub fn create(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "CreateWorkspaceParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
+    pub fn create(&self, params: JsValue, options: Option<JsValue>) -> Promise {
         const CALL: &str = "workspaces.create(params, options)";
         let session = &self.session;
         let prepared = session
@@ -96,83 +188,12 @@ impl Workspaces {
         session.send_js(prepared, Some("workspace"), true)
     }
 
-    /// One workspace by id.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Workspace>")]
-    pub fn get(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        self.session
-            .on_workspace(&id, options, "workspaces.get(id, options)", Call::Get)
-    }
-
-    /// Starts a stopped workspace (`POST /workspace/{id}/start`); a running one is unchanged.
-    /// Resolves as soon as the server accepts, with the workspace as it is then (`status` may
-    /// still be `"creating"`): `runtime(id)` waits until it runs.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Workspace>")]
-    pub fn start(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        let call = "workspaces.start(id, options)";
-        self.session.on_workspace(&id, options, call, Call::Start)
-    }
-
-    /// Stops a workspace (`POST /workspace/{id}/stop`). Until it is started again its runtime
-    /// calls reject `workspace_not_running` (503, with `retryAfter`; never retried), and the
-    /// server ends its open streams and sockets with that code.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Workspace>")]
-    pub fn stop(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        let call = "workspaces.stop(id, options)";
-        self.session.on_workspace(&id, options, call, Call::Stop)
-    }
-
-    /// Restarts a workspace (`POST /workspace/{id}/restart`): its streams and sockets end, and
-    /// runtime calls reject `workspace_not_running` until it runs again (`runtime(id)` waits).
-    #[wasm_bindgen(unchecked_return_type = "Promise<Workspace>")]
-    pub fn restart(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        let call = "workspaces.restart(id, options)";
-        self.session.on_workspace(&id, options, call, Call::Restart)
-    }
-
-    /// The workspace's current usage (`GET /workspace/{id}/stats`), as the server sends it.
-    #[wasm_bindgen(unchecked_return_type = "Promise<WorkspaceStats>")]
-    pub fn stats(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        let call = "workspaces.stats(id, options)";
-        self.session.on_workspace(&id, options, call, Call::Stats)
-    }
-
-    /// The workspace's internal API server and this client's gateway tokens for it.
-    #[wasm_bindgen(getter = apiAccess)]
-    pub fn api_access(&self) -> ApiAccess {
-        ApiAccess::new(self.session.clone())
-    }
-
     /// The workspace's runtime (files, exec, …) through the gateway. Mints the first gateway
     /// token, which enables the workspace's internal API server when it is disabled (as the
     /// official SDK does), and waits (up to 2 min) while the workspace is still provisioning.
     /// After this client's `apiAccess.disable(id)` it enables nothing: it rejects
     /// `internal_api_disabled` (nothing sent) until `apiAccess.enable(id)`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<WorkspaceRuntime>")]
-    pub fn runtime(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
+    pub fn runtime(&self, id: JsValue, options: Option<JsValue>) -> Promise {
         let session = self.session.clone();
         let checked = session.reachable(&id, options, "workspaces.runtime(id, options)");
         promise(async move {
@@ -187,18 +208,7 @@ impl Workspaces {
                 wait_until_provisioned(&polls, &*session.platform, &session.base_url, &id).await
             };
             session.guarded(signal.clone(), provisioned).await?;
-            Ok(WorkspaceRuntime::new(session.clone(), id, cell).into())
+            Ok(runtime::handle(session.clone(), id, cell))
         })
-    }
-
-    /// Deletes a workspace; its gateway token is forgotten.
-    #[wasm_bindgen(unchecked_return_type = "Promise<DeleteWorkspaceResult>")]
-    pub fn delete(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        let call = "workspaces.delete(id, options)";
-        self.session.on_workspace(&id, options, call, Call::Delete)
     }
 }

@@ -5,6 +5,7 @@ use super::stream::{self, Format};
 use super::target::{gateway_call, simple_call, Prepared, Target};
 use crate::bindings::convert::{invalid, json_object, Options};
 use crate::bindings::error::to_js;
+use crate::bindings::views::{opt, thrown};
 use crate::core::api;
 use crate::core::error::ClientError;
 use crate::core::runtime::{Body, HttpRequest};
@@ -97,19 +98,72 @@ export interface ExecDeleteAllResult {
   success: true;
   deleted: number;
 }
+/**
+ * `runtime.exec`.
+ */
+export class RuntimeExec {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Kills and forgets every task (`DELETE /exec`).
+     */
+    deleteAll(options?: CallOptions): Promise<ExecDeleteAllResult>;
+    /**
+     * One task (`GET /exec/{id}`).
+     */
+    get(taskId: string, options?: CallOptions): Promise<ExecTask>;
+    /**
+     * Writes to a task's stdin (`POST /exec/{id}/input`, raw bytes; a string is sent as UTF-8).
+     */
+    input(taskId: string, data: string | Uint8Array, options?: CallOptions): Promise<ExecInputResult>;
+    /**
+     * Kills a running task (exit 137), or forgets an exited one (`DELETE /exec/{id}`).
+     */
+    kill(taskId: string, options?: CallOptions): Promise<ExecKillResult>;
+    /**
+     * The workspace's tasks (`GET /exec`).
+     */
+    list(options?: CallOptions): Promise<ExecTask[]>;
+    /**
+     * Runs a command (argv form) and resolves with its exit code and output.
+     */
+    run(cmd: string[], options?: ExecOptions): Promise<ExecResult>;
+    /**
+     * Starts a command and returns its output stream at once (`POST /exec/stream`).
+     */
+    stream(cmd: string[], options?: ExecStreamOptions): ExecStream;
+    /**
+     * The output of a task, from its first byte (`GET /exec/stream?task_id=`): a finished
+     * task's whole output and exit, a running one's output so far and then live.
+     */
+    subscribe(taskId: string, options?: SubscribeOptions): ExecStream;
+}
 "#;
 
-/// `runtime.exec`.
-#[wasm_bindgen]
-pub struct RuntimeExec {
+/// `runtime.exec` (js/views.js `RuntimeExec`).
+struct RuntimeExec {
     target: Rc<Target>,
 }
 
-impl RuntimeExec {
-    pub fn new(target: Rc<Target>) -> Self {
-        RuntimeExec { target }
+/// What `RuntimeExec` asks (js/views.js, ops 20–27).
+pub fn run(target: &Rc<Target>, op: u32, a: JsValue, b: JsValue, c: JsValue) -> JsValue {
+    let exec = RuntimeExec {
+        target: target.clone(),
+    };
+    match op {
+        20 => exec.run(a, opt(b)).into(),
+        21 => thrown(exec.stream(a, opt(b))),
+        22 => thrown(exec.subscribe(a, opt(b))),
+        23 => exec.list(opt(a)).into(),
+        24 => exec.get(a, opt(b)).into(),
+        25 => exec.kill(a, opt(b)).into(),
+        26 => exec.input(a, b, opt(c)).into(),
+        _ => exec.delete_all(opt(a)).into(),
     }
+}
 
+impl RuntimeExec {
     /// `/exec/{id}{rest}` with `{ signal }` options.
     fn task(
         &self,
@@ -191,15 +245,9 @@ fn exec_body(cmd: JsValue, options: &Options, call: &str) -> Result<String, Clie
     json_object(&pairs, call)
 }
 
-#[wasm_bindgen]
 impl RuntimeExec {
     /// Runs a command (argv form) and resolves with its exit code and output.
-    #[wasm_bindgen(unchecked_return_type = "Promise<ExecResult>")]
-    pub fn run(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string[]")] cmd: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "ExecOptions")] options: Option<JsValue>,
-    ) -> Promise {
+    pub fn run(&self, cmd: JsValue, options: Option<JsValue>) -> Promise {
         const CALL: &str = "exec.run(cmd, options)";
         let prepared = Options::read(options, CALL).and_then(|options| {
             let body = exec_body(cmd, &options, CALL)?;
@@ -212,14 +260,7 @@ impl RuntimeExec {
     }
 
     /// Starts a command and returns its output stream at once (`POST /exec/stream`).
-    #[wasm_bindgen(unchecked_return_type = "ExecStream")]
-    pub fn stream(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string[]")] cmd: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "ExecStreamOptions")] options: Option<
-            JsValue,
-        >,
-    ) -> Result<JsValue, JsValue> {
+    pub fn stream(&self, cmd: JsValue, options: Option<JsValue>) -> Result<JsValue, JsValue> {
         self.open(
             Some(cmd),
             &JsValue::UNDEFINED,
@@ -230,58 +271,31 @@ impl RuntimeExec {
 
     /// The output of a task, from its first byte (`GET /exec/stream?task_id=`): a finished
     /// task's whole output and exit, a running one's output so far and then live.
-    #[wasm_bindgen(unchecked_return_type = "ExecStream")]
-    pub fn subscribe(
-        &self,
-        #[wasm_bindgen(js_name = taskId, unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "SubscribeOptions")] options: Option<
-            JsValue,
-        >,
-    ) -> Result<JsValue, JsValue> {
+    pub fn subscribe(&self, id: JsValue, options: Option<JsValue>) -> Result<JsValue, JsValue> {
         self.open(None, &id, options, "exec.subscribe(taskId, options)")
     }
 
     /// The workspace's tasks (`GET /exec`).
-    #[wasm_bindgen(unchecked_return_type = "Promise<ExecTask[]>")]
-    pub fn list(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
+    pub fn list(&self, options: Option<JsValue>) -> Promise {
         let call = "exec.list(options)";
         simple_call(&self.target, "GET", "/exec", options, call, Some("tasks"))
     }
 
     /// One task (`GET /exec/{id}`).
-    #[wasm_bindgen(unchecked_return_type = "Promise<ExecTask>")]
-    pub fn get(
-        &self,
-        #[wasm_bindgen(js_name = taskId, unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
+    pub fn get(&self, id: JsValue, options: Option<JsValue>) -> Promise {
         let prepared = self.task("GET", &id, "", None, options, "exec.get(taskId, options)");
         gateway_call(&self.target, prepared, None)
     }
 
     /// Kills a running task (exit 137), or forgets an exited one (`DELETE /exec/{id}`).
-    #[wasm_bindgen(unchecked_return_type = "Promise<ExecKillResult>")]
-    pub fn kill(
-        &self,
-        #[wasm_bindgen(js_name = taskId, unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
+    pub fn kill(&self, id: JsValue, options: Option<JsValue>) -> Promise {
         let call = "exec.kill(taskId, options)";
         let prepared = self.task("DELETE", &id, "", None, options, call);
         gateway_call(&self.target, prepared, None)
     }
 
     /// Writes to a task's stdin (`POST /exec/{id}/input`, raw bytes; a string is sent as UTF-8).
-    #[wasm_bindgen(unchecked_return_type = "Promise<ExecInputResult>")]
-    pub fn input(
-        &self,
-        #[wasm_bindgen(js_name = taskId, unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] data: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
+    pub fn input(&self, id: JsValue, data: JsValue, options: Option<JsValue>) -> Promise {
         const CALL: &str = "exec.input(taskId, data, options)";
         let prepared = input_bytes(&data, CALL).and_then(|bytes| {
             self.task(
@@ -297,11 +311,7 @@ impl RuntimeExec {
     }
 
     /// Kills and forgets every task (`DELETE /exec`).
-    #[wasm_bindgen(js_name = deleteAll, unchecked_return_type = "Promise<ExecDeleteAllResult>")]
-    pub fn delete_all(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
+    pub fn delete_all(&self, options: Option<JsValue>) -> Promise {
         let call = "exec.deleteAll(options)";
         simple_call(&self.target, "DELETE", "/exec", options, call, None)
     }

@@ -1,6 +1,8 @@
 //! `WorkspaceRuntime`: a workspace's gateway with gateway tokens the client mints, caches and
-//! renews itself. The gateway token only ever travels as `Authorization: Bearer`. Arrows run one
-//! way: this file → the views (`files`, `exec`, …, `terminals`) → `socket` → `target`.
+//! renews itself. The gateway token only ever travels as `Authorization: Bearer`. The runtime
+//! and its views (`files`, `exec`, …) are JS classes (`js/views.js`) that forward every method
+//! here, to [`run`], as a number. Arrows run one way: this file → the views' files (`files`,
+//! `exec`, …, `terminals`) → `socket` → `target`.
 
 mod exec;
 mod files;
@@ -16,143 +18,152 @@ mod watchers;
 use super::convert::token_info;
 use super::error::promise;
 use super::session::Session;
+use super::views::{self, opt, thrown};
 use crate::core::cell::TokenCell;
-use crate::core::endpoint;
-use exec::RuntimeExec;
-use files::RuntimeFiles;
-use js_sys::Promise;
-use proxy::RuntimeProxy;
-use search::RuntimeSearch;
+use crate::core::endpoint::{self, Endpoint};
 use socket::ConnectionSlot;
 use std::rc::Rc;
 use target::{raw_fetch, table_call, Target};
-use terminals::{RuntimeConnection, RuntimeTerminals};
-use transfer::RuntimeTransfer;
 use wasm_bindgen::prelude::*;
-use watchers::RuntimeWatchers;
 
-/// A workspace's runtime, from `client.workspaces.runtime(id)`.
-#[wasm_bindgen]
-pub struct WorkspaceRuntime {
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/**
+ * A workspace's runtime, from `client.workspaces.runtime(id)`.
+ */
+export class WorkspaceRuntime {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * A raw, authorised `fetch` to the gateway (`path` starts with `/`). Resolves with the
+     * `Response` whatever its status, once its headers are in (within `timeoutMs`); a 401
+     * re-mints the gateway token and replays once.
+     */
+    fetch(path: string, init?: RequestInit): Promise<Response>;
+    /**
+     * Closes the runtime's WebSocket (its terminals and watchers stop here; they live on in
+     * the workspace) and releases the handle; `[Symbol.dispose]` too.
+     */
+    free(): void;
+    /**
+     * `GET /health` of the workspace's internal server.
+     */
+    health(options?: CallOptions): Promise<HealthResult>;
+    /**
+     * `GET /runtime`: the workspace's OS, architecture, CPUs, shell and agent.
+     */
+    info(options?: CallOptions): Promise<RuntimeInfo>;
+    /**
+     * A service listening on `port` (1–65535) inside the workspace, reached through the
+     * gateway's `/proxy`; `host` defaults to loopback. Throws `invalid_options` on a bad port.
+     */
+    proxy(port: number, host?: string | null): RuntimeProxy;
+    /**
+     * The workspace's WebSocket: its state, changes, and `reconnect()`.
+     */
+    readonly connection: RuntimeConnection;
+    /**
+     * Commands in the workspace.
+     */
+    readonly exec: RuntimeExec;
+    /**
+     * File operations on the workspace.
+     */
+    readonly files: RuntimeFiles;
+    /**
+     * Search file contents and names.
+     */
+    readonly search: RuntimeSearch;
+    /**
+     * Terminals over the workspace's WebSocket.
+     */
+    readonly terminals: RuntimeTerminals;
+    /**
+     * The gateway token's info (never the token), or `null` when none is held.
+     */
+    readonly tokenInfo: GatewayTokenInfo | null;
+    /**
+     * tar.gz downloads and uploads of folders.
+     */
+    readonly transfer: RuntimeTransfer;
+    /**
+     * File watchers over the workspace's WebSocket.
+     */
+    readonly watchers: RuntimeWatchers;
+    readonly workspaceId: string;
+}
+"#;
+
+/// What a runtime handle and every view taken from it share.
+pub struct Runtime {
     target: Rc<Target>,
     /// The runtime's WebSocket, created on first use by a terminal, a watcher or `connection`.
     socket: Rc<ConnectionSlot>,
 }
 
-impl WorkspaceRuntime {
-    pub fn new(session: Rc<Session>, workspace_id: String, cell: Rc<TokenCell>) -> Self {
-        let target = Rc::new(Target::new(session, workspace_id, cell));
-        WorkspaceRuntime {
-            socket: ConnectionSlot::new(target.clone()),
-            target,
-        }
-    }
+/// A new `WorkspaceRuntime` (js/views.js) of the workspace `workspace_id`.
+pub fn handle(session: Rc<Session>, workspace_id: String, cell: Rc<TokenCell>) -> JsValue {
+    let target = Rc::new(Target::new(session, workspace_id, cell));
+    let runtime = Runtime {
+        socket: ConnectionSlot::new(target.clone()),
+        target,
+    };
+    views::view(1, Rc::new(runtime), run)
 }
 
-#[wasm_bindgen]
-impl WorkspaceRuntime {
-    #[wasm_bindgen(getter = workspaceId)]
-    pub fn workspace_id(&self) -> String {
-        self.target.workspace_id.clone()
-    }
+/// The calls that are a row of the endpoint table, from op 2 on (js/views.js).
+const TABLE: [&Endpoint; 10] = [
+    &endpoint::HEALTH,
+    &endpoint::INFO,
+    &endpoint::FILES_LIST,
+    &endpoint::FILES_READ,
+    &endpoint::FILES_STAT,
+    &endpoint::FILES_WRITE,
+    &endpoint::FILES_MKDIR,
+    &endpoint::FILES_DELETE,
+    &endpoint::SEARCH_CONTENT,
+    &endpoint::SEARCH_FILES,
+];
 
-    /// The gateway token's info (never the token), or `null` when none is held.
-    #[wasm_bindgen(getter = tokenInfo, unchecked_return_type = "GatewayTokenInfo | null")]
-    pub fn token_info(&self) -> JsValue {
-        let session = &self.target.session;
-        match self.target.cell.borrow().token() {
-            Some(held) if !session.is_disposed() => token_info(&held, session.now_ms(), None),
-            _ => JsValue::NULL,
+/// What the runtime's views ask (js/views.js): the method `op` with its arguments as given.
+fn run(runtime: &Rc<Runtime>, op: u32, a: JsValue, b: JsValue, c: JsValue) -> JsValue {
+    let target = &runtime.target;
+    if let Some(row) = (op as usize).checked_sub(2).and_then(|i| TABLE.get(i)) {
+        return table_call(target, row, opt(a)).into();
+    }
+    match op {
+        12 => target.workspace_id.clone().into(),
+        13 => {
+            let session = &target.session;
+            match target.cell.borrow().token() {
+                Some(held) if !session.is_disposed() => token_info(&held, session.now_ms(), None),
+                _ => JsValue::NULL,
+            }
         }
-    }
-
-    /// File operations on the workspace.
-    #[wasm_bindgen(getter)]
-    pub fn files(&self) -> RuntimeFiles {
-        RuntimeFiles::new(self.target.clone())
-    }
-
-    /// Commands in the workspace.
-    #[wasm_bindgen(getter)]
-    pub fn exec(&self) -> RuntimeExec {
-        RuntimeExec::new(self.target.clone())
-    }
-
-    /// Search file contents and names.
-    #[wasm_bindgen(getter)]
-    pub fn search(&self) -> RuntimeSearch {
-        RuntimeSearch::new(self.target.clone())
-    }
-
-    /// tar.gz downloads and uploads of folders.
-    #[wasm_bindgen(getter)]
-    pub fn transfer(&self) -> RuntimeTransfer {
-        RuntimeTransfer::new(self.target.clone())
-    }
-
-    /// A service listening on `port` (1–65535) inside the workspace, reached through the
-    /// gateway's `/proxy`; `host` defaults to loopback. Throws `invalid_options` on a bad port.
-    pub fn proxy(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "number")] port: JsValue,
-        host: Option<String>,
-    ) -> Result<RuntimeProxy, JsValue> {
-        RuntimeProxy::new(self.target.clone(), &port, host).map_err(super::error::to_js)
-    }
-
-    /// Terminals over the workspace's WebSocket.
-    #[wasm_bindgen(getter)]
-    pub fn terminals(&self) -> RuntimeTerminals {
-        RuntimeTerminals::new(self.target.clone(), self.socket.clone())
-    }
-
-    /// File watchers over the workspace's WebSocket.
-    #[wasm_bindgen(getter)]
-    pub fn watchers(&self) -> RuntimeWatchers {
-        RuntimeWatchers::new(self.target.clone(), self.socket.clone())
-    }
-
-    /// The workspace's WebSocket: its state, changes, and `reconnect()`.
-    #[wasm_bindgen(getter)]
-    pub fn connection(&self) -> RuntimeConnection {
-        RuntimeConnection::new(self.socket.get())
-    }
-
-    /// Closes the runtime's WebSocket (its terminals and watchers stop here; they live on in
-    /// the workspace) and releases the handle; `[Symbol.dispose]` too.
-    pub fn free(self) {
-        if let Some(connection) = self.socket.current() {
-            connection.shut_down();
+        14 => {
+            // `free()`: the socket closes now (terminals and watchers live on in the workspace).
+            if let Some(connection) = runtime.socket.current() {
+                connection.shut_down();
+            }
+            JsValue::UNDEFINED
         }
-    }
-
-    /// `GET /health` of the workspace's internal server.
-    #[wasm_bindgen(unchecked_return_type = "Promise<HealthResult>")]
-    pub fn health(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        table_call(&self.target, &endpoint::HEALTH, options)
-    }
-
-    /// `GET /runtime`: the workspace's OS, architecture, CPUs, shell and agent.
-    #[wasm_bindgen(unchecked_return_type = "Promise<RuntimeInfo>")]
-    pub fn info(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        table_call(&self.target, &endpoint::INFO, options)
-    }
-
-    /// A raw, authorised `fetch` to the gateway (`path` starts with `/`). Resolves with the
-    /// `Response` whatever its status, once its headers are in (within `timeoutMs`); a 401
-    /// re-mints the gateway token and replays once.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
-    pub fn fetch(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestInit")] init: Option<JsValue>,
-    ) -> Promise {
-        promise(raw_fetch(self.target.clone(), path, init, None))
+        15 => promise(raw_fetch(target.clone(), a, opt(b), None)).into(),
+        16 => thrown(proxy::target(&a, b.as_string())),
+        17 => proxy::fetch(target, a, b, c).into(),
+        18 => {
+            // `rt.connection`: js/views.js `RuntimeConnection`, keeping the socket alive.
+            let connection = runtime.socket.get();
+            let js = connection.js.clone();
+            views::held(4, connection, &js)
+        }
+        19 => thrown(files::stream(target, a)),
+        20..=27 => exec::run(target, op, a, b, c),
+        28 => transfer::download(target, a, opt(b)).into(),
+        29 => transfer::upload(target, a, opt(b)).into(),
+        30..=33 => terminals::run(target, &runtime.socket, op, a, b),
+        34 => watchers::create(target, &runtime.socket, a).into(),
+        35 => watchers::list(target, opt(a)).into(),
+        _ => JsValue::UNDEFINED,
     }
 }

@@ -1,54 +1,49 @@
-//! `runtime.proxy(port, host?)`: HTTP to a service listening inside the workspace, through the
-//! gateway's `/proxy` (the gateway token in `Authorization`, the target in
-//! `X-Oblien-Proxy-Target`), with the raw `Response` back.
+//! `runtime.proxy(port, host?)` (js/views.js `RuntimeProxy`): HTTP to a service listening inside
+//! the workspace, through the gateway's `/proxy` (the gateway token in `Authorization`, the
+//! target in `X-Oblien-Proxy-Target`), with the raw `Response` back.
 
 use super::target::{raw_fetch, Target};
-use crate::bindings::error::promise;
-use crate::core::error::ClientError;
+use crate::bindings::error::{promise, to_js};
+use crate::bindings::views::opt;
 use crate::core::proxy;
 use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-/// A port inside the workspace (`runtime.proxy(port)`).
-#[wasm_bindgen]
-pub struct RuntimeProxy {
-    target: Rc<Target>,
-    proxy_target: String,
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/**
+ * A port inside the workspace (`runtime.proxy(port)`).
+ */
+export class RuntimeProxy {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * A request to the service (`path` starts with `/`, query included): the raw `Response`,
+     * whatever its status, once its headers are in (within `timeoutMs`). The gateway's own 401
+     * (a rotated token) re-mints and replays once; the app's 401 is returned as it is.
+     */
+    fetch(path: string, init?: RequestInit): Promise<Response>;
+    /**
+     * `X-Oblien-Proxy-Target`: `"3000"`, or `"host:3000"`.
+     */
+    readonly target: string;
+}
+"#;
+
+/// `X-Oblien-Proxy-Target` of `proxy(port, host)` (`"3000"`, or `"host:3000"`), checked before
+/// any request; the error is thrown.
+pub fn target(port: &JsValue, host: Option<String>) -> Result<JsValue, JsValue> {
+    proxy::target(port.as_f64(), host.as_deref())
+        .map(JsValue::from)
+        .map_err(to_js)
 }
 
-impl RuntimeProxy {
-    pub fn new(
-        target: Rc<Target>,
-        port: &JsValue,
-        host: Option<String>,
-    ) -> Result<Self, ClientError> {
-        let proxy_target = proxy::target(port.as_f64(), host.as_deref())?;
-        Ok(RuntimeProxy {
-            target,
-            proxy_target,
-        })
-    }
-}
-
-#[wasm_bindgen]
-impl RuntimeProxy {
-    /// `X-Oblien-Proxy-Target`: `"3000"`, or `"host:3000"`.
-    #[wasm_bindgen(getter)]
-    pub fn target(&self) -> String {
-        self.proxy_target.clone()
-    }
-
-    /// A request to the service (`path` starts with `/`, query included): the raw `Response`,
-    /// whatever its status, once its headers are in (within `timeoutMs`). The gateway's own 401
-    /// (a rotated token) re-mints and replays once; the app's 401 is returned as it is.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
-    pub fn fetch(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestInit")] init: Option<JsValue>,
-    ) -> Promise {
-        let proxy_target = Some(self.proxy_target.clone());
-        promise(raw_fetch(self.target.clone(), path, init, proxy_target))
-    }
+/// `proxy(port).fetch(path, init)`: the raw `Response`, whatever its status, once its headers
+/// are in. The gateway's own 401 (a rotated token) re-mints and replays once; the app's 401 is
+/// returned as it is.
+pub fn fetch(target: &Rc<Target>, path: JsValue, init: JsValue, proxy_target: JsValue) -> Promise {
+    let proxy_target = proxy_target.as_string();
+    promise(raw_fetch(target.clone(), path, opt(init), proxy_target))
 }

@@ -1,9 +1,6 @@
-//! `runtime.search`: file contents (`GET /files/search`) and names (`GET /files/search/files`).
+//! `runtime.search` (js/views.js `RuntimeSearch`): file contents (`GET /files/search`) and names
+//! (`GET /files/search/files`), rows of the endpoint table (`core::endpoint`). Only types here.
 
-use super::target::{table_call, Target};
-use crate::core::endpoint;
-use js_sys::Promise;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -62,37 +59,20 @@ export interface SearchFilesResult {
   files: string[];
   total_files: number;
 }
+/**
+ * `runtime.search`.
+ */
+export class RuntimeSearch {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Lines matching `query` in the files under `path` (plain text, or `regex`).
+     */
+    content(options: SearchContentOptions): Promise<SearchContentResult>;
+    /**
+     * Paths under `path` whose name matches `query`.
+     */
+    files(options: SearchFilesOptions): Promise<SearchFilesResult>;
+}
 "#;
-
-/// `runtime.search`.
-#[wasm_bindgen]
-pub struct RuntimeSearch {
-    target: Rc<Target>,
-}
-
-impl RuntimeSearch {
-    pub fn new(target: Rc<Target>) -> Self {
-        RuntimeSearch { target }
-    }
-}
-
-#[wasm_bindgen]
-impl RuntimeSearch {
-    /// Lines matching `query` in the files under `path` (plain text, or `regex`).
-    #[wasm_bindgen(unchecked_return_type = "Promise<SearchContentResult>")]
-    pub fn content(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "SearchContentOptions")] options: JsValue,
-    ) -> Promise {
-        table_call(&self.target, &endpoint::SEARCH_CONTENT, Some(options))
-    }
-
-    /// Paths under `path` whose name matches `query`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<SearchFilesResult>")]
-    pub fn files(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "SearchFilesOptions")] options: JsValue,
-    ) -> Promise {
-        table_call(&self.target, &endpoint::SEARCH_FILES, Some(options))
-    }
-}

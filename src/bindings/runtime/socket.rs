@@ -35,12 +35,6 @@ extern "C" {
         heartbeat_ms: f64,
         stable_ms: f64,
     ) -> Conn;
-    #[wasm_bindgen(method)]
-    pub fn state(this: &Conn) -> JsValue;
-    #[wasm_bindgen(method)]
-    pub fn error(this: &Conn) -> JsValue;
-    #[wasm_bindgen(method)]
-    pub fn reconnect(this: &Conn);
     #[wasm_bindgen(method, js_name = shutDown)]
     fn shut_down(this: &Conn, error: JsValue);
     #[wasm_bindgen(method)]
@@ -76,28 +70,9 @@ extern "C" {
         timeout_ms: f64,
     ) -> Promise;
 
-    /// A terminal, a watcher or the connection: what they share.
-    #[derive(Clone)]
+    /// A terminal or a watcher of js/socket.js: what js/views.js `Terminal` and `Watcher` call.
+    #[wasm_bindgen(extends = js_sys::Object)]
     pub type Handle;
-    #[wasm_bindgen(method)]
-    pub fn on(this: &Handle, kind: u32, callback: Function) -> Function;
-    #[wasm_bindgen(method, getter)]
-    pub fn id(this: &Handle) -> JsValue;
-    #[wasm_bindgen(method)]
-    pub fn close(this: &Handle) -> Promise;
-    #[wasm_bindgen(method)]
-    pub fn write(this: &Handle, data: JsValue) -> JsValue;
-    #[wasm_bindgen(method)]
-    pub fn resize(this: &Handle, cols: JsValue, rows: JsValue) -> JsValue;
-}
-
-/// `undefined` → `Ok`, anything else (an `OblienError`) → thrown.
-pub fn thrown(value: JsValue) -> Result<(), JsValue> {
-    if value.is_undefined() {
-        Ok(())
-    } else {
-        Err(value)
-    }
 }
 
 /// A runtime's one socket: created on first use, alive while a terminal, a watcher or the app's

@@ -1,9 +1,12 @@
-//! `rt.terminals` and `Terminal`: terminals created over REST, their bytes over the runtime's
-//! WebSocket; and `rt.connection`, the socket's state for the app.
+//! `rt.terminals` (js/views.js `RuntimeTerminals`) and `Terminal`: terminals created over REST,
+//! their bytes over the runtime's WebSocket; and `rt.connection`, the socket's state for the app.
+//! `Terminal` and `RuntimeConnection` are JS classes too (js/views.js) over their js/socket.js
+//! objects, each keeping the socket alive while it lives.
 
-use super::socket::{thrown, Connection, ConnectionSlot, Handle};
+use super::socket::ConnectionSlot;
 use super::target::{simple_call, Target};
-use js_sys::{Function, Promise};
+use crate::bindings::views::{self, opt};
+use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -43,202 +46,126 @@ export interface TerminalNotice {
 }
 
 export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "replaced" | "closed";
+/**
+ * `rt.terminals`.
+ */
+export class RuntimeTerminals {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Attaches to a running terminal: its scrollback first, then live output.
+     */
+    attach(id: string, options?: CallOptions): Promise<Terminal>;
+    /**
+     * Starts a terminal (`POST /terminals`) and attaches it to the runtime's WebSocket (opened
+     * now if it is not). Its first output (the prompt) comes through `onData`.
+     */
+    create(options?: CreateTerminalOptions): Promise<Terminal>;
+    /**
+     * The workspace's terminals (`GET /terminals`).
+     */
+    list(options?: CallOptions): Promise<TerminalSession[]>;
+    /**
+     * A terminal's scrollback (`GET /terminals/{id}/scrollback`) as bytes.
+     */
+    scrollback(id: string, options?: ScrollbackOptions): Promise<Uint8Array>;
+}
+/**
+ * A terminal of the workspace, attached to the runtime's WebSocket.
+ */
+export class Terminal {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Ends the terminal (`DELETE /terminals/{id}`); its callbacks are not called any more.
+     */
+    close(): Promise<void>;
+    /**
+     * Output bytes, in order, each once (across reconnects too). Returns the unsubscribe function.
+     */
+    onData(callback: (bytes: Uint8Array) => void): () => void;
+    /**
+     * The terminal ended (its program exited, `exit`, Ctrl-D). Returns the unsubscribe function.
+     */
+    onExit(callback: (exitCode: number) => void): () => void;
+    /**
+     * Output may be missing or repeated after a reconnect (never silently). Returns the
+     * unsubscribe function.
+     */
+    onNotice(callback: (notice: TerminalNotice) => void): () => void;
+    /**
+     * Resizes the terminal (sent again after every reconnect).
+     *
+     * @throws {OblienError} `invalid_options`
+     */
+    resize(cols: number, rows: number): void;
+    /**
+     * Keystrokes (a string, UTF-8 encoded, or bytes), sent in order; queued while the socket
+     * reconnects.
+     *
+     * @throws {OblienError} `invalid_options`, `buffer_full`, `disposed`, or the socket's error
+     */
+    write(data: string | Uint8Array): void;
+    /**
+     * The gateway's id ("1").
+     */
+    readonly id: string;
+}
+/**
+ * `rt.connection`: the runtime's WebSocket as the app sees it.
+ */
+export class RuntimeConnection {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Every change of `state`. Returns the unsubscribe function.
+     */
+    onStateChange(callback: (state: ConnectionState) => void): () => void;
+    /**
+     * Takes the socket back after `replaced` (another client took it), or tries again at once
+     * while `reconnecting`.
+     */
+    reconnect(): void;
+    /**
+     * Why the socket is `closed` (`workspace_not_running`, `internal_api_disabled`, `disposed`,
+     * …), or `null`.
+     */
+    readonly error: OblienError | null;
+    readonly state: ConnectionState;
+}
 "#;
 
-/// `rt.terminals`.
-#[wasm_bindgen]
-pub struct RuntimeTerminals {
-    target: Rc<Target>,
-    socket: Rc<ConnectionSlot>,
+/// What `RuntimeTerminals` asks (js/views.js, ops 30–33).
+pub fn run(
+    target: &Rc<Target>,
+    socket: &ConnectionSlot,
+    op: u32,
+    a: JsValue,
+    b: JsValue,
+) -> JsValue {
+    match op {
+        // `create(options)`, `attach(id, options)`.
+        30 => open(socket, false, JsValue::UNDEFINED, opt(a)),
+        31 => open(socket, true, a, opt(b)),
+        32 => {
+            let call = "terminals.list(options)";
+            simple_call(target, "GET", "/terminals", opt(a), call, Some("terminals"))
+        }
+        _ => socket.get().js.scrollback(a, opt(b)),
+    }
+    .into()
 }
 
-impl RuntimeTerminals {
-    pub fn new(target: Rc<Target>, socket: Rc<ConnectionSlot>) -> Self {
-        RuntimeTerminals { target, socket }
-    }
-}
-
-impl RuntimeTerminals {
-    /// A `Terminal` that `js/socket.js` puts on the socket once the gateway says which (it reads
-    /// the options, creates or finds the terminal), or frees.
-    fn open(&self, attach: bool, id: JsValue, options: Option<JsValue>) -> Promise {
-        let connection = self.socket.get();
-        let js = connection.js.clone();
-        let term = js.term();
-        let handle = JsValue::from(Terminal {
-            js: term.clone(),
-            _connection: connection,
-        });
-        js.open(&term, &handle, attach, id, options)
-    }
-}
-
-#[wasm_bindgen]
-impl RuntimeTerminals {
-    /// Starts a terminal (`POST /terminals`) and attaches it to the runtime's WebSocket (opened
-    /// now if it is not). Its first output (the prompt) comes through `onData`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Terminal>")]
-    pub fn create(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "CreateTerminalOptions")] options: Option<
-            JsValue,
-        >,
-    ) -> Promise {
-        self.open(false, JsValue::UNDEFINED, options)
-    }
-
-    /// Attaches to a running terminal: its scrollback first, then live output.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Terminal>")]
-    pub fn attach(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        self.open(true, id, options)
-    }
-
-    /// The workspace's terminals (`GET /terminals`).
-    #[wasm_bindgen(unchecked_return_type = "Promise<TerminalSession[]>")]
-    pub fn list(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        simple_call(
-            &self.target,
-            "GET",
-            "/terminals",
-            options,
-            "terminals.list(options)",
-            Some("terminals"),
-        )
-    }
-
-    /// A terminal's scrollback (`GET /terminals/{id}/scrollback`) as bytes.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
-    pub fn scrollback(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "ScrollbackOptions")] options: Option<
-            JsValue,
-        >,
-    ) -> Promise {
-        self.socket.get().js.scrollback(id, options)
-    }
-}
-
-/// A terminal of the workspace, attached to the runtime's WebSocket.
-#[wasm_bindgen]
-pub struct Terminal {
-    js: Handle,
-    /// Keeps the socket alive while the terminal is.
-    _connection: Rc<Connection>,
-}
-
-#[wasm_bindgen]
-impl Terminal {
-    /// The gateway's id ("1").
-    #[wasm_bindgen(getter, unchecked_return_type = "string")]
-    pub fn id(&self) -> JsValue {
-        self.js.id()
-    }
-
-    /// Output bytes, in order, each once (across reconnects too). Returns the unsubscribe function.
-    #[wasm_bindgen(js_name = onData, unchecked_return_type = "() => void")]
-    pub fn on_data(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "(bytes: Uint8Array) => void")] callback: Function,
-    ) -> Function {
-        self.js.on(0, callback)
-    }
-
-    /// The terminal ended (its program exited, `exit`, Ctrl-D). Returns the unsubscribe function.
-    #[wasm_bindgen(js_name = onExit, unchecked_return_type = "() => void")]
-    pub fn on_exit(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "(exitCode: number) => void")] callback: Function,
-    ) -> Function {
-        self.js.on(1, callback)
-    }
-
-    /// Output may be missing or repeated after a reconnect (never silently). Returns the
-    /// unsubscribe function.
-    #[wasm_bindgen(js_name = onNotice, unchecked_return_type = "() => void")]
-    pub fn on_notice(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "(notice: TerminalNotice) => void")]
-        callback: Function,
-    ) -> Function {
-        self.js.on(2, callback)
-    }
-
-    /// Keystrokes (a string, UTF-8 encoded, or bytes), sent in order; queued while the socket
-    /// reconnects.
-    ///
-    /// @throws {OblienError} `invalid_options`, `buffer_full`, `disposed`, or the socket's error
-    pub fn write(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] data: JsValue,
-    ) -> Result<(), JsValue> {
-        thrown(self.js.write(data))
-    }
-
-    /// Resizes the terminal (sent again after every reconnect).
-    ///
-    /// @throws {OblienError} `invalid_options`
-    pub fn resize(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "number")] cols: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "number")] rows: JsValue,
-    ) -> Result<(), JsValue> {
-        thrown(self.js.resize(cols, rows))
-    }
-
-    /// Ends the terminal (`DELETE /terminals/{id}`); its callbacks are not called any more.
-    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn close(&self) -> Promise {
-        self.js.close()
-    }
-}
-
-/// `rt.connection`: the runtime's WebSocket as the app sees it.
-#[wasm_bindgen]
-pub struct RuntimeConnection {
-    connection: Rc<Connection>,
-}
-
-impl RuntimeConnection {
-    pub fn new(connection: Rc<Connection>) -> Self {
-        RuntimeConnection { connection }
-    }
-}
-
-#[wasm_bindgen]
-impl RuntimeConnection {
-    #[wasm_bindgen(getter, unchecked_return_type = "ConnectionState")]
-    pub fn state(&self) -> JsValue {
-        self.connection.js.state()
-    }
-
-    /// Why the socket is `closed` (`workspace_not_running`, `internal_api_disabled`, `disposed`,
-    /// …), or `null`.
-    #[wasm_bindgen(getter, unchecked_return_type = "OblienError | null")]
-    pub fn error(&self) -> JsValue {
-        self.connection.js.error()
-    }
-
-    /// Every change of `state`. Returns the unsubscribe function.
-    #[wasm_bindgen(js_name = onStateChange, unchecked_return_type = "() => void")]
-    pub fn on_state_change(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "(state: ConnectionState) => void")]
-        callback: Function,
-    ) -> Function {
-        self.connection.js.unchecked_ref::<Handle>().on(0, callback)
-    }
-
-    /// Takes the socket back after `replaced` (another client took it), or tries again at once
-    /// while `reconnecting`.
-    pub fn reconnect(&self) {
-        self.connection.js.reconnect();
-    }
+/// A `Terminal` that `js/socket.js` puts on the socket once the gateway says which (it reads the
+/// options, creates or finds the terminal), or frees.
+fn open(socket: &ConnectionSlot, attach: bool, id: JsValue, options: Option<JsValue>) -> Promise {
+    let connection = socket.get();
+    let js = connection.js.clone();
+    let term = js.term();
+    // js/views.js `Terminal` (it keeps the socket alive while it lives).
+    let handle = views::held(2, connection, &term);
+    js.open(&term, &handle, attach, id, options)
 }

@@ -62,19 +62,24 @@ export interface UploadResult {
   dest: string;
   files_extracted: number;
 }
+/**
+ * `runtime.transfer`.
+ */
+export class RuntimeTransfer {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * `paths` packed as one tar.gz, as a `Blob` (`POST /files/transfer/download`).
+     */
+    download(params: DownloadParams, options?: TransferOptions): Promise<Blob>;
+    /**
+     * Extracts a tar.gz into `dest` (`POST /files/transfer/upload?dest=`); progress as the
+     * browser reports it.
+     */
+    upload(params: UploadParams, options?: TransferOptions): Promise<UploadResult>;
+}
 "#;
-
-/// `runtime.transfer`.
-#[wasm_bindgen]
-pub struct RuntimeTransfer {
-    target: Rc<Target>,
-}
-
-impl RuntimeTransfer {
-    pub fn new(target: Rc<Target>) -> Self {
-        RuntimeTransfer { target }
-    }
-}
 
 /// `onProgress`: a function, or `undefined` when not given.
 fn on_progress(options: &Options) -> Result<JsValue, ClientError> {
@@ -89,7 +94,7 @@ fn on_progress(options: &Options) -> Result<JsValue, ClientError> {
 }
 
 /// `transfer.download`: a stream of the archive kept as a `Blob` (`Format::Blob`).
-fn download(
+fn download_blob(
     target: &Rc<Target>,
     params: JsValue,
     options: Option<JsValue>,
@@ -124,7 +129,7 @@ fn download(
 
 /// `transfer.upload`: the archive as the body of one `fetch` (no streaming request bodies over
 /// HTTP/1.1, and `fetch` reports no upload progress: `onProgress` gets the whole size once sent).
-async fn upload(
+async fn send_archive(
     target: Rc<Target>,
     params: JsValue,
     options: Option<JsValue>,
@@ -160,26 +165,12 @@ async fn upload(
     session.guarded(caller, sent).await
 }
 
-#[wasm_bindgen]
-impl RuntimeTransfer {
-    /// `paths` packed as one tar.gz, as a `Blob` (`POST /files/transfer/download`).
-    #[wasm_bindgen(unchecked_return_type = "Promise<Blob>")]
-    pub fn download(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "DownloadParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "TransferOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        download(&self.target, params, options).unwrap_or_else(|e| Promise::reject(&to_js(e)))
-    }
+/// `transfer.download(params, options)` (js/views.js `RuntimeTransfer`).
+pub fn download(target: &Rc<Target>, params: JsValue, options: Option<JsValue>) -> Promise {
+    download_blob(target, params, options).unwrap_or_else(|e| Promise::reject(&to_js(e)))
+}
 
-    /// Extracts a tar.gz into `dest` (`POST /files/transfer/upload?dest=`); progress as the
-    /// browser reports it.
-    #[wasm_bindgen(unchecked_return_type = "Promise<UploadResult>")]
-    pub fn upload(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "UploadParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "TransferOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        promise(upload(self.target.clone(), params, options))
-    }
+/// `transfer.upload(params, options)` (js/views.js `RuntimeTransfer`).
+pub fn upload(target: &Rc<Target>, params: JsValue, options: Option<JsValue>) -> Promise {
+    promise(send_archive(target.clone(), params, options))
 }

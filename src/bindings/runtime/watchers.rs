@@ -1,9 +1,10 @@
-//! `rt.watchers` and `Watcher`: file watchers created over REST, their events over the runtime's
+//! `rt.watchers` (js/views.js `RuntimeWatchers`) and `Watcher` (js/views.js too): file watchers created over REST, their events over the runtime's
 //! WebSocket, re-established after a reconnect (`onOverflow` then says events may be missing).
 
-use super::socket::{Connection, ConnectionSlot, Handle};
+use super::socket::ConnectionSlot;
 use super::target::{simple_call, Target};
-use js_sys::{Function, Promise};
+use crate::bindings::views;
+use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -29,95 +30,61 @@ export interface WatcherInfo {
   active?: boolean;
   [key: string]: unknown;
 }
+/**
+ * `rt.watchers`.
+ */
+export class RuntimeWatchers {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Watches a directory (`POST /watchers`); resolves once the gateway says it is ready.
+     */
+    create(options: CreateWatcherOptions): Promise<Watcher>;
+    /**
+     * The workspace's watchers (`GET /watchers`).
+     */
+    list(options?: CallOptions): Promise<WatcherInfo[]>;
+}
+/**
+ * A file watcher of the workspace.
+ */
+export class Watcher {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Stops watching (`DELETE /watchers/{id}`).
+     */
+    close(): Promise<void>;
+    /**
+     * Every change under the root: `{ path, op }`. Returns the unsubscribe function.
+     */
+    onEvent(callback: (event: WatcherEvent) => void): () => void;
+    /**
+     * Events may have been lost (the gateway's queue overflowed, or the socket was away):
+     * re-read what you show. Returns the unsubscribe function.
+     */
+    onOverflow(callback: (message: string) => void): () => void;
+    readonly id: string;
+}
 "#;
 
-/// `rt.watchers`.
-#[wasm_bindgen]
-pub struct RuntimeWatchers {
-    target: Rc<Target>,
-    socket: Rc<ConnectionSlot>,
+/// `watchers.create(options)` (js/views.js `RuntimeWatchers`): resolves once the gateway says
+/// the watcher is ready.
+pub fn create(target: &Rc<Target>, socket: &ConnectionSlot, options: JsValue) -> Promise {
+    let connection = socket.get();
+    let js = connection.js.clone();
+    let watcher = js.watcher();
+    // The handle the promise resolves with, js/views.js `Watcher` (freed by the snippet if the
+    // watcher fails).
+    let handle = views::held(3, connection, &watcher);
+    let timeout = crate::bindings::platform::timer_delay(target.session.timeout_ms());
+    js.watch(&watcher, &handle, options, f64::from(timeout))
 }
 
-impl RuntimeWatchers {
-    pub fn new(target: Rc<Target>, socket: Rc<ConnectionSlot>) -> Self {
-        RuntimeWatchers { target, socket }
-    }
-}
-
-#[wasm_bindgen]
-impl RuntimeWatchers {
-    /// Watches a directory (`POST /watchers`); resolves once the gateway says it is ready.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Watcher>")]
-    pub fn create(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "CreateWatcherOptions")] options: JsValue,
-    ) -> Promise {
-        let connection = self.socket.get();
-        let js = connection.js.clone();
-        let watcher = js.watcher();
-        // The handle the promise resolves with (freed by the snippet if the watcher fails).
-        let handle = JsValue::from(Watcher {
-            js: watcher.clone(),
-            _connection: connection,
-        });
-        let timeout = crate::bindings::platform::timer_delay(self.target.session.timeout_ms());
-        js.watch(&watcher, &handle, options, f64::from(timeout))
-    }
-
-    /// The workspace's watchers (`GET /watchers`).
-    #[wasm_bindgen(unchecked_return_type = "Promise<WatcherInfo[]>")]
-    pub fn list(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: Option<JsValue>,
-    ) -> Promise {
-        simple_call(
-            &self.target,
-            "GET",
-            "/watchers",
-            options,
-            "watchers.list(options)",
-            Some("watchers"),
-        )
-    }
-}
-
-/// A file watcher of the workspace.
-#[wasm_bindgen]
-pub struct Watcher {
-    js: Handle,
-    /// Keeps the socket alive while the watcher is.
-    _connection: Rc<Connection>,
-}
-
-#[wasm_bindgen]
-impl Watcher {
-    #[wasm_bindgen(getter, unchecked_return_type = "string")]
-    pub fn id(&self) -> JsValue {
-        self.js.id()
-    }
-
-    /// Every change under the root: `{ path, op }`. Returns the unsubscribe function.
-    #[wasm_bindgen(js_name = onEvent, unchecked_return_type = "() => void")]
-    pub fn on_event(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "(event: WatcherEvent) => void")] callback: Function,
-    ) -> Function {
-        self.js.on(0, callback)
-    }
-
-    /// Events may have been lost (the gateway's queue overflowed, or the socket was away):
-    /// re-read what you show. Returns the unsubscribe function.
-    #[wasm_bindgen(js_name = onOverflow, unchecked_return_type = "() => void")]
-    pub fn on_overflow(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "(message: string) => void")] callback: Function,
-    ) -> Function {
-        self.js.on(1, callback)
-    }
-
-    /// Stops watching (`DELETE /watchers/{id}`).
-    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn close(&self) -> Promise {
-        self.js.close()
-    }
+/// `watchers.list(options)`: `GET /watchers`.
+pub fn list(target: &Rc<Target>, options: Option<JsValue>) -> Promise {
+    let call = "watchers.list(options)";
+    simple_call(target, "GET", "/watchers", options, call, Some("watchers"))
 }
