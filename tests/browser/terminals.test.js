@@ -73,9 +73,11 @@ test("terminal: prompt, echo round trip, resize, exit code; the socket opens and
 
 test("terminal: 100 KB of output arrives whole and in order; two terminals share one socket", async (t) => {
   const { rt } = await freshRuntime(t, "volume");
+  // Each terminal's listeners go on as soon as it exists: its prompt may arrive while the next
+  // terminal is being created.
   const a = await rt.terminals.create({ scrollbackSize: 1 << 20 });
-  const b = await rt.terminals.create();
   const outA = record(a);
+  const b = await rt.terminals.create();
   const outB = record(b);
   await outA.until("$ ");
   await outB.until("$ ");
