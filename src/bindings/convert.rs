@@ -6,7 +6,7 @@ use crate::core::error::{codes, ClientError};
 use crate::core::policy;
 use crate::core::runtime::HttpRequest;
 use crate::core::token::{HeldToken, TokenScope};
-use js_sys::{Date, Object, Reflect, JSON};
+use js_sys::{Date, Object, Reflect, Uint8Array, JSON};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
@@ -246,4 +246,14 @@ impl Options {
         let request = endpoint::build(endpoint, base, &mut read)?;
         Ok((request, signal))
     }
+}
+
+/// `string | Uint8Array` as bytes (stdin for `exec.input` and an exec stream's `write`).
+pub fn input_bytes(data: &JsValue, call: &str) -> Result<Vec<u8>, ClientError> {
+    if let Some(text) = data.as_string() {
+        return Ok(text.into_bytes());
+    }
+    data.dyn_ref::<Uint8Array>()
+        .map(Uint8Array::to_vec)
+        .ok_or_else(|| invalid(call, "data", "a string or a Uint8Array"))
 }

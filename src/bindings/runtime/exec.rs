@@ -3,13 +3,13 @@
 
 use super::stream::{self, Format};
 use super::target::{gateway_call, simple_call, Prepared, Target};
-use crate::bindings::convert::{invalid, json_object, Options};
+use crate::bindings::convert::{input_bytes, invalid, json_object, Options};
 use crate::bindings::error::to_js;
 use crate::bindings::views::{opt, thrown};
 use crate::core::api;
 use crate::core::error::ClientError;
 use crate::core::runtime::{Body, HttpRequest};
-use js_sys::{Array, Promise, Uint8Array};
+use js_sys::{Array, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -217,16 +217,6 @@ pub fn argv(cmd: JsValue, call: &str) -> Result<Array, ClientError> {
         .ok()
         .filter(|a| a.length() > 0 && a.iter().all(|s| s.is_string()))
         .ok_or_else(|| invalid(call, "cmd", "a non-empty array of strings"))
-}
-
-/// `string | Uint8Array` as bytes.
-pub fn input_bytes(data: &JsValue, call: &str) -> Result<Vec<u8>, ClientError> {
-    if let Some(text) = data.as_string() {
-        return Ok(text.into_bytes());
-    }
-    data.dyn_ref::<Uint8Array>()
-        .map(Uint8Array::to_vec)
-        .ok_or_else(|| invalid(call, "data", "a string or a Uint8Array"))
 }
 
 fn task_id(value: &JsValue, call: &str) -> Result<String, ClientError> {

@@ -7,10 +7,9 @@
 //! - `Format::Lines`: `files.stream` (NDJSON; the same class, typed `FileStream` in the `.d.ts`);
 //! - `Format::Blob`: `transfer.download` (the body kept as a `Blob` in JS, with progress).
 
-use super::exec::input_bytes;
 use super::target::{gateway_call, Target};
 use crate::bindings::body;
-use crate::bindings::convert::{parse_json, Options};
+use crate::bindings::convert::{input_bytes, parse_json, Options};
 use crate::bindings::error::{promise, to_js};
 use crate::bindings::fetch::Outgoing;
 use crate::core::api;
