@@ -107,9 +107,11 @@ pkg: install
 # 78038 gz, JS 37621 / 13121 gz (-1.3 KB gz in all).
 # All three merged (streams, crossTab, views) with the one retry loop: wasm 175228 / 76075 gz,
 # JS 39057 / 13650 gz (89.7 KB gz in all; 101.0 at the start of the session).
+# crossTab's refresher holds the lock 200 ms after sharing its token (a CI race: a tab found the
+# lock free before the token reached it): JS +69 raw.
 SIZE_BUDGET_WASM_RAW ?= 175250
 SIZE_BUDGET_WASM_GZ ?= 76100
-SIZE_BUDGET_JS_RAW ?= 39100
+SIZE_BUDGET_JS_RAW ?= 39150
 SIZE_BUDGET_JS_GZ ?= 13700
 
 size: pkg

@@ -150,17 +150,21 @@ export class Group {
       if (message) this.post(message);
       return token;
     };
-    let outcome;
-    try {
-      await withLock(this.name + ":refresh", ms, signal, async (waited) => {
-        for (let i = 0; waited && i < 40 && !renewed() && !signal.aborted; i++) await sleep(25, signal);
-        outcome = renewed() ? Promise.resolve() : shared();
-        // The lock is held until the host answered and its token is on the channel.
-        await outcome.catch(() => {});
-      });
-    } catch {
+    let outcome, decided;
+    const chosen = new Promise((ok) => (decided = ok));
+    const locked = withLock(this.name + ":refresh", ms, signal, async (waited) => {
+      for (let i = 0; waited && i < 40 && !renewed() && !signal.aborted; i++) await sleep(25, signal);
+      outcome = renewed() ? Promise.resolve() : shared();
+      decided();
+      // The lock is held until the host answered and its token is on the channel, and a moment
+      // longer: a tab whose timer fires now waits for the lock, then for our token, instead of
+      // finding the lock free before the token reached it (the two travel apart between tabs).
+      await outcome.catch(() => {});
+      await sleep(200, signal);
+    }).catch(() => {
       // Not granted in time (or the client gave up: then `host` refuses at once).
-    }
+    });
+    await Promise.race([locked, chosen]);
     return outcome ?? shared();
   }
 }
