@@ -109,10 +109,13 @@ pkg: install
 # JS 39057 / 13650 gz (89.7 KB gz in all; 101.0 at the start of the session).
 # crossTab's refresher holds the lock 200 ms after sharing its token (a CI race: a tab found the
 # lock free before the token reached it): JS +69 raw.
-SIZE_BUDGET_WASM_RAW ?= 175250
-SIZE_BUDGET_WASM_GZ ?= 76100
-SIZE_BUDGET_JS_RAW ?= 39150
-SIZE_BUDGET_JS_GZ ?= 13700
+# Each request's attempts driven by js/fetch.js `call` over the core's sans-I/O `Attempts` (no Rust
+# future per call; send_authorised is the native tests' driver): wasm 173524 / 75099 gz, JS
+# 39532 / 13776 gz (-0.86 KB gz in all).
+SIZE_BUDGET_WASM_RAW ?= 173550
+SIZE_BUDGET_WASM_GZ ?= 75125
+SIZE_BUDGET_JS_RAW ?= 39550
+SIZE_BUDGET_JS_GZ ?= 13800
 
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)

@@ -1,13 +1,70 @@
-// One attempt of a JSON call, in one crossing from the wasm: the request, its deadline and its
-// signals, the body read whole, and (when asked) `JSON.parse` by the browser. The wasm decides
-// everything else (retries, the envelope, errors). Done here rather than through web-sys because
-// each of those steps from Rust is an import call, a `Request`, and a wasm closure for the timer
-// and for each awaited promise: ~0.1 ms a call (bench/run.mjs with BENCH_PROFILE).
-//
-// Resolves with { status, retryAfter, requestId, text, parsed, value, success }; rejects with a
-// number saying what ended the attempt: 1 the client was disposed, 2 the caller aborted,
-// 3 the deadline passed, 0 anything else (network error, CORS refusal).
-export function send(method, url, bearer, body, type, dispose, caller, ms, parse) {
+// Requests: the attempts of each call (`call`), each attempt in one step here (`send`, `raw`):
+// the request, its deadline and its signals, the body read (and, when asked, `JSON.parse` by the
+// browser). The wasm decides everything else through `step` (src/bindings/call.rs): the token,
+// the retry rules, the answer's meaning and the errors. Done here rather than through web-sys and
+// Rust futures: each of those steps from Rust is an import call, a wasm closure per timer and per
+// awaited promise, and a state machine in the wasm (~0.1 ms a call, bench/run.mjs with
+// BENCH_PROFILE).
+import { OblienError } from "./oblien_error.js";
+
+/** `value`, unless it is the `OblienError` a step answered with. */
+const checked = (value) => {
+  if (value instanceof OblienError) throw value;
+  return value;
+};
+
+/** Resolves after `ms`, or at once when `signal` aborts (its timer and listener end then). */
+const pause = (ms, signal) =>
+  new Promise((done) => {
+    const end = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", end);
+      done();
+    };
+    const timer = setTimeout(end, ms);
+    signal.addEventListener("abort", end);
+  });
+
+/**
+ * One authorised call: attempts until `step` says an answer is the call's. `mode`: 0 JSON,
+ * resolving with the result `step` makes of it; 1 JSON, resolving with the answer; 2 raw (`input`
+ * a URL or a template request), resolving with the answer once its headers are in; 3 raw,
+ * resolving with its `Response`; 4 the same through `/proxy`. `step(2)`: the token (or a promise
+ * of it); `step(3, outcome)` after each attempt: `undefined` (the answer is the call's), a wait
+ * in ms before the next, a promise of whether to send again (a 401's refresh), or the error the
+ * call rejects with; `step(4, answer)`: a JSON call's result; `step(0)` lets go of the call.
+ */
+export async function call(step, mode, input, method, body, type, dispose, caller, ms) {
+  const signal = caller ? AbortSignal.any([dispose, caller]) : dispose;
+  try {
+    for (;;) {
+      let bearer = step(2);
+      if (typeof bearer != "string") bearer = await bearer;
+      let outcome;
+      try {
+        outcome = await (mode < 2
+          ? send(method, input, bearer, body, type, dispose, caller, ms, !mode)
+          : raw(input, method, body, type, bearer, dispose, caller, ms, mode > 3));
+      } catch (code) {
+        outcome = code;
+      }
+      const next = checked(step(3, outcome));
+      if (typeof next == "number") {
+        await pause(next, signal);
+        if (signal.aborted) throw step(3, dispose.aborted ? 1 : 2);
+      } else if (!(next && (await next))) {
+        return mode ? (mode > 2 ? outcome.response : outcome) : checked(step(4, outcome));
+      }
+    }
+  } finally {
+    step(0);
+  }
+}
+
+// One attempt of a JSON call. Resolves with { status, retryAfter, requestId, text, parsed, value,
+// success }; rejects with a number saying what ended the attempt: 1 the client was disposed,
+// 2 the caller aborted, 3 the deadline passed, 0 anything else (network error, CORS refusal).
+function send(method, url, bearer, body, type, dispose, caller, ms, parse) {
   const controller = new AbortController();
   let timedOut = false;
   const stop = () => controller.abort();
@@ -91,7 +148,7 @@ export async function reply(response, read) {
 // (an AbortController: a stream's connection ends with it). Resolves with a `reply` once the
 // headers are in (`proxied`: a 401's body read from a copy, for the wasm to tell the
 // gateway's refusal from the app's own 401); rejects with a number as `send` does.
-export function raw(input, method, body, type, bearer, dispose, caller, ms, proxied) {
+function raw(input, method, body, type, bearer, dispose, caller, ms, proxied) {
   const deadline = new AbortController();
   const own = new AbortController();
   const timer = setTimeout(() => deadline.abort(), ms);

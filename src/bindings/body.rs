@@ -4,34 +4,20 @@
 //! open with a handshake (`timeoutMs` runs until the headers are in) whose refusal is read whole
 //! and mapped to an `OblienError`.
 
-use super::fetch::{self, Outgoing, RawResponse, Reply, Signals};
+use super::call;
+use super::fetch::{self, Outgoing, Reply};
 use super::session::Session;
 use crate::core::cell::TokenCell;
 use crate::core::error::ClientError;
-use crate::core::request::{into_result, send_authorised, Retries};
+use crate::core::request::{into_result, Retries};
 use std::rc::Rc;
 use web_sys::AbortSignal;
 
-/// Sends `outgoing` with `cell`'s token: the answer once its headers are in, whatever its status
-/// (`proxied`: a 401 the app behind `/proxy` sent is not the gateway's, and is not retried).
-pub async fn send(
-    session: &Session,
-    cell: &Rc<TokenCell>,
-    outgoing: Outgoing,
-    retries: Retries,
-    signals: Signals,
-    proxied: bool,
-) -> Result<Reply, ClientError> {
-    let send = move |bearer: &str| fetch::send_raw(&outgoing, bearer, &signals, proxied);
-    let RawResponse(reply, _) = send_authorised(cell, &*session.platform, retries, &send).await?;
-    Ok(reply)
-}
-
-/// [`send`] of a stream or a transfer: a success's answer (its body unread, tied to `signal`,
+/// [`call::raw`] of a stream or a transfer: a success's answer (its body unread, tied to `signal`,
 /// the client's dispose and the answer's own `abort`), or the gateway's refusal as an error.
 /// `handshake_ms` bounds the wait for the headers only.
 pub async fn open(
-    session: &Session,
+    session: &Rc<Session>,
     cell: &Rc<TokenCell>,
     outgoing: Outgoing,
     retries: Retries,
@@ -40,7 +26,7 @@ pub async fn open(
 ) -> Result<Reply, ClientError> {
     let mut signals = session.signals(signal);
     signals.timeout_ms = handshake_ms;
-    let reply = send(session, cell, outgoing, retries, signals, false).await?;
+    let reply = call::raw(session, cell.clone(), &outgoing, retries, signals).await?;
     let response = reply.response();
     if response.ok() {
         return Ok(reply);

@@ -1,6 +1,7 @@
 //! `OblienUserClient`: the JS class on top of the shared [`Session`]: reads the options, exposes
 //! the token's info, `setToken`, `workspaces` and `dispose`.
 
+use super::call;
 use super::convert::{get, invalid, token_info, Options};
 use super::error::to_js;
 use super::session::{Config, Session};
@@ -126,7 +127,9 @@ impl OblienUserClient {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "OblienUserClientOptions")] options: JsValue,
     ) -> Result<OblienUserClient, JsValue> {
-        let session = config(options).and_then(Session::new).map_err(to_js)?;
+        let session = config(options)
+            .and_then(|c| Session::new(c, call::session_api))
+            .map_err(to_js)?;
         Ok(OblienUserClient { session })
     }
 

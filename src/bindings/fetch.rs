@@ -2,11 +2,9 @@
 //! signal and the client's dispose signal. JSON calls read the body as text for the core; raw
 //! calls hand back the `Response` once its headers are in.
 
-use super::platform::timer_delay;
 use crate::core::error::codes;
-use crate::core::proxy::is_gateway_refusal;
 use crate::core::request::{envelope, Answer, HttpResponse};
-use crate::core::runtime::{Body, HttpRequest, LocalFuture, TransportError};
+use crate::core::runtime::{Body, HttpRequest};
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -37,10 +35,10 @@ fn body_of(request: &HttpRequest) -> (JsValue, Option<&'static str>) {
 /// clone tees the body, which costs Chromium a millisecond or more), or a request built anew
 /// from a URL, a method and a body that can be sent again.
 pub struct Outgoing {
-    input: JsValue,
-    method: &'static str,
-    body: JsValue,
-    content_type: Option<&'static str>,
+    pub(crate) input: JsValue,
+    pub(crate) method: &'static str,
+    pub(crate) body: JsValue,
+    pub(crate) content_type: Option<&'static str>,
 }
 
 impl Outgoing {
@@ -97,21 +95,6 @@ extern "C" {
     #[wasm_bindgen(method, getter)]
     pub fn success(this: &Reply) -> Option<bool>;
 
-    /// One attempt: resolves with a [`Reply`], rejects with a number (js/fetch.js).
-    #[wasm_bindgen(js_name = send)]
-    #[allow(clippy::too_many_arguments)]
-    fn send_attempt(
-        method: &str,
-        url: &str,
-        bearer: &str,
-        body: &JsValue,
-        content_type: Option<&str>,
-        dispose: &AbortSignal,
-        caller: Option<AbortSignal>,
-        ms: u32,
-        parse: bool,
-    ) -> Promise;
-
     /// A raw answer's `Response` (js/fetch.js `reply`).
     #[wasm_bindgen(method, getter)]
     pub fn response(this: &Reply) -> Response;
@@ -120,22 +103,6 @@ extern "C" {
     /// when `init` is not valid (js/fetch.js).
     #[wasm_bindgen(catch)]
     pub fn template(url: &str, init: &JsValue, proxy: Option<&str>) -> Result<JsValue, JsValue>;
-
-    /// One attempt of a raw call: resolves with a [`Reply`] once the headers are in, rejects
-    /// with a number (js/fetch.js).
-    #[wasm_bindgen(js_name = raw)]
-    #[allow(clippy::too_many_arguments)]
-    fn raw_attempt(
-        input: &JsValue,
-        method: &str,
-        body: &JsValue,
-        content_type: Option<&str>,
-        bearer: &str,
-        dispose: &AbortSignal,
-        caller: Option<AbortSignal>,
-        ms: u32,
-        proxied: bool,
-    ) -> Promise;
 
     /// What `response` says, its body read whole (`read` 2) or not (0) (js/fetch.js).
     #[wasm_bindgen(js_name = reply)]
@@ -163,45 +130,6 @@ impl Reply {
     }
 }
 
-pub fn send_json(
-    request: &HttpRequest,
-    bearer: &str,
-    signals: &Signals,
-    parse: bool,
-) -> LocalFuture<Result<RawResponse, TransportError>> {
-    let (body, content_type) = body_of(request);
-    let sent = send_attempt(
-        request.method,
-        &request.url,
-        bearer,
-        &body,
-        content_type,
-        &signals.dispose,
-        signals.caller.clone(),
-        timer_delay(signals.timeout_ms),
-        parse,
-    );
-    let sent = attempt(sent);
-    Box::pin(async move { Ok(RawResponse(sent.await?, false)) })
-}
-
-/// An attempt's promise (js/fetch.js): its [`Reply`], or what ended it.
-fn attempt(sent: Promise) -> LocalFuture<Result<Reply, TransportError>> {
-    Box::pin(async move {
-        match JsFuture::from(sent).await {
-            Ok(reply) => Ok(reply.unchecked_into()),
-            Err(why) => Err(match why.as_f64() {
-                Some(1.0) => TransportError::Disposed,
-                Some(2.0) => TransportError::Aborted,
-                Some(3.0) => TransportError::Timeout,
-                _ => TransportError::Network,
-            }),
-        }
-    })
-}
-
-/// A raw answer as the retry rules see it; `.1`: a 401 in it is not the gateway's own (the app
-/// behind `/proxy` answered it), so it is not retried.
 /// An attempt's answer, JSON or raw: one type, so the core's retry loop is one instance in the
 /// wasm. The flag: a proxied app's own 401 (not the gateway's), which no token refresh fixes.
 pub struct RawResponse(pub Reply, pub bool);
@@ -223,28 +151,4 @@ impl Answer for RawResponse {
         self.0.status() == 503
             && envelope(&self.0.text()).code.as_deref() == Some(codes::WORKSPACE_NOT_RUNNING)
     }
-}
-
-pub fn send_raw(
-    outgoing: &Outgoing,
-    bearer: &str,
-    signals: &Signals,
-    proxied: bool,
-) -> LocalFuture<Result<RawResponse, TransportError>> {
-    let sent = attempt(raw_attempt(
-        &outgoing.input,
-        outgoing.method,
-        &outgoing.body,
-        outgoing.content_type,
-        bearer,
-        &signals.dispose,
-        signals.caller.clone(),
-        timer_delay(signals.timeout_ms),
-        proxied,
-    ));
-    Box::pin(async move {
-        let reply = sent.await?;
-        let app_401 = proxied && reply.status() == 401 && !is_gateway_refusal(&reply.text());
-        Ok(RawResponse(reply, app_401))
-    })
 }

@@ -4,24 +4,22 @@
 //! `dispose()` of the client, or when the last handle is dropped.
 
 use super::abort::Aborted;
-use super::convert::{get, parse_json, token_info, workspace_id, Options};
+use super::convert::{token_info, workspace_id, Options};
 use super::cross_tab::{CrossTab, GroupRefresh};
-use super::error::{promise, to_js};
-use super::fetch::{self, Reply, Signals};
+use super::error::to_js;
+use super::fetch::Signals;
 use super::host::HostRefresh;
 use super::platform::{queue_microtask, timer_delay, BrowserPlatform};
 use crate::core::cell::{CellEvent, Observer, TokenCell};
 use crate::core::error::ClientError;
 use crate::core::flight::{race, Flight};
 use crate::core::gateway::{ApiCall, Registry};
-use crate::core::request::{into_result, is_result, no_object, send_authorised, Retries};
-use crate::core::runtime::{HttpRequest, LocalFuture, Runtime, TokenSource};
+use crate::core::runtime::{Runtime, TokenSource};
 use crate::core::scope;
 use crate::core::token::{self, Claims, HeldToken, Source};
-use crate::core::workspace::Call;
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
-use js_sys::{Array, Function, Promise};
+use js_sys::Function;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
@@ -86,35 +84,12 @@ pub struct Session {
     pub cross_tab_mode: CrossTabMode,
 }
 
-/// Control-plane calls of the gateway registry, with this session's token.
-struct SessionApi(Weak<Session>);
-
-impl ApiCall for SessionApi {
-    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
-        let session = self.0.clone();
-        Box::pin(async move {
-            let session = session.upgrade().ok_or_else(ClientError::disposed)?;
-            session.api(request, None).await
-        })
-    }
-}
-
-/// Control-plane calls with the session token and one call's signal.
-pub struct SignalApi {
-    pub session: Rc<Session>,
-    pub signal: Option<AbortSignal>,
-}
-
-impl ApiCall for SignalApi {
-    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
-        let session = self.session.clone();
-        let signal = self.signal.clone();
-        Box::pin(async move { session.api(request, signal).await })
-    }
-}
+/// The registry's control-plane calls with this session's token (`call::session_api`: the
+/// request path lives above the session).
+pub type ApiFor = fn(Weak<Session>) -> Rc<dyn ApiCall>;
 
 impl Session {
-    pub fn new(config: Config) -> Result<Rc<Self>, ClientError> {
+    pub fn new(config: Config, api: ApiFor) -> Result<Rc<Self>, ClientError> {
         let platform = Rc::new(BrowserPlatform);
         let held = token::first_token(config.token, platform.arrival(), config.refresh.is_some())?;
         let dispose = AbortController::new().map_err(|_| ClientError::disposed())?;
@@ -157,11 +132,8 @@ impl Session {
                 source,
                 observer,
             );
-            let gateways = Registry::new(
-                platform.clone(),
-                Rc::new(SessionApi(weak.clone())),
-                config.base_url.clone(),
-            );
+            let gateways =
+                Registry::new(platform.clone(), api(weak.clone()), config.base_url.clone());
             Session {
                 base_url: config.base_url,
                 gateway_url: config.gateway_url,
@@ -220,26 +192,6 @@ impl Session {
         scope::may_reach(&self.claims()?, &id)?;
         let signal = Options::read(options, call)?.signal()?;
         Ok((id, signal))
-    }
-
-    /// One call on a workspace (`workspaces.get|delete|start|stop|restart|stats`,
-    /// `workspaces.apiAccess.*`, decided in `core::workspace`): the local checks when called,
-    /// then the request; resolves with its JSON. `name` names the call in option errors.
-    pub fn on_workspace(
-        self: &Rc<Self>,
-        id: &JsValue,
-        options: Option<JsValue>,
-        name: &'static str,
-        call: Call,
-    ) -> Promise {
-        let session = self.clone();
-        let checked = self.reachable(id, options, name);
-        promise(async move {
-            let (id, signal) = checked?;
-            let gateways = session.gateways.clone();
-            let api = SignalApi { session, signal };
-            parse_json(&gateways.run(&api, &id, call).await?)
-        })
     }
 
     /// `setToken`: the same admission rule as the constructor and every refresh.
@@ -377,91 +329,6 @@ impl Session {
             caller,
             timeout_ms: self.timeout_ms,
         }
-    }
-
-    /// A JSON call with `cell`'s token: the text of a success (copied into the wasm for the core
-    /// to read, as a gateway token's mint answer is).
-    pub async fn json(
-        &self,
-        cell: &Rc<TokenCell>,
-        request: HttpRequest,
-        signal: Option<AbortSignal>,
-    ) -> Result<String, ClientError> {
-        let reply = self.reply(cell, request, signal, false).await?;
-        into_result(reply.into_response(), self.now_ms())
-    }
-
-    /// [`Session::json`] for JS: a success's body as the browser parsed it, never copied into the
-    /// wasm (only an error's body is, for the core to read).
-    pub async fn json_value(
-        &self,
-        cell: &Rc<TokenCell>,
-        request: HttpRequest,
-        signal: Option<AbortSignal>,
-    ) -> Result<JsValue, ClientError> {
-        let reply = self.reply(cell, request, signal, true).await?;
-        if is_result(reply.status(), reply.parsed(), reply.success()) {
-            return Ok(reply.value());
-        }
-        parse_json(&into_result(reply.into_response(), self.now_ms())?)
-    }
-
-    /// The one async path of the simple calls (one state machine in the wasm, whatever the
-    /// endpoint or the token): the request `prepared` (or the option error that stopped it) sent
-    /// with its cell's token; the JSON body of a success, or only its member `field` (which must
-    /// be an object when `object`: `server_error` otherwise, as `request::field_object` says).
-    pub fn send_js(
-        self: &Rc<Self>,
-        prepared: Result<(Rc<TokenCell>, HttpRequest, Option<AbortSignal>), ClientError>,
-        field: Option<&'static str>,
-        object: bool,
-    ) -> Promise {
-        let session = self.clone();
-        promise(async move {
-            let (cell, request, signal) = prepared?;
-            let value = session.json_value(&cell, request, signal).await?;
-            let Some(field) = field else {
-                return Ok(value);
-            };
-            let member = get(&value, field);
-            if object && (!member.is_object() || Array::is_array(&member)) {
-                return Err(no_object(field));
-            }
-            Ok(member)
-        })
-    }
-
-    /// The answer no retry rule sends again, whatever its status.
-    async fn reply(
-        &self,
-        cell: &Rc<TokenCell>,
-        request: HttpRequest,
-        signal: Option<AbortSignal>,
-        parse: bool,
-    ) -> Result<Reply, ClientError> {
-        let signals = self.signals(signal.clone());
-        let retries = Retries::for_method(request.method);
-        let send = move |bearer: &str| fetch::send_json(&request, bearer, &signals, parse);
-        let sent = send_authorised(cell, &*self.platform, retries, &send);
-        Ok(self.guarded(signal, sent).await?.0)
-    }
-
-    /// A control-plane call with the session token.
-    pub async fn api(
-        &self,
-        request: HttpRequest,
-        signal: Option<AbortSignal>,
-    ) -> Result<String, ClientError> {
-        self.json(&self.cell, request, signal).await
-    }
-
-    /// [`Session::api`], parsed for JS.
-    pub async fn api_js(
-        &self,
-        request: HttpRequest,
-        signal: Option<AbortSignal>,
-    ) -> Result<JsValue, ClientError> {
-        self.json_value(&self.cell, request, signal).await
     }
 
     /// Runs `op` unless the caller's signal (`aborted`) or `dispose()` (`disposed`) cuts it short;

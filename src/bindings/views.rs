@@ -28,8 +28,8 @@ const VIEW: u32 = 1;
 pub type Run<T> = fn(&Rc<T>, u32, JsValue, JsValue, JsValue) -> JsValue;
 
 /// A dispatch on `owner`: a JS function that the garbage collector frees with its view, and that
-/// lets go of `owner` on `free()`. The same closure shape as the socket's and the stream's: one
-/// shim in the wasm for all three.
+/// lets go of `owner` on `free()`. The same closure shape as the socket's, the stream's and a
+/// request's (`call::step`): one shim in the wasm for all of them.
 pub fn dispatch<T: 'static>(owner: Rc<T>, run: Run<T>) -> Function {
     let held = RefCell::new(Some(owner));
     let call = move |op: u32, a: JsValue, b: JsValue, c: JsValue, _: JsValue| {

@@ -2,10 +2,11 @@
 //! delete in the token's namespace; start, stop, restart, stats; `apiAccess`; and `runtime(id)`.
 //! The views forward every method to [`run`] as a number.
 
+use super::call::{self, SignalApi};
 use super::convert::{invalid, prepare, stringify, Options};
 use super::error::promise;
 use super::runtime;
-use super::session::{Session, SignalApi};
+use super::session::Session;
 use super::views::opt;
 use crate::core::error::{codes, ClientError};
 use crate::core::gateway::{wait_until_provisioned, Access};
@@ -132,7 +133,7 @@ pub fn run(session: &Rc<Session>, op: u32, a: JsValue, b: JsValue, _: JsValue) -
             .checked_sub(5)
             .and_then(|i| ON_WORKSPACE.get(i))
         {
-            Some(&(name, call)) => session.on_workspace(&a, opt(b), name, call),
+            Some(&(name, on)) => call::on_workspace(session, &a, opt(b), name, on),
             None => return JsValue::UNDEFINED,
         },
     }
@@ -157,7 +158,7 @@ impl Workspaces {
             .and_then(|claims| scope::may_manage_namespace(&claims, "list workspaces"))
             .and_then(|()| prepare(&endpoint::WORKSPACES_LIST, &session.base_url, options))
             .map(|(request, signal)| (session.cell.clone(), request, signal));
-        session.send_js(prepared, None, false)
+        call::send_js(session, prepared, None, false)
     }
 
     /// Creates a workspace; the server forces it into the token's namespace.
@@ -185,7 +186,7 @@ impl Workspaces {
                 let url = api::url(&session.base_url, "/workspace", &[]);
                 Ok((session.cell.clone(), api::post(url, body), signal))
             });
-        session.send_js(prepared, Some("workspace"), true)
+        call::send_js(session, prepared, Some("workspace"), true)
     }
 
     /// The workspace's runtime (files, exec, …) through the gateway. Mints the first gateway

@@ -133,32 +133,38 @@ impl TokenCell {
         let _ = self.try_start_refresh(reason);
     }
 
+    /// A token to send now without waiting: the held one when fresh, or expiring (its refresh
+    /// started meanwhile). `None` when the caller must wait for a refresh ([`TokenCell::acquire`]
+    /// says why), or the cell is disposed.
+    pub fn lease_now(self: &Rc<Self>) -> Option<Lease> {
+        match self.token_state() {
+            TokenState::Fresh => {}
+            TokenState::Expiring => {
+                let _ = self.try_start_refresh(RefreshReason::Expiring);
+            }
+            TokenState::Expired => return None,
+        }
+        let state = self.state.borrow();
+        let token = state.token.as_ref().filter(|_| !state.disposed)?;
+        Some(Lease {
+            secret: token.secret.clone(),
+            generation: state.generation,
+        })
+    }
+
     /// A token to send now, refreshing first when the held one is expired.
     pub async fn acquire(self: &Rc<Self>) -> Result<Lease, ClientError> {
         for _ in 0..2 {
-            match self.token_state() {
-                TokenState::Fresh => {}
-                TokenState::Expiring => {
-                    let _ = self.try_start_refresh(RefreshReason::Expiring);
-                }
-                TokenState::Expired => {
-                    let flight = self
-                        .try_start_refresh(RefreshReason::Expired)
-                        .map_err(|e| self.expired_error(e))?;
-                    flight.wait().await.map_err(|e| self.expired_error(e))?;
-                    continue;
-                }
+            if let Some(lease) = self.lease_now() {
+                return Ok(lease);
             }
-            let state = self.state.borrow();
-            if state.disposed {
+            if self.is_disposed() {
                 return Err(ClientError::disposed());
             }
-            if let Some(token) = &state.token {
-                return Ok(Lease {
-                    secret: token.secret.clone(),
-                    generation: state.generation,
-                });
-            }
+            let flight = self
+                .try_start_refresh(RefreshReason::Expired)
+                .map_err(|e| self.expired_error(e))?;
+            flight.wait().await.map_err(|e| self.expired_error(e))?;
         }
         // Released twice by `setToken` with no usable token: expired, unless disposed meanwhile.
         Err(if self.is_disposed() {

@@ -58,66 +58,114 @@ impl Retries {
     };
 }
 
+/// What to do after one attempt, as [`Attempts`] decides.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// The answer is the call's, whatever its status.
+    Done,
+    /// Wait this many ms, then send again (with the cell's token then).
+    Wait(f64),
+    /// A 401: refresh the token (`TokenCell::recover_unauthorized` with the generation the
+    /// attempt used); send again if it changed, else the 401 is the answer.
+    Recover,
+    Fail(ClientError),
+}
+
+/// The retry rules of one call, without I/O: the caller sends, reports each outcome, and does
+/// what [`Next`] says (js/fetch.js `call` in the browser; [`send_authorised`] natively).
+#[derive(Debug, Clone)]
+pub struct Attempts {
+    retries: Retries,
+    replayed: bool,
+    rate_limited: u32,
+    transient: u32,
+}
+
+impl Attempts {
+    pub fn new(retries: Retries) -> Self {
+        Attempts {
+            retries,
+            replayed: false,
+            rate_limited: 0,
+            transient: 0,
+        }
+    }
+
+    /// After an attempt with no answer (network error, timeout, abort, dispose).
+    pub fn failed(&mut self, error: TransportError, runtime: &dyn Runtime) -> Next {
+        let retry = match error {
+            TransportError::Network => self.transient_retry(runtime),
+            _ => None,
+        };
+        retry.unwrap_or_else(|| Next::Fail(transport_error(error)))
+    }
+
+    /// After an answer: `Done`, unless a rule sends the request again.
+    pub fn answered(&mut self, response: &dyn Answer, runtime: &dyn Runtime) -> Next {
+        match response.status() {
+            401 if self.retries.unauthorized && !self.replayed => {
+                self.replayed = true;
+                Next::Recover
+            }
+            429 if self.retries.rate_limited
+                && self.rate_limited < policy::MAX_RATE_LIMIT_RETRIES =>
+            {
+                let wait = response
+                    .retry_after()
+                    .as_deref()
+                    .and_then(|v| retry_after::parse(v, runtime.now_ms()))
+                    .unwrap_or(1);
+                if wait > policy::MAX_RETRY_AFTER_SECS {
+                    return Next::Done;
+                }
+                self.rate_limited += 1;
+                Next::Wait(f64::from(wait) * 1000.0)
+            }
+            502..=504 if !response.not_running() => {
+                self.transient_retry(runtime).unwrap_or(Next::Done)
+            }
+            _ => Next::Done,
+        }
+    }
+
+    fn transient_retry(&mut self, runtime: &dyn Runtime) -> Option<Next> {
+        if !self.retries.transient || self.transient >= policy::MAX_TRANSIENT_RETRIES {
+            return None;
+        }
+        self.transient += 1;
+        Some(Next::Wait(policy::retry_delay_ms(
+            self.transient,
+            runtime.random(),
+        )))
+    }
+}
+
 /// Sends with the cell's token until an answer comes that no rule retries; that answer is returned
-/// whatever its status. `send` is called once per attempt with the bearer to use.
+/// whatever its status. `send` is called once per attempt with the bearer to use. (The browser
+/// drives [`Attempts`] from js/fetch.js `call` instead, with the same steps.)
 pub async fn send_authorised<R: Answer>(
     cell: &Rc<TokenCell>,
     runtime: &dyn Runtime,
     retries: Retries,
     send: &dyn Fn(&str) -> LocalFuture<Result<R, TransportError>>,
 ) -> Result<R, ClientError> {
-    let (mut replayed, mut rate_retries, mut transient_retries) = (false, 0, 0);
+    let mut attempts = Attempts::new(retries);
     loop {
         let lease = cell.acquire().await?;
         let sent = send(&lease.secret).await;
         if cell.is_disposed() {
             return Err(ClientError::disposed());
         }
-        let response = match sent {
-            Ok(response) => response,
-            Err(TransportError::Network)
-                if retries.transient && transient_retries < policy::MAX_TRANSIENT_RETRIES =>
-            {
-                transient_retries += 1;
-                runtime
-                    .sleep(policy::retry_delay_ms(transient_retries, runtime.random()))
-                    .await;
-                continue;
-            }
-            Err(error) => return Err(transport_error(error)),
+        let next = match &sent {
+            Ok(response) => attempts.answered(response, runtime),
+            Err(error) => attempts.failed(*error, runtime),
         };
-        match response.status() {
-            401 if retries.unauthorized && !replayed => {
-                replayed = true;
-                if cell.recover_unauthorized(lease.generation).await? {
-                    continue;
-                }
-            }
-            429 if retries.rate_limited && rate_retries < policy::MAX_RATE_LIMIT_RETRIES => {
-                let wait = response
-                    .retry_after()
-                    .as_deref()
-                    .and_then(|v| retry_after::parse(v, runtime.now_ms()));
-                if wait.unwrap_or(1) <= policy::MAX_RETRY_AFTER_SECS {
-                    rate_retries += 1;
-                    runtime.sleep(f64::from(wait.unwrap_or(1)) * 1000.0).await;
-                    continue;
-                }
-            }
-            502..=504
-                if retries.transient
-                    && transient_retries < policy::MAX_TRANSIENT_RETRIES
-                    && !response.not_running() =>
-            {
-                transient_retries += 1;
-                runtime
-                    .sleep(policy::retry_delay_ms(transient_retries, runtime.random()))
-                    .await;
-                continue;
-            }
-            _ => {}
+        match next {
+            Next::Wait(ms) => runtime.sleep(ms).await,
+            Next::Recover if cell.recover_unauthorized(lease.generation).await? => {}
+            Next::Fail(error) => return Err(error),
+            Next::Done | Next::Recover => return sent.map_err(transport_error),
         }
-        return Ok(response);
     }
 }
 

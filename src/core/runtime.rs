@@ -87,7 +87,7 @@ pub enum Body {
     Bytes(Vec<u8>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportError {
     Network,
     Timeout,

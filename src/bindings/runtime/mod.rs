@@ -16,7 +16,6 @@ mod transfer;
 mod watchers;
 
 use super::convert::token_info;
-use super::error::promise;
 use super::session::Session;
 use super::views::{self, opt, thrown};
 use crate::core::cell::TokenCell;
@@ -148,7 +147,7 @@ fn run(runtime: &Rc<Runtime>, op: u32, a: JsValue, b: JsValue, c: JsValue) -> Js
             }
             JsValue::UNDEFINED
         }
-        15 => promise(raw_fetch(target.clone(), a, opt(b), None)).into(),
+        15 => raw_fetch(target, a, opt(b), None).into(),
         16 => thrown(proxy::target(&a, b.as_string())),
         17 => proxy::fetch(target, a, b, c).into(),
         18 => {

@@ -3,7 +3,7 @@
 //! target in `X-Oblien-Proxy-Target`), with the raw `Response` back.
 
 use super::target::{raw_fetch, Target};
-use crate::bindings::error::{promise, to_js};
+use crate::bindings::error::to_js;
 use crate::bindings::views::opt;
 use crate::core::proxy;
 use js_sys::Promise;
@@ -45,5 +45,5 @@ pub fn target(port: &JsValue, host: Option<String>) -> Result<JsValue, JsValue> 
 /// returned as it is.
 pub fn fetch(target: &Rc<Target>, path: JsValue, init: JsValue, proxy_target: JsValue) -> Promise {
     let proxy_target = proxy_target.as_string();
-    promise(raw_fetch(target.clone(), path, opt(init), proxy_target))
+    raw_fetch(target, path, opt(init), proxy_target)
 }

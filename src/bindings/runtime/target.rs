@@ -1,8 +1,9 @@
 //! What a runtime handle and its views (`files`, `exec`, `search`, …) share: the session, the
 //! workspace and its gateway token cell, and the one async path of the simple gateway calls.
 
-use crate::bindings::body;
+use crate::bindings::call;
 use crate::bindings::convert::{invalid, prepare, Options};
+use crate::bindings::error::to_js;
 use crate::bindings::fetch;
 use crate::bindings::session::Session;
 use crate::core::api;
@@ -54,7 +55,7 @@ impl Target {
 /// A request built from a call's arguments (or the option error that stopped it), and its signal.
 pub(crate) type Prepared = Result<(HttpRequest, Option<AbortSignal>), ClientError>;
 
-/// A gateway call with this workspace's gateway token, on [`Session::send_js`]: the JSON body of
+/// A gateway call with this workspace's gateway token, on [`call::send_js`]: the JSON body of
 /// a success, or only its member `field`.
 pub(crate) fn gateway_call(
     target: &Rc<Target>,
@@ -62,7 +63,7 @@ pub(crate) fn gateway_call(
     field: Option<&'static str>,
 ) -> Promise {
     let prepared = prepared.map(|(request, signal)| (target.cell(), request, signal));
-    target.session.send_js(prepared, field, false)
+    call::send_js(&target.session, prepared, field, false)
 }
 
 /// A gateway call of the endpoint table (`core::endpoint`): its options checked against its row.
@@ -100,34 +101,34 @@ pub(crate) fn simple_call(
 
 /// `rt.fetch(path, init)` on the gateway, or `proxy(port).fetch(path, init)` through its
 /// `/proxy` to the target `proxy` names: the `Response` once its headers are in.
-pub(crate) async fn raw_fetch(
-    target: Rc<Target>,
+pub(crate) fn raw_fetch(
+    target: &Rc<Target>,
     path: JsValue,
     init: Option<JsValue>,
     proxy: Option<String>,
-) -> Result<JsValue, ClientError> {
+) -> Promise {
     let call = if proxy.is_some() {
         "proxy.fetch(path, init)"
     } else {
         "fetch(path, init)"
     };
-    let path = path
-        .as_string()
-        .filter(|p| p.starts_with('/'))
-        .ok_or_else(|| invalid(call, "path", "a string starting with '/'"))?;
-    let init = Options::read(init, call)?;
-    let signal = init.signal()?;
-    let url = match proxy {
-        Some(_) => target.url("/proxy", &[]) + &path,
-        None => target.url(&path, &[]),
-    };
-    let request = fetch::template(&url, init.value(), proxy.as_deref())
-        .map_err(|_| invalid(call, "init", "a valid RequestInit"))?;
-    let session = &target.session;
-    let signals = session.signals(signal.clone());
-    let outgoing = fetch::Outgoing::template(request);
-    let (cell, retries) = (target.cell(), Retries::UNAUTHORIZED_ONLY);
-    let sent = body::send(session, &cell, outgoing, retries, signals, proxy.is_some());
-    let reply = session.guarded(signal, sent).await?;
-    Ok(reply.response().into())
+    let sent = (|| {
+        let path = path
+            .as_string()
+            .filter(|p| p.starts_with('/'))
+            .ok_or_else(|| invalid(call, "path", "a string starting with '/'"))?;
+        let init = Options::read(init, call)?;
+        let signal = init.signal()?;
+        let url = match proxy {
+            Some(_) => target.url("/proxy", &[]) + &path,
+            None => target.url(&path, &[]),
+        };
+        let request = fetch::template(&url, init.value(), proxy.as_deref())
+            .map_err(|_| invalid(call, "init", "a valid RequestInit"))?;
+        let outgoing = fetch::Outgoing::template(request);
+        let retries = Retries::UNAUTHORIZED_ONLY;
+        let (session, cell) = (&target.session, target.cell());
+        call::raw_response(session, cell, &outgoing, retries, signal, proxy.is_some())
+    })();
+    sent.unwrap_or_else(|e| Promise::reject(&to_js(e)))
 }

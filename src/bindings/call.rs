@@ -1,0 +1,402 @@
+//! Authorised requests, driven by js/fetch.js `call`: the JS loop sends each attempt and asks
+//! this file's `step` what next; the retry rules (`core::request::Attempts`), the token cell and
+//! the mapping of answers stay in Rust. A plain call with a fresh token is one wasm crossing
+//! before `fetch` and two after, with no Rust future (a future, its closures and its promise per
+//! call cost the wasm bytes and each call ~0.05 ms). The rest of the bindings use this file for
+//! every request: JSON calls for JS (`send_js`) and for Rust (`json`, the gateway registry's
+//! `ApiCall`), raw answers (`raw`, `raw_response`).
+
+use super::convert::{get, parse_json};
+use super::error::{promise, to_js};
+use super::fetch::{Outgoing, RawResponse, Reply, Signals};
+use super::platform::{timer_delay, BrowserPlatform};
+use super::session::Session;
+use super::views;
+use crate::core::cell::TokenCell;
+use crate::core::error::ClientError;
+use crate::core::gateway::{ApiCall, Registry};
+use crate::core::proxy::is_gateway_refusal;
+use crate::core::request::{
+    into_result, is_result, no_object, transport_error, Attempts, Next, Retries,
+};
+use crate::core::runtime::{HttpRequest, LocalFuture, TransportError};
+use crate::core::workspace::Call as WorkspaceCall;
+use js_sys::{Array, Promise};
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::AbortSignal;
+
+#[wasm_bindgen(module = "/js/fetch.js")]
+extern "C" {
+    /// The attempts of one call (js/fetch.js `call`), asking `step` after each; `mode` says what
+    /// it sends and resolves with (the `MODE_*` below).
+    #[wasm_bindgen(js_name = call)]
+    #[allow(clippy::too_many_arguments)]
+    fn js_call(
+        step: &JsValue,
+        mode: u8,
+        input: &JsValue,
+        method: &str,
+        body: &JsValue,
+        content_type: Option<&str>,
+        dispose: &AbortSignal,
+        caller: Option<AbortSignal>,
+        ms: u32,
+    ) -> Promise;
+}
+
+/// JSON, resolving with the result for JS (`STEP_RESULT`).
+const MODE_JSON: u8 = 0;
+/// JSON, resolving with the last answer (read here).
+const MODE_JSON_REPLY: u8 = 1;
+/// Raw, resolving with the last answer once its headers are in.
+const MODE_RAW: u8 = 2;
+/// Raw, resolving with its `Response`; `+1`: through `/proxy` (an app's own 401 is its answer).
+const MODE_RESPONSE: u8 = 3;
+
+/// The token for the next attempt: a string, or a promise of one.
+const STEP_LEASE: u32 = 2;
+/// An attempt's outcome (its answer, or the number js/fetch.js rejects with): `undefined` when
+/// it is the call's answer, a number of ms to wait before the next attempt, a promise of whether
+/// to send again (a 401's refresh), or the `OblienError` the call rejects with.
+const STEP_ANSWER: u32 = 3;
+/// The last answer of a `MODE_JSON` call: the value it resolves with, or its `OblienError`.
+const STEP_RESULT: u32 = 4;
+
+/// One call: its cell, its retry state, and what it resolves with.
+struct Call {
+    session: Rc<Session>,
+    cell: Rc<TokenCell>,
+    attempts: RefCell<Attempts>,
+    /// The generation of the token the last attempt used (for a 401's refresh).
+    generation: Cell<u64>,
+    signal: Option<AbortSignal>,
+    proxied: bool,
+    /// `MODE_JSON`: resolve with only this member of the body (an object when `object`).
+    field: Option<&'static str>,
+    object: bool,
+    /// The error the call ended with, for a Rust caller awaiting it.
+    failed: RefCell<Option<ClientError>>,
+}
+
+impl Call {
+    fn fail(&self, error: ClientError) -> JsValue {
+        self.failed.replace(Some(error.clone()));
+        to_js(error)
+    }
+
+    /// `result`, its error kept for a Rust caller.
+    fn settle(&self, result: Result<JsValue, ClientError>) -> JsValue {
+        result.unwrap_or_else(|error| self.fail(error))
+    }
+
+    /// A wait of the call (a refresh), ended by the caller's signal or `dispose()`.
+    fn guarded(
+        self: &Rc<Self>,
+        op: impl std::future::Future<Output = Result<JsValue, ClientError>> + 'static,
+    ) -> JsValue {
+        let call = self.clone();
+        promise(async move {
+            let result = call.session.guarded(call.signal.clone(), op).await;
+            if let Err(error) = &result {
+                call.failed.replace(Some(error.clone()));
+            }
+            result
+        })
+        .into()
+    }
+
+    fn lease(self: &Rc<Self>) -> JsValue {
+        if let Some(lease) = self.cell.lease_now() {
+            self.generation.set(lease.generation);
+            return lease.secret.into();
+        }
+        let call = self.clone();
+        self.guarded(async move {
+            let lease = call.cell.acquire().await?;
+            call.generation.set(lease.generation);
+            Ok(lease.secret.into())
+        })
+    }
+
+    fn answer(self: &Rc<Self>, outcome: JsValue) -> JsValue {
+        if self.session.is_disposed() || self.cell.is_disposed() {
+            return self.fail(ClientError::disposed());
+        }
+        let runtime = BrowserPlatform;
+        let mut attempts = self.attempts.borrow_mut();
+        let next = match outcome.as_f64() {
+            Some(code) => attempts.failed(transport_failure(code), &runtime),
+            None => {
+                let reply: Reply = outcome.unchecked_into();
+                let app_401 =
+                    self.proxied && reply.status() == 401 && !is_gateway_refusal(&reply.text());
+                attempts.answered(&RawResponse(reply, app_401), &runtime)
+            }
+        };
+        drop(attempts);
+        match next {
+            Next::Done => JsValue::UNDEFINED,
+            Next::Wait(ms) => JsValue::from(timer_delay(ms)),
+            Next::Recover => {
+                let (call, generation) = (self.clone(), self.generation.get());
+                self.guarded(async move {
+                    let again = call.cell.recover_unauthorized(generation).await?;
+                    Ok(again.into())
+                })
+            }
+            Next::Fail(error) => self.fail(error),
+        }
+    }
+
+    /// The value a `MODE_JSON` call resolves with: the body as the browser parsed it (only an
+    /// error's body is copied into the wasm, for the core to read), or its member `field`.
+    fn result(&self, reply: Reply) -> Result<JsValue, ClientError> {
+        let value = if is_result(reply.status(), reply.parsed(), reply.success()) {
+            reply.value()
+        } else {
+            parse_json(&into_result(reply.into_response(), self.session.now_ms())?)?
+        };
+        let Some(field) = self.field else {
+            return Ok(value);
+        };
+        let member = get(&value, field);
+        if self.object && (!member.is_object() || Array::is_array(&member)) {
+            return Err(no_object(field));
+        }
+        Ok(member)
+    }
+}
+
+/// What js/fetch.js rejects an attempt with.
+fn transport_failure(code: f64) -> TransportError {
+    match code as u8 {
+        1 => TransportError::Disposed,
+        2 => TransportError::Aborted,
+        3 => TransportError::Timeout,
+        _ => TransportError::Network,
+    }
+}
+
+/// What js/fetch.js `call` asks.
+fn step(call: &Rc<Call>, op: u32, outcome: JsValue, _: JsValue, _: JsValue) -> JsValue {
+    match op {
+        STEP_LEASE => call.lease(),
+        STEP_ANSWER => call.answer(outcome),
+        STEP_RESULT => call.settle(call.result(outcome.unchecked_into())),
+        _ => JsValue::UNDEFINED,
+    }
+}
+
+/// How one request is sent.
+struct Plan<'a> {
+    cell: Rc<TokenCell>,
+    outgoing: &'a Outgoing,
+    retries: Retries,
+    signals: Signals,
+    mode: u8,
+    field: Option<&'static str>,
+    object: bool,
+}
+
+/// Starts `plan`'s attempts: the promise js/fetch.js `call` settles, and the call (for the error
+/// it ended with). Refused at once when the client is disposed or the caller's signal aborted.
+fn start(session: &Rc<Session>, plan: Plan) -> Result<(Promise, Rc<Call>), ClientError> {
+    if session.is_disposed() {
+        return Err(ClientError::disposed());
+    }
+    let Signals {
+        dispose,
+        caller,
+        timeout_ms,
+    } = plan.signals;
+    if caller.as_ref().is_some_and(AbortSignal::aborted) {
+        return Err(ClientError::aborted());
+    }
+    let call = Rc::new(Call {
+        session: session.clone(),
+        cell: plan.cell,
+        attempts: RefCell::new(Attempts::new(plan.retries)),
+        generation: Cell::new(0),
+        signal: caller.clone(),
+        proxied: plan.mode == MODE_RESPONSE + 1,
+        field: plan.field,
+        object: plan.object,
+        failed: RefCell::new(None),
+    });
+    let outgoing = plan.outgoing;
+    let sent = js_call(
+        &views::dispatch(call.clone(), step),
+        plan.mode,
+        &outgoing.input,
+        outgoing.method,
+        &outgoing.body,
+        outgoing.content_type,
+        &dispose,
+        caller,
+        timer_delay(timeout_ms),
+    );
+    Ok((sent, call))
+}
+
+/// `start`, for a Rust caller: what the call resolved with, or the error it ended with.
+async fn run(session: &Rc<Session>, plan: Plan<'_>) -> Result<JsValue, ClientError> {
+    let (sent, call) = start(session, plan)?;
+    JsFuture::from(sent).await.map_err(|_| {
+        call.failed
+            .take()
+            .unwrap_or_else(|| transport_error(TransportError::Network))
+    })
+}
+
+/// The one path of the simple calls: the request `prepared` (or the option error that stopped
+/// it) sent with its cell's token; the JSON body of a success, or only its member `field`
+/// (which must be an object when `object`: `server_error` otherwise).
+pub fn send_js(
+    session: &Rc<Session>,
+    prepared: Result<(Rc<TokenCell>, HttpRequest, Option<AbortSignal>), ClientError>,
+    field: Option<&'static str>,
+    object: bool,
+) -> Promise {
+    let started = prepared.and_then(|(cell, request, signal)| {
+        let plan = Plan {
+            cell,
+            outgoing: &Outgoing::built(&request),
+            retries: Retries::for_method(request.method),
+            signals: session.signals(signal),
+            mode: MODE_JSON,
+            field,
+            object,
+        };
+        start(session, plan)
+    });
+    match started {
+        Ok((sent, _)) => sent,
+        Err(error) => Promise::reject(&to_js(error)),
+    }
+}
+
+/// A JSON call with `cell`'s token, for Rust: the text of a success.
+pub async fn json(
+    session: &Rc<Session>,
+    cell: Rc<TokenCell>,
+    request: HttpRequest,
+    signal: Option<AbortSignal>,
+) -> Result<String, ClientError> {
+    let plan = Plan {
+        cell,
+        outgoing: &Outgoing::built(&request),
+        retries: Retries::for_method(request.method),
+        signals: session.signals(signal),
+        mode: MODE_JSON_REPLY,
+        field: None,
+        object: false,
+    };
+    let reply: Reply = run(session, plan).await?.unchecked_into();
+    into_result(reply.into_response(), session.now_ms())
+}
+
+/// Sends `outgoing` with `cell`'s token: the answer once its headers are in, whatever its status.
+pub async fn raw(
+    session: &Rc<Session>,
+    cell: Rc<TokenCell>,
+    outgoing: &Outgoing,
+    retries: Retries,
+    signals: Signals,
+) -> Result<Reply, ClientError> {
+    let plan = Plan {
+        cell,
+        outgoing,
+        retries,
+        signals,
+        mode: MODE_RAW,
+        field: None,
+        object: false,
+    };
+    Ok(run(session, plan).await?.unchecked_into())
+}
+
+/// [`raw`] for JS (`rt.fetch`, `proxy(port).fetch`): a promise of the `Response`, whatever its
+/// status (`proxied`: a 401 the app behind `/proxy` sent is not the gateway's: not retried).
+pub fn raw_response(
+    session: &Rc<Session>,
+    cell: Rc<TokenCell>,
+    outgoing: &Outgoing,
+    retries: Retries,
+    signal: Option<AbortSignal>,
+    proxied: bool,
+) -> Result<Promise, ClientError> {
+    let plan = Plan {
+        cell,
+        outgoing,
+        retries,
+        signals: session.signals(signal),
+        mode: MODE_RESPONSE + u8::from(proxied),
+        field: None,
+        object: false,
+    };
+    Ok(start(session, plan)?.0)
+}
+
+/// A control-plane call with the session token.
+pub async fn api(
+    session: &Rc<Session>,
+    request: HttpRequest,
+    signal: Option<AbortSignal>,
+) -> Result<String, ClientError> {
+    json(session, session.cell.clone(), request, signal).await
+}
+
+/// Control-plane calls of the gateway registry, with the session's token (given to
+/// `Session::new`: the session's registry sends through this file, above it).
+pub fn session_api(session: Weak<Session>) -> Rc<dyn ApiCall> {
+    Rc::new(SessionApi(session))
+}
+
+struct SessionApi(Weak<Session>);
+
+impl ApiCall for SessionApi {
+    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
+        let session = self.0.clone();
+        Box::pin(async move {
+            let session = session.upgrade().ok_or_else(ClientError::disposed)?;
+            api(&session, request, None).await
+        })
+    }
+}
+
+/// Control-plane calls with the session token and one call's signal.
+pub struct SignalApi {
+    pub session: Rc<Session>,
+    pub signal: Option<AbortSignal>,
+}
+
+impl ApiCall for SignalApi {
+    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
+        let session = self.session.clone();
+        let signal = self.signal.clone();
+        Box::pin(async move { api(&session, request, signal).await })
+    }
+}
+
+/// One call on a workspace (`workspaces.get|delete|start|stop|restart|stats`,
+/// `workspaces.apiAccess.*`, decided in `core::workspace`): the local checks when called, then
+/// the request; resolves with its JSON. `name` names the call in option errors.
+pub fn on_workspace(
+    session: &Rc<Session>,
+    id: &JsValue,
+    options: Option<JsValue>,
+    name: &'static str,
+    call: WorkspaceCall,
+) -> Promise {
+    let session = session.clone();
+    let checked = session.reachable(id, options, name);
+    promise(async move {
+        let (id, signal) = checked?;
+        let gateways: Rc<Registry> = session.gateways.clone();
+        let api = SignalApi { session, signal };
+        parse_json(&gateways.run(&api, &id, call).await?)
+    })
+}
