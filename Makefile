@@ -112,8 +112,11 @@ pkg: install
 # Each request's attempts driven by js/fetch.js `call` over the core's sans-I/O `Attempts` (no Rust
 # future per call; send_authorised is the native tests' driver): wasm 173524 / 75099 gz, JS
 # 39532 / 13776 gz (-0.86 KB gz in all).
-SIZE_BUDGET_WASM_RAW ?= 173550
-SIZE_BUDGET_WASM_GZ ?= 75125
+# Streams' and transfers' requests and the calls on a workspace (get/delete/start/…/apiAccess)
+# on that loop too (core::workspace begin/finish around the request; bindings/body.rs gone):
+# wasm 170199 / 73918 gz, JS 39535 / 13772 gz (-1.2 KB gz).
+SIZE_BUDGET_WASM_RAW ?= 170225
+SIZE_BUDGET_WASM_GZ ?= 73950
 SIZE_BUDGET_JS_RAW ?= 39550
 SIZE_BUDGET_JS_GZ ?= 13800
 

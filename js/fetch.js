@@ -28,11 +28,12 @@ const pause = (ms, signal) =>
 /**
  * One authorised call: attempts until `step` says an answer is the call's. `mode`: 0 JSON,
  * resolving with the result `step` makes of it; 1 JSON, resolving with the answer; 2 raw (`input`
- * a URL or a template request), resolving with the answer once its headers are in; 3 raw,
- * resolving with its `Response`; 4 the same through `/proxy`. `step(2)`: the token (or a promise
- * of it); `step(3, outcome)` after each attempt: `undefined` (the answer is the call's), a wait
- * in ms before the next, a promise of whether to send again (a 401's refresh), or the error the
- * call rejects with; `step(4, answer)`: a JSON call's result; `step(0)` lets go of the call.
+ * a URL or a template request), resolving with its `Response` once the headers are in; 3 the
+ * same through `/proxy`; 4 raw, resolving with a success's answer once its headers are in, a
+ * refusal read whole and made an error by `step(4)`. `step(2)`: the token (or a promise of it);
+ * `step(3, outcome)` after each attempt: `undefined` (the answer is the call's), a wait in ms
+ * before the next, a promise of whether to send again (a 401's refresh), or the error the call
+ * rejects with; `step(4, answer)`: a JSON call's result; `step(0)` lets go of the call.
  */
 export async function call(step, mode, input, method, body, type, dispose, caller, ms) {
   const signal = caller ? AbortSignal.any([dispose, caller]) : dispose;
@@ -44,7 +45,7 @@ export async function call(step, mode, input, method, body, type, dispose, calle
       try {
         outcome = await (mode < 2
           ? send(method, input, bearer, body, type, dispose, caller, ms, !mode)
-          : raw(input, method, body, type, bearer, dispose, caller, ms, mode > 3));
+          : raw(input, method, body, type, bearer, dispose, caller, ms, mode == 3));
       } catch (code) {
         outcome = code;
       }
@@ -53,7 +54,8 @@ export async function call(step, mode, input, method, body, type, dispose, calle
         await pause(next, signal);
         if (signal.aborted) throw step(3, dispose.aborted ? 1 : 2);
       } else if (!(next && (await next))) {
-        return mode ? (mode > 2 ? outcome.response : outcome) : checked(step(4, outcome));
+        if (mode == 4) return outcome.response.ok ? outcome : checked(step(4, await reply(outcome.response, 2)));
+        return mode ? (mode > 1 ? outcome.response : outcome) : checked(step(4, outcome));
       }
     }
   } finally {

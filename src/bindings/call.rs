@@ -4,7 +4,8 @@
 //! before `fetch` and two after, with no Rust future (a future, its closures and its promise per
 //! call cost the wasm bytes and each call ~0.05 ms). The rest of the bindings use this file for
 //! every request: JSON calls for JS (`send_js`) and for Rust (`json`, the gateway registry's
-//! `ApiCall`), raw answers (`raw`, `raw_response`).
+//! `ApiCall`), raw answers (`raw_response`), and the requests of streams and transfers (`open`,
+//! `opened`), whose refusal is read whole and mapped to an `OblienError`.
 
 use super::convert::{get, parse_json};
 use super::error::{promise, to_js};
@@ -14,7 +15,7 @@ use super::session::Session;
 use super::views;
 use crate::core::cell::TokenCell;
 use crate::core::error::ClientError;
-use crate::core::gateway::{ApiCall, Registry};
+use crate::core::gateway::ApiCall;
 use crate::core::proxy::is_gateway_refusal;
 use crate::core::request::{
     into_result, is_result, no_object, transport_error, Attempts, Next, Retries,
@@ -51,10 +52,11 @@ extern "C" {
 const MODE_JSON: u8 = 0;
 /// JSON, resolving with the last answer (read here).
 const MODE_JSON_REPLY: u8 = 1;
-/// Raw, resolving with the last answer once its headers are in.
-const MODE_RAW: u8 = 2;
 /// Raw, resolving with its `Response`; `+1`: through `/proxy` (an app's own 401 is its answer).
-const MODE_RESPONSE: u8 = 3;
+const MODE_RESPONSE: u8 = 2;
+/// Raw, resolving with a success's answer once its headers are in (its body unread: a stream,
+/// a transfer); a refusal is read whole and rejects with its error (`STEP_RESULT`).
+const MODE_OPEN: u8 = 4;
 
 /// The token for the next attempt: a string, or a promise of one.
 const STEP_LEASE: u32 = 2;
@@ -62,8 +64,29 @@ const STEP_LEASE: u32 = 2;
 /// it is the call's answer, a number of ms to wait before the next attempt, a promise of whether
 /// to send again (a 401's refresh), or the `OblienError` the call rejects with.
 const STEP_ANSWER: u32 = 3;
-/// The last answer of a `MODE_JSON` call: the value it resolves with, or its `OblienError`.
+/// The last answer of a `MODE_JSON` call (or a `MODE_OPEN` refusal, read whole): the value it
+/// resolves with, or its `OblienError`.
 const STEP_RESULT: u32 = 4;
+
+/// What a call's last answer becomes (`STEP_RESULT`).
+enum Finish {
+    /// The body as JSON, or only its member `field` (which must be an object when `object`).
+    Json {
+        field: Option<&'static str>,
+        object: bool,
+    },
+    /// A stream's or a transfer's refusal: its error.
+    Refusal,
+    /// A call on the workspace (its id): what the answer means for its gateway token
+    /// (`Registry::finish`, with what `Registry::begin` returned), then the JSON it resolves with.
+    Workspace(String, WorkspaceCall, bool),
+}
+
+/// The body, whole.
+const JSON: Finish = Finish::Json {
+    field: None,
+    object: false,
+};
 
 /// One call: its cell, its retry state, and what it resolves with.
 struct Call {
@@ -74,9 +97,7 @@ struct Call {
     generation: Cell<u64>,
     signal: Option<AbortSignal>,
     proxied: bool,
-    /// `MODE_JSON`: resolve with only this member of the body (an object when `object`).
-    field: Option<&'static str>,
-    object: bool,
+    finish: Finish,
     /// The error the call ended with, for a Rust caller awaiting it.
     failed: RefCell<Option<ClientError>>,
 }
@@ -154,16 +175,32 @@ impl Call {
     /// The value a `MODE_JSON` call resolves with: the body as the browser parsed it (only an
     /// error's body is copied into the wasm, for the core to read), or its member `field`.
     fn result(&self, reply: Reply) -> Result<JsValue, ClientError> {
+        let (field, object) = match &self.finish {
+            Finish::Json { field, object } => (*field, *object),
+            Finish::Refusal => {
+                return Err(
+                    match into_result(reply.into_response(), self.session.now_ms()) {
+                        Err(error) => error,
+                        Ok(_) => ClientError::new("server_error", "The gateway refused the stream"),
+                    },
+                )
+            }
+            Finish::Workspace(id, call, begun) => {
+                let result = into_result(reply.into_response(), self.session.now_ms());
+                let text = self.session.gateways.finish(id, *call, *begun, result)?;
+                return parse_json(&text);
+            }
+        };
         let value = if is_result(reply.status(), reply.parsed(), reply.success()) {
             reply.value()
         } else {
             parse_json(&into_result(reply.into_response(), self.session.now_ms())?)?
         };
-        let Some(field) = self.field else {
+        let Some(field) = field else {
             return Ok(value);
         };
         let member = get(&value, field);
-        if self.object && (!member.is_object() || Array::is_array(&member)) {
+        if object && (!member.is_object() || Array::is_array(&member)) {
             return Err(no_object(field));
         }
         Ok(member)
@@ -197,8 +234,7 @@ struct Plan<'a> {
     retries: Retries,
     signals: Signals,
     mode: u8,
-    field: Option<&'static str>,
-    object: bool,
+    finish: Finish,
 }
 
 /// Starts `plan`'s attempts: the promise js/fetch.js `call` settles, and the call (for the error
@@ -222,8 +258,7 @@ fn start(session: &Rc<Session>, plan: Plan) -> Result<(Promise, Rc<Call>), Clien
         generation: Cell::new(0),
         signal: caller.clone(),
         proxied: plan.mode == MODE_RESPONSE + 1,
-        field: plan.field,
-        object: plan.object,
+        finish: plan.finish,
         failed: RefCell::new(None),
     });
     let outgoing = plan.outgoing;
@@ -239,6 +274,14 @@ fn start(session: &Rc<Session>, plan: Plan) -> Result<(Promise, Rc<Call>), Clien
         timer_delay(timeout_ms),
     );
     Ok((sent, call))
+}
+
+/// A started call's promise, or one rejected with what stopped it.
+fn promised(started: Result<(Promise, Rc<Call>), ClientError>) -> Promise {
+    match started {
+        Ok((sent, _)) => sent,
+        Err(error) => Promise::reject(&to_js(error)),
+    }
 }
 
 /// `start`, for a Rust caller: what the call resolved with, or the error it ended with.
@@ -267,15 +310,11 @@ pub fn send_js(
             retries: Retries::for_method(request.method),
             signals: session.signals(signal),
             mode: MODE_JSON,
-            field,
-            object,
+            finish: Finish::Json { field, object },
         };
         start(session, plan)
     });
-    match started {
-        Ok((sent, _)) => sent,
-        Err(error) => Promise::reject(&to_js(error)),
-    }
+    promised(started)
 }
 
 /// A JSON call with `cell`'s token, for Rust: the text of a success.
@@ -291,34 +330,65 @@ pub async fn json(
         retries: Retries::for_method(request.method),
         signals: session.signals(signal),
         mode: MODE_JSON_REPLY,
-        field: None,
-        object: false,
+        finish: JSON,
     };
     let reply: Reply = run(session, plan).await?.unchecked_into();
     into_result(reply.into_response(), session.now_ms())
 }
 
-/// Sends `outgoing` with `cell`'s token: the answer once its headers are in, whatever its status.
-pub async fn raw(
+/// A stream's or a transfer's request with `cell`'s token: a promise of a success's answer once
+/// its headers are in (its body unread, tied to `signal`, the client's dispose and the answer's
+/// own `abort`), or of the gateway's refusal, read whole, as an `OblienError`. `handshake_ms`
+/// bounds the wait for the headers only.
+pub fn open(
     session: &Rc<Session>,
     cell: Rc<TokenCell>,
     outgoing: &Outgoing,
     retries: Retries,
-    signals: Signals,
+    signal: Option<AbortSignal>,
+    handshake_ms: f64,
+) -> Result<Promise, ClientError> {
+    Ok(start(
+        session,
+        open_plan(session, cell, outgoing, retries, signal, handshake_ms),
+    )?
+    .0)
+}
+
+/// [`open`], for Rust.
+pub async fn opened(
+    session: &Rc<Session>,
+    cell: Rc<TokenCell>,
+    outgoing: &Outgoing,
+    retries: Retries,
+    signal: Option<AbortSignal>,
+    handshake_ms: f64,
 ) -> Result<Reply, ClientError> {
-    let plan = Plan {
+    let plan = open_plan(session, cell, outgoing, retries, signal, handshake_ms);
+    Ok(run(session, plan).await?.unchecked_into())
+}
+
+fn open_plan<'a>(
+    session: &Session,
+    cell: Rc<TokenCell>,
+    outgoing: &'a Outgoing,
+    retries: Retries,
+    signal: Option<AbortSignal>,
+    handshake_ms: f64,
+) -> Plan<'a> {
+    let mut signals = session.signals(signal);
+    signals.timeout_ms = handshake_ms;
+    Plan {
         cell,
         outgoing,
         retries,
         signals,
-        mode: MODE_RAW,
-        field: None,
-        object: false,
-    };
-    Ok(run(session, plan).await?.unchecked_into())
+        mode: MODE_OPEN,
+        finish: Finish::Refusal,
+    }
 }
 
-/// [`raw`] for JS (`rt.fetch`, `proxy(port).fetch`): a promise of the `Response`, whatever its
+/// A raw call for JS (`rt.fetch`, `proxy(port).fetch`): a promise of the `Response`, whatever its
 /// status (`proxied`: a 401 the app behind `/proxy` sent is not the gateway's: not retried).
 pub fn raw_response(
     session: &Rc<Session>,
@@ -334,8 +404,7 @@ pub fn raw_response(
         retries,
         signals: session.signals(signal),
         mode: MODE_RESPONSE + u8::from(proxied),
-        field: None,
-        object: false,
+        finish: JSON,
     };
     Ok(start(session, plan)?.0)
 }
@@ -391,12 +460,19 @@ pub fn on_workspace(
     name: &'static str,
     call: WorkspaceCall,
 ) -> Promise {
-    let session = session.clone();
-    let checked = session.reachable(id, options, name);
-    promise(async move {
-        let (id, signal) = checked?;
-        let gateways: Rc<Registry> = session.gateways.clone();
-        let api = SignalApi { session, signal };
-        parse_json(&gateways.run(&api, &id, call).await?)
-    })
+    let started = session
+        .reachable(id, options, name)
+        .and_then(|(id, signal)| {
+            let (request, begun) = session.gateways.begin(&id, call);
+            let plan = Plan {
+                cell: session.cell.clone(),
+                outgoing: &Outgoing::built(&request),
+                retries: Retries::for_method(request.method),
+                signals: session.signals(signal),
+                mode: MODE_JSON,
+                finish: Finish::Workspace(id, call, begun),
+            };
+            start(session, plan)
+        });
+    promised(started)
 }

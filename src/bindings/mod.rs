@@ -1,12 +1,11 @@
 //! The `#[wasm_bindgen]` layer: converts JS values, owns timers and listeners, calls `fetch`.
 //! Every decision lives in `crate::core`. Arrows run one way:
-//! `client` → `workspaces` → `runtime` → (`body` →) `call` → `session` → {`fetch`, `host`,
+//! `client` → `workspaces` → `runtime` → `call` → `session` → {`fetch`, `host`,
 //! `convert`, `platform`}; `views` (the JS classes' dispatch) is a leaf; `api_access` holds only
 //! types.
 
 mod abort;
 pub mod api_access;
-mod body;
 mod call;
 pub mod client;
 mod convert;

@@ -228,22 +228,40 @@ impl Registry {
         }
     }
 
-    /// One `apiAccess` call with `api` (the caller's signal), and what it means here: `disable`
-    /// records the app's choice before the request is sent (a mint racing it cannot enable the
-    /// server again) and keeps it unless the server refuses; `enable` lifts it once the server
-    /// agrees; a `token` in the answer is installed. Resolves with the server's JSON text without
-    /// its `token`.
+    /// One `apiAccess` call with `api` (the caller's signal), and what it means here:
+    /// [`Registry::access_begin`], the request, [`Registry::access_finish`].
     pub async fn access(
         &self,
         api: &dyn ApiCall,
         workspace_id: &str,
         call: Access,
     ) -> Result<String, ClientError> {
+        let was_disabled = self.access_begin(workspace_id, call);
+        let result = api.call(call.request(&self.base_url, workspace_id)).await;
+        self.access_finish(workspace_id, call, was_disabled, result)
+    }
+
+    /// Before an `apiAccess` call is sent: `disable` records the app's choice (a mint racing it
+    /// cannot enable the server again). Returns whether the workspace was disabled before.
+    pub fn access_begin(&self, workspace_id: &str, call: Access) -> bool {
         let was_disabled = self.is_disabled(workspace_id);
         if call == Access::Disable {
             self.set_disabled(workspace_id, true);
         }
-        let text = match api.call(call.request(&self.base_url, workspace_id)).await {
+        was_disabled
+    }
+
+    /// What an `apiAccess` call's outcome means here: `disable` keeps the app's choice unless the
+    /// server refuses; `enable` lifts it once the server agrees; a `token` in the answer is
+    /// installed. Resolves with the server's JSON text without its `token`.
+    pub fn access_finish(
+        &self,
+        workspace_id: &str,
+        call: Access,
+        was_disabled: bool,
+        result: Result<String, ClientError>,
+    ) -> Result<String, ClientError> {
+        let text = match result {
             Ok(text) => text,
             Err(error) => {
                 // The server said no, so nothing changed there. An unknown outcome (network

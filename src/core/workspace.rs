@@ -45,17 +45,41 @@ impl Call {
 
 impl Registry {
     /// Runs `call` on the workspace with `api` (the session token and the caller's signal): the
-    /// JSON text the call resolves with.
+    /// JSON text the call resolves with. [`Registry::begin`], the request, [`Registry::finish`]
+    /// (the browser sends in between from js/fetch.js).
     pub async fn run(
         &self,
         api: &dyn ApiCall,
         workspace_id: &str,
         call: Call,
     ) -> Result<String, ClientError> {
+        let (request, begun) = self.begin(workspace_id, call);
+        let result = api.call(request).await;
+        self.finish(workspace_id, call, begun, result)
+    }
+
+    /// The request of `call`, after what must happen before it is sent
+    /// ([`Registry::access_begin`]); the flag goes to [`Registry::finish`].
+    pub fn begin(&self, workspace_id: &str, call: Call) -> (HttpRequest, bool) {
+        let begun = match call {
+            Call::Access(access) => self.access_begin(workspace_id, access),
+            _ => false,
+        };
+        (call.request(self.base_url(), workspace_id), begun)
+    }
+
+    /// What the call's outcome means for the gateway tokens (a deleted workspace's is forgotten;
+    /// [`Registry::access_finish`]), and the JSON text it resolves with.
+    pub fn finish(
+        &self,
+        workspace_id: &str,
+        call: Call,
+        begun: bool,
+        result: Result<String, ClientError>,
+    ) -> Result<String, ClientError> {
         if let Call::Access(access) = call {
-            return self.access(api, workspace_id, access).await;
+            return self.access_finish(workspace_id, access, begun, result);
         }
-        let result = api.call(call.request(self.base_url(), workspace_id)).await;
         if call == Call::Delete
             && result
                 .as_ref()

@@ -8,9 +8,9 @@
 //! - `Format::Blob`: `transfer.download` (the body kept as a `Blob` in JS, with progress).
 
 use super::target::{gateway_call, Target};
-use crate::bindings::body;
+use crate::bindings::call;
 use crate::bindings::convert::{input_bytes, parse_json, Options};
-use crate::bindings::error::{promise, to_js};
+use crate::bindings::error::to_js;
 use crate::bindings::fetch::Outgoing;
 use crate::core::api;
 use crate::core::error::{codes, ClientError};
@@ -242,17 +242,18 @@ impl Core {
                 }
             }
         };
-        let target = self.target.clone();
-        let handshake_ms = self.handshake_ms;
-        promise(async move {
-            let session = target.session();
-            let outgoing = Outgoing::built(&request);
-            let cell = target.cell();
-            let signal = Some(stop.clone());
-            let opened = body::open(session, &cell, outgoing, retries, signal, handshake_ms);
-            let reply = session.guarded(Some(stop), opened).await?;
-            Ok(reply.into())
-        })
+        let target = &self.target;
+        let outgoing = Outgoing::built(&request);
+        let (session, cell) = (target.session(), target.cell());
+        call::open(
+            session,
+            cell,
+            &outgoing,
+            retries,
+            Some(stop),
+            self.handshake_ms,
+        )
+        .unwrap_or_else(|e| Promise::reject(&to_js(e)))
     }
 
     /// What a chunk holds (`null`: the end of an NDJSON body), in order: the events (when
