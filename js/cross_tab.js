@@ -12,6 +12,8 @@
 // the core encodes and decodes; the wasm decodes the token the host answered. Nothing here is
 // stored.
 
+import { pause } from "./fetch.js";
+
 /** What a thrown value says, never echoing something that looks like a token (a JWT starts
  * `eyJ`) or a long message (over 200 bytes of UTF-8: a Blob's size). */
 const said = (e) => {
@@ -60,18 +62,6 @@ export function crossTabSupported() {
   return typeof BroadcastChannel === "function" && typeof navigator === "object" &&
     !!navigator.locks && typeof navigator.locks.request === "function";
 }
-
-/** Resolves after `ms`, or at once when `signal` aborts (its timer and listener end then). */
-const sleep = (ms, signal) =>
-  new Promise((done) => {
-    const end = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", end);
-      done();
-    };
-    const timer = setTimeout(end, ms);
-    signal.addEventListener("abort", end);
-  });
 
 /**
  * Runs `task(waited)` holding the exclusive lock `name`, and resolves once it is done. `waited` is
@@ -153,14 +143,14 @@ export class Group {
     let outcome, decided;
     const chosen = new Promise((ok) => (decided = ok));
     const locked = withLock(this.name + ":refresh", ms, signal, async (waited) => {
-      for (let i = 0; waited && i < 40 && !renewed() && !signal.aborted; i++) await sleep(25, signal);
+      for (let i = 0; waited && i < 40 && !renewed() && !signal.aborted; i++) await pause(25, signal);
       outcome = renewed() ? Promise.resolve() : shared();
       decided();
       // The lock is held until the host answered and its token is on the channel, and a moment
       // longer: a tab whose timer fires now waits for the lock, then for our token, instead of
       // finding the lock free before the token reached it (the two travel apart between tabs).
       await outcome.catch(() => {});
-      await sleep(200, signal);
+      await pause(200, signal);
     }).catch(() => {
       // Not granted in time (or the client gave up: then `host` refuses at once).
     });

@@ -14,7 +14,7 @@ const checked = (value) => {
 };
 
 /** Resolves after `ms`, or at once when `signal` aborts (its timer and listener end then). */
-const pause = (ms, signal) =>
+export const pause = (ms, signal) =>
   new Promise((done) => {
     const end = () => {
       clearTimeout(timer);

@@ -228,9 +228,9 @@ fn step(call: &Rc<Call>, op: u32, outcome: JsValue, _: JsValue, _: JsValue) -> J
 }
 
 /// How one request is sent.
-struct Plan<'a> {
+struct Plan {
     cell: Rc<TokenCell>,
-    outgoing: &'a Outgoing,
+    outgoing: Outgoing,
     retries: Retries,
     signals: Signals,
     mode: u8,
@@ -261,7 +261,7 @@ fn start(session: &Rc<Session>, plan: Plan) -> Result<(Promise, Rc<Call>), Clien
         finish: plan.finish,
         failed: RefCell::new(None),
     });
-    let outgoing = plan.outgoing;
+    let outgoing = &plan.outgoing;
     let sent = js_call(
         &views::dispatch(call.clone(), step),
         plan.mode,
@@ -285,13 +285,31 @@ fn promised(started: Result<(Promise, Rc<Call>), ClientError>) -> Promise {
 }
 
 /// `start`, for a Rust caller: what the call resolved with, or the error it ended with.
-async fn run(session: &Rc<Session>, plan: Plan<'_>) -> Result<JsValue, ClientError> {
+async fn run(session: &Rc<Session>, plan: Plan) -> Result<JsValue, ClientError> {
     let (sent, call) = start(session, plan)?;
     JsFuture::from(sent).await.map_err(|_| {
         call.failed
             .take()
             .unwrap_or_else(|| transport_error(TransportError::Network))
     })
+}
+
+/// A JSON call (`MODE_JSON`) of `request` with `cell`'s token, under every rule its method allows.
+fn json_plan(
+    session: &Session,
+    cell: Rc<TokenCell>,
+    request: &HttpRequest,
+    signal: Option<AbortSignal>,
+    finish: Finish,
+) -> Plan {
+    Plan {
+        cell,
+        outgoing: Outgoing::built(request),
+        retries: Retries::for_method(request.method),
+        signals: session.signals(signal),
+        mode: MODE_JSON,
+        finish,
+    }
 }
 
 /// The one path of the simple calls: the request `prepared` (or the option error that stopped
@@ -304,15 +322,8 @@ pub fn send_js(
     object: bool,
 ) -> Promise {
     let started = prepared.and_then(|(cell, request, signal)| {
-        let plan = Plan {
-            cell,
-            outgoing: &Outgoing::built(&request),
-            retries: Retries::for_method(request.method),
-            signals: session.signals(signal),
-            mode: MODE_JSON,
-            finish: Finish::Json { field, object },
-        };
-        start(session, plan)
+        let finish = Finish::Json { field, object };
+        start(session, json_plan(session, cell, &request, signal, finish))
     });
     promised(started)
 }
@@ -324,14 +335,8 @@ pub async fn json(
     request: HttpRequest,
     signal: Option<AbortSignal>,
 ) -> Result<String, ClientError> {
-    let plan = Plan {
-        cell,
-        outgoing: &Outgoing::built(&request),
-        retries: Retries::for_method(request.method),
-        signals: session.signals(signal),
-        mode: MODE_JSON_REPLY,
-        finish: JSON,
-    };
+    let mut plan = json_plan(session, cell, &request, signal, JSON);
+    plan.mode = MODE_JSON_REPLY;
     let reply: Reply = run(session, plan).await?.unchecked_into();
     into_result(reply.into_response(), session.now_ms())
 }
@@ -343,7 +348,7 @@ pub async fn json(
 pub fn open(
     session: &Rc<Session>,
     cell: Rc<TokenCell>,
-    outgoing: &Outgoing,
+    outgoing: Outgoing,
     retries: Retries,
     signal: Option<AbortSignal>,
     handshake_ms: f64,
@@ -359,7 +364,7 @@ pub fn open(
 pub async fn opened(
     session: &Rc<Session>,
     cell: Rc<TokenCell>,
-    outgoing: &Outgoing,
+    outgoing: Outgoing,
     retries: Retries,
     signal: Option<AbortSignal>,
     handshake_ms: f64,
@@ -368,14 +373,14 @@ pub async fn opened(
     Ok(run(session, plan).await?.unchecked_into())
 }
 
-fn open_plan<'a>(
+fn open_plan(
     session: &Session,
     cell: Rc<TokenCell>,
-    outgoing: &'a Outgoing,
+    outgoing: Outgoing,
     retries: Retries,
     signal: Option<AbortSignal>,
     handshake_ms: f64,
-) -> Plan<'a> {
+) -> Plan {
     let mut signals = session.signals(signal);
     signals.timeout_ms = handshake_ms;
     Plan {
@@ -393,7 +398,7 @@ fn open_plan<'a>(
 pub fn raw_response(
     session: &Rc<Session>,
     cell: Rc<TokenCell>,
-    outgoing: &Outgoing,
+    outgoing: Outgoing,
     retries: Retries,
     signal: Option<AbortSignal>,
     proxied: bool,
@@ -464,15 +469,11 @@ pub fn on_workspace(
         .reachable(id, options, name)
         .and_then(|(id, signal)| {
             let (request, begun) = session.gateways.begin(&id, call);
-            let plan = Plan {
-                cell: session.cell.clone(),
-                outgoing: &Outgoing::built(&request),
-                retries: Retries::for_method(request.method),
-                signals: session.signals(signal),
-                mode: MODE_JSON,
-                finish: Finish::Workspace(id, call, begun),
-            };
-            start(session, plan)
+            let finish = Finish::Workspace(id, call, begun);
+            start(
+                session,
+                json_plan(session, session.cell.clone(), &request, signal, finish),
+            )
         });
     promised(started)
 }

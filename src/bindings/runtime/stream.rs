@@ -248,7 +248,7 @@ impl Core {
         call::open(
             session,
             cell,
-            &outgoing,
+            outgoing,
             retries,
             Some(stop),
             self.handshake_ms,

@@ -128,7 +128,7 @@ pub(crate) fn raw_fetch(
         let outgoing = fetch::Outgoing::template(request);
         let retries = Retries::UNAUTHORIZED_ONLY;
         let (session, cell) = (&target.session, target.cell());
-        call::raw_response(session, cell, &outgoing, retries, signal, proxy.is_some())
+        call::raw_response(session, cell, outgoing, retries, signal, proxy.is_some())
     })();
     sent.unwrap_or_else(|e| Promise::reject(&to_js(e)))
 }

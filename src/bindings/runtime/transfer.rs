@@ -156,7 +156,7 @@ async fn send_archive(
     let (cell, signal) = (target.cell(), caller.clone());
     let sent = async {
         let retries = Retries::UNAUTHORIZED_ONLY;
-        let opened = call::opened(session, cell, &outgoing, retries, signal, handshake_ms);
+        let opened = call::opened(session, cell, outgoing, retries, signal, handshake_ms);
         let response = opened.await?.response();
         progress(&callback, "upload", size, Some(size));
         let text = fetch::read_whole(&response).await.map(|r| r.text());
