@@ -33,8 +33,8 @@ extern "C" {
 
     /// A session's refresh timer, page-lifecycle listeners and event delivery (js/lifecycle.js).
     pub type Lifecycle;
-    #[wasm_bindgen(constructor)]
-    pub fn new(
+    #[wasm_bindgen(js_name = lifecycle)]
+    pub fn new_lifecycle(
         rust: &Function,
         on_token_change: Option<Function>,
         on_refresh_error: Option<Function>,

@@ -9,7 +9,7 @@ use super::cross_tab::{CrossTab, GroupRefresh};
 use super::error::{promise, to_js};
 use super::fetch::{self, Reply, Signals};
 use super::host::HostRefresh;
-use super::platform::{timer_delay, BrowserPlatform, Lifecycle};
+use super::platform::{new_lifecycle, timer_delay, BrowserPlatform, Lifecycle};
 use crate::core::cell::{CellEvent, Observer, TokenCell};
 use crate::core::error::ClientError;
 use crate::core::flight::{race, Flight};
@@ -180,7 +180,7 @@ impl Session {
                 dispose,
                 disposed: Cell::new(false),
                 ended: Flight::new(),
-                lifecycle: Lifecycle::new(
+                lifecycle: new_lifecycle(
                     ask.as_ref().unchecked_ref(),
                     config.on_token_change,
                     config.on_refresh_error,
