@@ -109,10 +109,13 @@ pkg: install
 # JS 39057 / 13650 gz (89.7 KB gz in all; 101.0 at the start of the session).
 # crossTab's refresher holds the lock 200 ms after sharing its token (a CI race: a tab found the
 # lock free before the token reached it): JS +69 raw.
-SIZE_BUDGET_WASM_RAW ?= 175250
-SIZE_BUDGET_WASM_GZ ?= 76100
-SIZE_BUDGET_JS_RAW ?= 39150
-SIZE_BUDGET_JS_GZ ?= 13700
+# The session's refresh timer, page listeners and event delivery, the sleeps and abort waits in JS
+# (js/lifecycle.js; gloo-timers, gloo-events and futures-channel gone), the constructor's options
+# checked once: wasm 167829 / 73229 gz, JS 39005 / 13725 gz (-2.8 KB gz in all; JS gz +43 on purpose).
+SIZE_BUDGET_WASM_RAW ?= 167850
+SIZE_BUDGET_WASM_GZ ?= 73250
+SIZE_BUDGET_JS_RAW ?= 39030
+SIZE_BUDGET_JS_GZ ?= 13750
 
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)
