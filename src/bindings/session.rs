@@ -1,7 +1,7 @@
 //! The session every handle shares: the session token cell, its refresh timer and page-lifecycle
-//! listeners (`js/lifecycle.js`), the gateway token registry, and the dispose signal. `OblienUserClient`,
-//! `Workspaces` and `WorkspaceRuntime` each hold an `Rc<Session>`; it ends on an explicit
-//! `dispose()` of the client, or when the last handle is dropped.
+//! listeners (`js/lifecycle.js`), the gateway token registry, and the dispose signal.
+//! `OblienUserClient`, `Workspaces` and `WorkspaceRuntime` each hold an `Rc<Session>`; it ends on
+//! an explicit `dispose()` of the client, or when the last handle is dropped.
 
 use super::abort::Aborted;
 use super::convert::{get, parse_json, token_info, workspace_id, Options};
