@@ -17,12 +17,21 @@ pub const DEFAULT_GATEWAY_URL: &str = "https://workspace.oblien.com";
 pub const DEFAULT_TIMEOUT_MS: f64 = 30_000.0;
 const CALL: &str = "new OblienUserClient(options)";
 
+/// An API key's name, in any ASCII case (compared in place: no lowered copy).
 fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    matches!(
-        key.as_str(),
-        "clientid" | "clientsecret" | "client_id" | "client_secret" | "apisecret"
-    ) || key.starts_with("x-client-")
+    let key = key.as_bytes();
+    [
+        "clientid",
+        "clientsecret",
+        "client_id",
+        "client_secret",
+        "apisecret",
+    ]
+    .iter()
+    .any(|name| key.eq_ignore_ascii_case(name.as_bytes()))
+        || key
+            .get(..9)
+            .is_some_and(|head| head.eq_ignore_ascii_case(b"x-client-"))
 }
 
 /// An API key anywhere in the options (top level or a `headers` object) is refused outright.
@@ -72,7 +81,7 @@ fn config(value: JsValue) -> Result<Config, ClientError> {
         return Err(invalid(CALL, "options", "an object with a `token`"));
     }
     refuse_secrets(&value)?;
-    let options = Options::required(value, CALL)?;
+    let options = Options::checked(value, CALL);
     let token = options.get("token").as_string().ok_or_else(|| {
         ClientError::new(
             codes::INVALID_TOKEN,

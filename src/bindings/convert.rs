@@ -52,6 +52,11 @@ impl Options {
         Ok(Options { object, call })
     }
 
+    /// Options already checked to be an object (the constructor's, which says so its own way).
+    pub fn checked(object: JsValue, call: &'static str) -> Self {
+        Options { object, call }
+    }
+
     /// Required options (`{ path, … }`): an object.
     pub fn required(value: JsValue, call: &'static str) -> Result<Self, ClientError> {
         if absent(&value) {

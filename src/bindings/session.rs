@@ -1,7 +1,7 @@
 //! The session every handle shares: the session token cell, its refresh timer and page-lifecycle
-//! listeners, the gateway token registry, and the dispose signal. `OblienUserClient`,
-//! `Workspaces` and `WorkspaceRuntime` each hold an `Rc<Session>`; it ends on an explicit
-//! `dispose()` of the client, or when the last handle is dropped.
+//! listeners (`js/lifecycle.js`), the gateway token registry, and the dispose signal.
+//! `OblienUserClient`, `Workspaces` and `WorkspaceRuntime` each hold an `Rc<Session>`; it ends on
+//! an explicit `dispose()` of the client, or when the last handle is dropped.
 
 use super::abort::Aborted;
 use super::convert::{token_info, workspace_id, Options};
@@ -9,7 +9,7 @@ use super::cross_tab::{CrossTab, GroupRefresh};
 use super::error::to_js;
 use super::fetch::Signals;
 use super::host::HostRefresh;
-use super::platform::{queue_microtask, timer_delay, BrowserPlatform};
+use super::platform::{new_lifecycle, timer_delay, BrowserPlatform, Lifecycle};
 use crate::core::cell::{CellEvent, Observer, TokenCell};
 use crate::core::error::ClientError;
 use crate::core::flight::{race, Flight};
@@ -17,15 +17,13 @@ use crate::core::gateway::{ApiCall, Registry};
 use crate::core::runtime::{Runtime, TokenSource};
 use crate::core::scope;
 use crate::core::token::{self, Claims, HeldToken, Source};
-use gloo_events::EventListener;
-use gloo_timers::callback::Timeout;
 use js_sys::Function;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortController, AbortSignal, EventTarget};
+use web_sys::{AbortController, AbortSignal};
 
 /// The client's settings, read once from the constructor's options.
 pub struct Config {
@@ -73,12 +71,11 @@ pub struct Session {
     disposed: Cell<bool>,
     /// Completed by `dispose()`: what a guarded call races (no listener per call).
     ended: Rc<Flight>,
-    on_token_change: Option<Function>,
-    on_refresh_error: Option<Function>,
-    /// The next refresh check; dropping it clears the timer.
-    timer: RefCell<Option<Timeout>>,
-    /// `visibilitychange`, `online`, `pageshow`; dropping them removes them.
-    listeners: RefCell<Vec<EventListener>>,
+    /// The refresh timer, `visibilitychange` / `online` / `pageshow`, and the app's event
+    /// handlers; `stop()`ped by `dispose()`.
+    lifecycle: Lifecycle,
+    /// What `lifecycle` asks (see js/lifecycle.js); lives as long as the session.
+    _ask: Closure<dyn Fn(u32, JsValue) -> JsValue>,
     /// This client's tab group (`crossTab`), when active.
     cross_tab: Option<Rc<CrossTab>>,
     pub cross_tab_mode: CrossTabMode,
@@ -132,6 +129,16 @@ impl Session {
                 source,
                 observer,
             );
+            let target = weak.clone();
+            let ask = Closure::<dyn Fn(u32, JsValue) -> JsValue>::new(move |op, _| {
+                let session = target.upgrade();
+                match (op, session) {
+                    (0, Some(session)) => session.wake(),
+                    (_, Some(session)) => return session.held_info(),
+                    _ => {}
+                }
+                JsValue::UNDEFINED
+            });
             let gateways =
                 Registry::new(platform.clone(), api(weak.clone()), config.base_url.clone());
             Session {
@@ -145,10 +152,12 @@ impl Session {
                 dispose,
                 disposed: Cell::new(false),
                 ended: Flight::new(),
-                on_token_change: config.on_token_change,
-                on_refresh_error: config.on_refresh_error,
-                timer: RefCell::new(None),
-                listeners: RefCell::new(Vec::new()),
+                lifecycle: new_lifecycle(
+                    ask.as_ref().unchecked_ref(),
+                    config.on_token_change,
+                    config.on_refresh_error,
+                ),
+                _ask: ask,
                 cross_tab: cross_tab.clone(),
                 cross_tab_mode,
             }
@@ -159,7 +168,6 @@ impl Session {
         if let Some(host) = host {
             host.cell.replace(Rc::downgrade(&session.cell));
         }
-        session.listen_to_page_lifecycle();
         session.rearm();
         Ok(session)
     }
@@ -203,7 +211,7 @@ impl Session {
             .set_checked(secret.clone(), token::decode_session(&secret)?)
     }
 
-    fn on_cell_event(self: &Rc<Self>, event: CellEvent) {
+    fn on_cell_event(&self, event: CellEvent) {
         if let CellEvent::TokenChanged {
             same_identity: false,
         } = event
@@ -219,82 +227,37 @@ impl Session {
             }
         }
         self.rearm();
-        // Events reach the host from a microtask, never inside a client call.
-        let weak = Rc::downgrade(self);
-        let deliver = Closure::once_into_js(move || {
-            let Some(session) = weak.upgrade() else {
-                return;
-            };
-            if session.is_disposed() {
-                return;
-            }
-            let (handler, argument) = match event {
-                CellEvent::TokenChanged { .. } => (
-                    &session.on_token_change,
-                    session
-                        .cell
-                        .token()
-                        .map(|held| token_info(&held, session.now_ms(), session.margin_secs)),
-                ),
-                CellEvent::RefreshFailed(error) => (&session.on_refresh_error, Some(to_js(error))),
-            };
-            if let (Some(handler), Some(argument)) = (handler, argument) {
-                // A throwing handler is the host's bug; it must not become ours.
-                let _ = handler.call1(&JsValue::NULL, &argument);
-            }
-        });
-        queue_microtask(deliver.unchecked_ref());
+        // Events reach the host from a microtask, never inside a client call (js/lifecycle.js).
+        match event {
+            CellEvent::TokenChanged { .. } => self.lifecycle.emit(0, JsValue::UNDEFINED),
+            CellEvent::RefreshFailed(error) => self.lifecycle.emit(1, to_js(error)),
+        }
+    }
+
+    /// The held token's `TokenInfo`, as `onTokenChange` gets it when delivered.
+    fn held_info(&self) -> JsValue {
+        self.cell.token().map_or(JsValue::UNDEFINED, |held| {
+            token_info(&held, self.now_ms(), self.margin_secs)
+        })
     }
 
     /// Schedules the next refresh check from the cell's due time (replacing any pending one). A
     /// timer is only an optimisation: every call checks the token first anyway.
-    fn rearm(self: &Rc<Self>) {
-        let next = match self.cell.next_check_ms() {
-            Some(due) if !self.is_disposed() => {
-                let weak = Rc::downgrade(self);
-                Some(Timeout::new(timer_delay(due - self.now_ms()), move || {
-                    if let Some(session) = weak.upgrade() {
-                        session.wake();
-                    }
-                }))
-            }
-            _ => None,
+    fn rearm(&self) {
+        let delay = match self.cell.next_check_ms() {
+            Some(due) if !self.is_disposed() => f64::from(timer_delay(due - self.now_ms())),
+            _ => -1.0,
         };
-        // Dropping the previous `Timeout` clears it.
-        self.timer.replace(next);
+        self.lifecycle.arm(delay);
     }
 
     /// The timer fired or the page came back: refresh if due, then re-arm.
-    fn wake(self: &Rc<Self>) {
+    fn wake(&self) {
         if self.is_disposed() {
             return;
         }
         self.cell.check();
         self.rearm();
-    }
-
-    /// Timers freeze in background tabs and sleeping laptops: re-check when the page returns.
-    fn listen_to_page_lifecycle(self: &Rc<Self>) {
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        let mut listeners = self.listeners.borrow_mut();
-        let mut add = |target: &EventTarget, event: &'static str| {
-            let weak = Rc::downgrade(self);
-            listeners.push(EventListener::new(target, event, move |_| {
-                let visible = web_sys::window()
-                    .and_then(|w| w.document())
-                    .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
-                if let (true, Some(session)) = (visible, weak.upgrade()) {
-                    session.wake();
-                }
-            }));
-        };
-        if let Some(document) = window.document() {
-            add(&document, "visibilitychange");
-        }
-        add(&window, "online");
-        add(&window, "pageshow");
     }
 
     pub fn dispose(&self) {
@@ -304,8 +267,7 @@ impl Session {
         // First: a guarded call ends with `disposed`, whatever the aborts below make of its op.
         self.ended.complete(Err(ClientError::disposed()));
         self.cell.dispose();
-        self.timer.replace(None);
-        self.listeners.replace(Vec::new());
+        self.lifecycle.stop();
         self.gateways.forget_all();
         if let Some(tab) = &self.cross_tab {
             tab.leave();
