@@ -184,10 +184,8 @@ impl TokenCell {
             return ClientError::expired();
         }
         let mut error = ClientError::expired();
-        error.message = format!(
-            "The token has expired and could not be refreshed: {}",
-            cause.message
-        );
+        error.message = String::from("The token has expired and could not be refreshed: ");
+        error.message.push_str(&cause.message);
         error
     }
 
@@ -380,10 +378,9 @@ impl TokenCell {
                 Err(mut error) => {
                     // The server's own refusals keep their code and status.
                     if !error.is(codes::REFRESH_FAILED) && error.status.is_none() {
-                        error = ClientError::new(
-                            codes::REFRESH_FAILED,
-                            format!("Token refresh failed: {}", error.message),
-                        );
+                        let mut message = String::from("Token refresh failed: ");
+                        message.push_str(&error.message);
+                        error = ClientError::new(codes::REFRESH_FAILED, message);
                     }
                     state.failures += 1;
                     state.retry_at_ms =

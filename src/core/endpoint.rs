@@ -4,6 +4,7 @@
 //! from JS and sends; no Rust function per endpoint.
 
 use super::api;
+use super::decimal::decimal;
 use super::error::{codes, ClientError};
 use super::runtime::{Body, HttpRequest};
 
@@ -234,7 +235,7 @@ pub fn invalid(call: &str, subject: &str, rule: &str) -> ClientError {
 fn check(kind: Kind, value: Seen) -> Result<Option<String>, &'static str> {
     let integer = |n: f64, min: f64, max: f64, rule| {
         if n >= min && n <= max && n.fract() == 0.0 {
-            Ok(Some((n as u64).to_string()))
+            Ok(Some(decimal(n as u64)))
         } else {
             Err(rule)
         }

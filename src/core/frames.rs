@@ -2,6 +2,7 @@
 //! JSON text frames with a `channel`. Encoding and decoding only; read with the core's one JSON
 //! reader.
 
+use super::decimal::{push_i64, push_u64};
 use super::error::{codes, ClientError};
 use super::json::{self, Value};
 
@@ -30,11 +31,11 @@ pub fn input(terminal: u8, bytes: &[u8]) -> Vec<u8> {
 /// `{"channel":"terminal","type":"resize","id":"1","cols":120,"rows":40}`.
 pub fn resize(terminal: u8, cols: u16, rows: u16) -> String {
     let mut text = String::from(r#"{"channel":"terminal","type":"resize","id":""#);
-    text.push_str(&terminal.to_string());
+    push_u64(&mut text, terminal.into());
     text.push_str(r#"","cols":"#);
-    text.push_str(&cols.to_string());
+    push_u64(&mut text, cols.into());
     text.push_str(r#","rows":"#);
-    text.push_str(&rows.to_string());
+    push_u64(&mut text, rows.into());
     text.push('}');
     text
 }
@@ -74,7 +75,9 @@ fn text_of(members: &[json::Member<'_>], key: &str) -> Option<String> {
     match json::last(members, key) {
         Some(Value::String(s)) => Some(s.decode().into_owned()),
         Some(Value::Number(n)) if n.fract() == 0.0 && n.abs() < 1e15 => {
-            Some((*n as i64).to_string())
+            let mut text = String::new();
+            push_i64(&mut text, *n as i64);
+            Some(text)
         }
         _ => None,
     }

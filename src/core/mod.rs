@@ -6,6 +6,7 @@ pub mod base64url;
 pub mod catchup;
 pub mod cell;
 pub mod crosstab;
+pub mod decimal;
 pub mod endpoint;
 pub mod error;
 pub mod exec_stream;

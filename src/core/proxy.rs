@@ -2,6 +2,7 @@
 //! and which 401 answers are the gateway's own (so only those re-mint the gateway token and
 //! replay; a 401 of the app behind the proxy is the app's answer, returned as it is).
 
+use super::decimal::push_u64;
 use super::error::{codes, ClientError};
 use super::request::envelope;
 
@@ -26,7 +27,7 @@ pub fn target(port: Option<f64>, host: Option<&str>) -> Result<String, ClientErr
         target.push_str(host);
         target.push(':');
     }
-    target.push_str(&port.to_string());
+    push_u64(&mut target, port.into());
     Ok(target)
 }
 

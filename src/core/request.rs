@@ -3,6 +3,7 @@
 //! `rt.fetch`, and the handshake of streams differ only in their [`Retries`].
 
 use super::cell::TokenCell;
+use super::decimal::push_u64;
 use super::error::{code_for_status, codes, ClientError};
 use super::json::{self, Document, Value};
 use super::policy;
@@ -283,11 +284,18 @@ pub fn into_result(response: HttpResponse, now_ms: f64) -> Result<String, Client
     };
     let message = match envelope.message {
         Some(message) => message,
-        None if !envelope.is_json => {
-            format!("The server answered HTTP {status} with a body that is not JSON")
+        None => {
+            let mut message = String::from("The server answered HTTP ");
+            push_u64(&mut message, status.into());
+            message.push_str(if !envelope.is_json {
+                " with a body that is not JSON"
+            } else if ok_status {
+                " with success: false"
+            } else {
+                ""
+            });
+            message
         }
-        None if ok_status => format!("The server answered HTTP {status} with success: false"),
-        None => format!("The server answered HTTP {status}"),
     };
     Err(ClientError {
         code,
@@ -313,10 +321,10 @@ pub fn field_object(text: &str, field: &str) -> Result<String, ClientError> {
 
 /// The answer lacks the object the call resolves with.
 pub fn no_object(field: &str) -> ClientError {
-    ClientError::new(
-        codes::SERVER_ERROR,
-        format!("The response has no '{field}' object"),
-    )
+    let mut message = String::from("The response has no '");
+    message.push_str(field);
+    message.push_str("' object");
+    ClientError::new(codes::SERVER_ERROR, message)
 }
 
 #[cfg(test)]

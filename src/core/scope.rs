@@ -11,7 +11,11 @@ fn denied(message: &str) -> ClientError {
 /// Listing and creating workspaces need a namespace-scoped token.
 pub fn may_manage_namespace(claims: &Claims, action: &str) -> Result<(), ClientError> {
     match claims.scope {
-        TokenScope::Workspace => Err(denied(&format!("A workspace-scoped token cannot {action}"))),
+        TokenScope::Workspace => {
+            let mut message = String::from("A workspace-scoped token cannot ");
+            message.push_str(action);
+            Err(denied(&message))
+        }
         _ => Ok(()),
     }
 }
