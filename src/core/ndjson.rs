@@ -7,6 +7,7 @@
 use super::error::{codes, ClientError};
 use super::json::{self, Value};
 use super::request::envelope;
+use super::utf8::lossy;
 
 /// The longest line held (a `FileEntry` with `content` may be large, not unbounded).
 pub const MAX_LINE_BYTES: usize = 16 << 20;
@@ -36,7 +37,7 @@ impl Lines {
         match rest.iter().position(|&b| b == b'\n') {
             Some(end) => {
                 let line = rest[..end].strip_suffix(b"\r").unwrap_or(&rest[..end]);
-                let line = String::from_utf8_lossy(line).into_owned();
+                let line = lossy(line).into_owned();
                 self.start += end + 1;
                 Ok(Some(line))
             }
@@ -51,7 +52,7 @@ impl Lines {
     /// The end of the body: a last line without `\n`, if any.
     pub fn finish(&mut self) -> Option<String> {
         let rest = &self.buf[self.start..];
-        let line = String::from_utf8_lossy(rest.strip_suffix(b"\r").unwrap_or(rest)).into_owned();
+        let line = lossy(rest.strip_suffix(b"\r").unwrap_or(rest)).into_owned();
         self.buf.clear();
         self.start = 0;
         (!line.trim().is_empty()).then_some(line)
