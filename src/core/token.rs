@@ -146,10 +146,11 @@ pub fn payload_bytes(token: &str) -> Result<Vec<u8>, ClientError> {
             "This is a raw connection token, not a scoped JWT: mint one with POST /tokens",
         ));
     }
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let three = token.split_once('.').and_then(|(header, rest)| {
+        let (payload, signature) = rest.split_once('.')?;
+        (!signature.contains('.')).then_some((header, payload, signature))
+    });
+    let Some((header, payload, signature)) = three else {
         return Err(invalid("The token is not a JWT (header.payload.signature)"));
     };
     if signature.is_empty() {
