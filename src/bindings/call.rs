@@ -15,7 +15,7 @@ use super::session::Session;
 use super::views;
 use crate::core::cell::TokenCell;
 use crate::core::error::ClientError;
-use crate::core::gateway::ApiCall;
+use crate::core::gateway::{ApiCall, Provision};
 use crate::core::proxy::is_gateway_refusal;
 use crate::core::request::{
     into_result, is_result, no_object, transport_error, Attempts, Next, Retries,
@@ -80,7 +80,19 @@ enum Finish {
     /// A call on the workspace (its id): what the answer means for its gateway token
     /// (`Registry::finish`, with what `Registry::begin` returned), then the JSON it resolves with.
     Workspace(String, WorkspaceCall, bool),
+    /// `workspaces.runtime(id)`: the workspace's `cell` gets its first token before the first
+    /// attempt, then each answer is a poll of the workspace (`Provision`, started then: polled
+    /// again while it provisions); resolves with what `handle` makes of it.
+    Runtime {
+        id: String,
+        cell: Rc<TokenCell>,
+        wait: Cell<Option<Provision>>,
+        handle: Handle,
+    },
 }
+
+/// What `workspaces.runtime(id)` resolves with (bindings/runtime `handle`: above this file).
+pub type Handle = fn(Rc<Session>, String, Rc<TokenCell>) -> JsValue;
 
 /// The body, whole.
 const JSON: Finish = Finish::Json {
@@ -130,12 +142,21 @@ impl Call {
     }
 
     fn lease(self: &Rc<Self>) -> JsValue {
-        if let Some(lease) = self.cell.lease_now() {
+        // `runtime(id)`'s first attempt waits for the workspace's first token.
+        let first = match &self.finish {
+            Finish::Runtime { cell, wait, .. } if wait.get().is_none() => Some(cell.clone()),
+            _ => None,
+        };
+        if let (None, Some(lease)) = (&first, self.cell.lease_now()) {
             self.generation.set(lease.generation);
             return lease.secret.into();
         }
         let call = self.clone();
         self.guarded(async move {
+            if let (Some(gateway), Finish::Runtime { wait, .. }) = (first, &call.finish) {
+                gateway.acquire().await?;
+                wait.set(Some(Provision::start(call.session.now_ms())));
+            }
             let lease = call.cell.acquire().await?;
             call.generation.set(lease.generation);
             Ok(lease.secret.into())
@@ -151,7 +172,7 @@ impl Call {
         let next = match outcome.as_f64() {
             Some(code) => attempts.failed(transport_failure(code), &runtime),
             None => {
-                let reply: Reply = outcome.unchecked_into();
+                let reply: Reply = outcome.clone().unchecked_into();
                 let app_401 =
                     self.proxied && reply.status() == 401 && !is_gateway_refusal(&reply.text());
                 attempts.answered(&RawResponse(reply, app_401), &runtime)
@@ -159,7 +180,7 @@ impl Call {
         };
         drop(attempts);
         match next {
-            Next::Done => JsValue::UNDEFINED,
+            Next::Done => self.done(outcome),
             Next::Wait(ms) => JsValue::from(timer_delay(ms)),
             Next::Recover => {
                 let (call, generation) = (self.clone(), self.generation.get());
@@ -169,6 +190,28 @@ impl Call {
                 })
             }
             Next::Fail(error) => self.fail(error),
+        }
+    }
+
+    /// The call's answer is in: `undefined` (the call ends with it), or for a workspace that is
+    /// still provisioning, the ms to wait before polling it again (a poll of its own: its own
+    /// retries), or the error of a poll.
+    fn done(&self, outcome: JsValue) -> JsValue {
+        let Finish::Runtime { wait, .. } = &self.finish else {
+            return JsValue::UNDEFINED;
+        };
+        let (now, reply) = (self.session.now_ms(), outcome.unchecked_into::<Reply>());
+        let wait = wait.get().unwrap_or(Provision::start(now));
+        let polled =
+            into_result(reply.into_response(), now).and_then(|text| wait.answered(&text, now));
+        match polled {
+            Ok(None) => JsValue::UNDEFINED,
+            Ok(Some(ms)) => {
+                self.attempts
+                    .replace(Attempts::new(Retries::for_method("GET")));
+                JsValue::from(timer_delay(ms))
+            }
+            Err(error) => self.fail(error),
         }
     }
 
@@ -190,6 +233,9 @@ impl Call {
                 let text = self.session.gateways.finish(id, *call, *begun, result)?;
                 return parse_json(&text);
             }
+            Finish::Runtime {
+                id, cell, handle, ..
+            } => return Ok(handle(self.session.clone(), id.clone(), cell.clone())),
         };
         let value = if is_result(reply.status(), reply.parsed(), reply.success()) {
             reply.value()
@@ -441,20 +487,6 @@ impl ApiCall for SessionApi {
     }
 }
 
-/// Control-plane calls with the session token and one call's signal.
-pub struct SignalApi {
-    pub session: Rc<Session>,
-    pub signal: Option<AbortSignal>,
-}
-
-impl ApiCall for SignalApi {
-    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
-        let session = self.session.clone();
-        let signal = self.signal.clone();
-        Box::pin(async move { api(&session, request, signal).await })
-    }
-}
-
 /// One call on a workspace (`workspaces.get|delete|start|stop|restart|stats`,
 /// `workspaces.apiAccess.*`, decided in `core::workspace`): the local checks when called, then
 /// the request; resolves with its JSON. `name` names the call in option errors.
@@ -476,4 +508,25 @@ pub fn on_workspace(
             )
         });
     promised(started)
+}
+
+/// `workspaces.runtime(id)` (its `cell`, and the caller's `signal`): the workspace's first
+/// gateway token, then `GET /workspace/{id}` while it provisions (`core::gateway::Provision`);
+/// resolves with `handle(session, id, cell)`.
+pub fn runtime(
+    session: &Rc<Session>,
+    id: String,
+    cell: Rc<TokenCell>,
+    signal: Option<AbortSignal>,
+    handle: Handle,
+) -> Promise {
+    let request = Provision::request(&session.base_url, &id);
+    let finish = Finish::Runtime {
+        id,
+        cell,
+        wait: Cell::new(None),
+        handle,
+    };
+    let plan = json_plan(session, session.cell.clone(), &request, signal, finish);
+    promised(start(session, plan))
 }
