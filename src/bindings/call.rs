@@ -9,7 +9,7 @@
 
 use super::convert::{get, parse_json};
 use super::error::{promise, to_js};
-use super::fetch::{Outgoing, RawResponse, Reply, Signals};
+use super::fetch::{progress, Outgoing, RawResponse, Reply, Signals};
 use super::platform::{timer_delay, BrowserPlatform};
 use super::session::Session;
 use super::views;
@@ -57,6 +57,8 @@ const MODE_RESPONSE: u8 = 2;
 /// Raw, resolving with a success's answer once its headers are in (its body unread: a stream,
 /// a transfer); a refusal is read whole and rejects with its error (`STEP_RESULT`).
 const MODE_OPEN: u8 = 4;
+/// Raw, its answer read whole (a success's too), resolving with what `STEP_RESULT` makes of it.
+const MODE_READ: u8 = 5;
 
 /// The token for the next attempt: a string, or a promise of one.
 const STEP_LEASE: u32 = 2;
@@ -89,6 +91,9 @@ enum Finish {
         wait: Cell<Option<Provision>>,
         handle: Handle,
     },
+    /// `transfer.upload` (`MODE_READ`): `onProgress` (`progress`) told the whole `size` once a
+    /// success's headers are in; its body as JSON, or a refusal's error.
+    Upload { progress: JsValue, size: f64 },
 }
 
 /// What `workspaces.runtime(id)` resolves with (bindings/runtime `handle`: above this file).
@@ -197,10 +202,21 @@ impl Call {
     /// still provisioning, the ms to wait before polling it again (a poll of its own: its own
     /// retries), or the error of a poll.
     fn done(&self, outcome: JsValue) -> JsValue {
-        let Finish::Runtime { wait, .. } = &self.finish else {
-            return JsValue::UNDEFINED;
+        let reply = outcome.unchecked_into::<Reply>();
+        let wait = match &self.finish {
+            Finish::Runtime { wait, .. } => wait,
+            Finish::Upload {
+                progress: callback,
+                size,
+            } => {
+                if is_success(&reply) {
+                    progress(callback, "upload", *size, Some(*size));
+                }
+                return JsValue::UNDEFINED;
+            }
+            _ => return JsValue::UNDEFINED,
         };
-        let (now, reply) = (self.session.now_ms(), outcome.unchecked_into::<Reply>());
+        let now = self.session.now_ms();
         let wait = wait.get().unwrap_or(Provision::start(now));
         let polled =
             into_result(reply.into_response(), now).and_then(|text| wait.answered(&text, now));
@@ -220,7 +236,8 @@ impl Call {
     fn result(&self, reply: Reply) -> Result<JsValue, ClientError> {
         let (field, object) = match &self.finish {
             Finish::Json { field, object } => (*field, *object),
-            Finish::Refusal => {
+            Finish::Upload { .. } if is_success(&reply) => return parse_json(&reply.text()),
+            Finish::Refusal | Finish::Upload { .. } => {
                 return Err(
                     match into_result(reply.into_response(), self.session.now_ms()) {
                         Err(error) => error,
@@ -251,6 +268,11 @@ impl Call {
         }
         Ok(member)
     }
+}
+
+/// A 2xx answer (`Response.ok`).
+fn is_success(reply: &Reply) -> bool {
+    (200..300).contains(&reply.status())
 }
 
 /// What js/fetch.js rejects an attempt with.
@@ -406,17 +428,27 @@ pub fn open(
     .0)
 }
 
-/// [`open`], for Rust.
-pub async fn opened(
+/// An upload (`transfer.upload`): [`open`]'s request, then `onProgress` (`callback`, when given)
+/// told the whole `size` once a success's headers are in (`fetch` reports no upload progress);
+/// a promise of the success's body as JSON, or of the refusal's error.
+#[allow(clippy::too_many_arguments)]
+pub fn upload(
     session: &Rc<Session>,
     cell: Rc<TokenCell>,
     outgoing: Outgoing,
     retries: Retries,
     signal: Option<AbortSignal>,
     handshake_ms: f64,
-) -> Result<Reply, ClientError> {
-    let plan = open_plan(session, cell, outgoing, retries, signal, handshake_ms);
-    Ok(run(session, plan).await?.unchecked_into())
+    callback: JsValue,
+    size: f64,
+) -> Result<Promise, ClientError> {
+    let mut plan = open_plan(session, cell, outgoing, retries, signal, handshake_ms);
+    plan.mode = MODE_READ;
+    plan.finish = Finish::Upload {
+        progress: callback,
+        size,
+    };
+    Ok(start(session, plan)?.0)
 }
 
 fn open_plan(
