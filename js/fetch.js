@@ -31,7 +31,7 @@ export const pause = (ms, signal) =>
  * a URL or a template request), resolving with its `Response` once the headers are in; 3 the
  * same through `/proxy`; 4 raw, resolving with a success's answer once its headers are in, a
  * refusal read whole and made an error by `step(4)`; 5 raw, any answer read whole and made the
- * result by `step(4)`. `step(2)`: the token (or a promise of it);
+ * result by `step(4)`. `step(2)`: the token (or a promise to wait for before asking again);
  * `step(3, outcome)` after each attempt: `undefined` (the answer is the call's), a wait in ms
  * before the next, a promise of whether to send again (a 401's refresh), or the error the call
  * rejects with; `step(4, answer)`: a JSON call's result; `step(0)` lets go of the call.
@@ -40,8 +40,9 @@ export async function call(step, mode, input, method, body, type, dispose, calle
   const signal = caller ? AbortSignal.any([dispose, caller]) : dispose;
   try {
     for (;;) {
-      let bearer = step(2);
-      if (typeof bearer != "string") bearer = await bearer;
+      let bearer;
+      // A promise: a refresh to wait for, then the token is asked for again.
+      while (typeof (bearer = step(2)) != "string") await bearer;
       let outcome;
       try {
         outcome = await (mode < 2

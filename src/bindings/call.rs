@@ -131,41 +131,29 @@ impl Call {
     }
 
     /// A wait of the call (a refresh), ended by the caller's signal or `dispose()`.
-    fn guarded(
-        self: &Rc<Self>,
-        op: impl std::future::Future<Output = Result<JsValue, ClientError>> + 'static,
-    ) -> JsValue {
-        let call = self.clone();
-        promise(async move {
-            let result = call.session.guarded(call.signal.clone(), op).await;
-            if let Err(error) = &result {
-                call.failed.replace(Some(error.clone()));
-            }
-            result
-        })
-        .into()
+    fn guarded(self: &Rc<Self>, op: LocalFuture<Result<JsValue, ClientError>>) -> JsValue {
+        wait(&self.session, self.signal.clone(), Some(self.clone()), op)
     }
 
+    /// The token for the next attempt, or a promise that resolves once a refresh gave one
+    /// (js/fetch.js asks again then).
     fn lease(self: &Rc<Self>) -> JsValue {
-        // `runtime(id)`'s first attempt waits for the workspace's first token.
-        let first = match &self.finish {
-            Finish::Runtime { cell, wait, .. } if wait.get().is_none() => Some(cell.clone()),
-            _ => None,
-        };
-        if let (None, Some(lease)) = (&first, self.cell.lease_now()) {
-            self.generation.set(lease.generation);
-            return lease.secret.into();
-        }
-        let call = self.clone();
-        self.guarded(async move {
-            if let (Some(gateway), Finish::Runtime { wait, .. }) = (first, &call.finish) {
-                gateway.acquire().await?;
-                wait.set(Some(Provision::start(call.session.now_ms())));
+        if let Finish::Runtime { cell, wait, .. } = &self.finish {
+            // `runtime(id)`'s first attempt waits for the workspace's first token.
+            if wait.get().is_none() {
+                if cell.lease_now().is_none() {
+                    return self.guarded(acquired(cell.clone()));
+                }
+                wait.set(Some(Provision::start(self.session.now_ms())));
             }
-            let lease = call.cell.acquire().await?;
-            call.generation.set(lease.generation);
-            Ok(lease.secret.into())
-        })
+        }
+        match self.cell.lease_now() {
+            Some(lease) => {
+                self.generation.set(lease.generation);
+                lease.secret.into()
+            }
+            None => self.guarded(acquired(self.cell.clone())),
+        }
     }
 
     fn answer(self: &Rc<Self>, outcome: JsValue) -> JsValue {
@@ -188,11 +176,11 @@ impl Call {
             Next::Done => self.done(outcome),
             Next::Wait(ms) => JsValue::from(timer_delay(ms)),
             Next::Recover => {
-                let (call, generation) = (self.clone(), self.generation.get());
-                self.guarded(async move {
-                    let again = call.cell.recover_unauthorized(generation).await?;
+                let (cell, generation) = (self.cell.clone(), self.generation.get());
+                self.guarded(Box::pin(async move {
+                    let again = cell.recover_unauthorized(generation).await?;
                     Ok(again.into())
-                })
+                }))
             }
             Next::Fail(error) => self.fail(error),
         }
@@ -268,6 +256,40 @@ impl Call {
         }
         Ok(member)
     }
+}
+
+/// A wait (a refresh): a promise of `op`'s value, ended by `signal` or `dispose()`; the error it
+/// ends with is kept in `call`, for a Rust caller awaiting it.
+fn wait(
+    session: &Rc<Session>,
+    signal: Option<AbortSignal>,
+    call: Option<Rc<Call>>,
+    op: LocalFuture<Result<JsValue, ClientError>>,
+) -> JsValue {
+    let session = session.clone();
+    promise(async move {
+        let result = session.guarded(signal, op).await;
+        if let (Err(error), Some(call)) = (&result, call) {
+            call.failed.replace(Some(error.clone()));
+        }
+        result
+    })
+    .into()
+}
+
+/// Once `cell` holds a token to send (its refresh waited for): `undefined`, the caller asks again.
+fn acquired(cell: Rc<TokenCell>) -> LocalFuture<Result<JsValue, ClientError>> {
+    Box::pin(async move {
+        cell.acquire().await?;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// A promise that resolves (with `undefined`) once `cell` holds a token to send, its refresh
+/// waited for; rejects with the refresh's error, or when the client is disposed meanwhile. For
+/// the socket's lease: it asks for the token again then.
+pub fn refreshed(session: &Rc<Session>, cell: Rc<TokenCell>) -> JsValue {
+    wait(session, None, None, acquired(cell))
 }
 
 /// A 2xx answer (`Response.ok`).
