@@ -432,8 +432,8 @@ export class Conn {
       if (this.st) this.r(0, this.g);
       this.st = false;
       if (this.s !== "connecting") await this.r(1, "GET", ["/health"]);
-      // A promise: the token's refresh, then the URL is asked for again.
-      while (!(next = await this.r(6)));
+      // A promise first (the token's refresh when due), then the URL.
+      for (let i = 0; !(next = await this.r(6, i++)); );
     } catch (x) {
       e = x;
     }
