@@ -4,8 +4,10 @@
 //! before `fetch` and two after, with no Rust future (a future, its closures and its promise per
 //! call cost the wasm bytes and each call ~0.05 ms). The rest of the bindings use this file for
 //! every request: JSON calls for JS (`send_js`) and for Rust (`json`, the gateway registry's
-//! `ApiCall`), raw answers (`raw_response`), and the requests of streams and transfers (`open`,
-//! `opened`), whose refusal is read whole and mapped to an `OblienError`.
+//! `ApiCall`), raw answers (`raw_response`), the requests of streams and transfers (`open`,
+//! `upload`), whose refusal is read whole and mapped to an `OblienError`, and `runtime(id)`'s
+//! polls while a workspace provisions (`runtime`). A refresh to wait for is the one Rust future
+//! left on this path (`wait`, shared with the socket's lease: `refreshed`).
 
 use super::convert::{get, parse_json};
 use super::error::{promise, to_js};
@@ -60,7 +62,8 @@ const MODE_OPEN: u8 = 4;
 /// Raw, its answer read whole (a success's too), resolving with what `STEP_RESULT` makes of it.
 const MODE_READ: u8 = 5;
 
-/// The token for the next attempt: a string, or a promise of one.
+/// The token for the next attempt: a string, or a promise to wait for (a refresh) before asking
+/// again.
 const STEP_LEASE: u32 = 2;
 /// An attempt's outcome (its answer, or the number js/fetch.js rejects with): `undefined` when
 /// it is the call's answer, a number of ms to wait before the next attempt, a promise of whether
@@ -450,20 +453,20 @@ pub fn open(
     .0)
 }
 
-/// An upload (`transfer.upload`): [`open`]'s request, then `onProgress` (`callback`, when given)
-/// told the whole `size` once a success's headers are in (`fetch` reports no upload progress);
-/// a promise of the success's body as JSON, or of the refusal's error.
-#[allow(clippy::too_many_arguments)]
+/// An upload (`transfer.upload`): [`open`]'s request (a POST: only the 401 replay), then
+/// `onProgress` (`callback`, when given) told the whole `size` once a success's headers are in
+/// (`fetch` reports no upload progress); a promise of the success's body as JSON, or of the
+/// refusal's error.
 pub fn upload(
     session: &Rc<Session>,
     cell: Rc<TokenCell>,
     outgoing: Outgoing,
-    retries: Retries,
     signal: Option<AbortSignal>,
     handshake_ms: f64,
     callback: JsValue,
     size: f64,
 ) -> Result<Promise, ClientError> {
+    let retries = Retries::UNAUTHORIZED_ONLY;
     let mut plan = open_plan(session, cell, outgoing, retries, signal, handshake_ms);
     plan.mode = MODE_READ;
     plan.finish = Finish::Upload {

@@ -11,7 +11,6 @@ use crate::bindings::error::to_js;
 use crate::bindings::fetch::Outgoing;
 use crate::core::api;
 use crate::core::error::ClientError;
-use crate::core::request::Retries;
 use js_sys::{Array, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -150,13 +149,11 @@ fn send_archive(
     let url = target.url("/files/transfer/upload", &[("dest", Some(dest))]);
     let outgoing = Outgoing::with("POST", &url, body, Some("application/gzip"));
     let signal = options.signal()?;
-    let retries = Retries::UNAUTHORIZED_ONLY;
     let (session, cell) = (target.session(), target.cell());
     call::upload(
         session,
         cell,
         outgoing,
-        retries,
         signal,
         handshake_ms,
         callback,
