@@ -122,10 +122,12 @@ pkg: install
 # code (nofmt branch; its thread_local-free listeners are moot with gloo-events gone): -1.5 KB gz.
 # All three merged: wasm 159187 / 69447 gz, JS 39282 / 13831 gz (83.3 KB gz in all; 89.7 at the
 # start of the session).
-SIZE_BUDGET_WASM_RAW ?= 159200
-SIZE_BUDGET_WASM_GZ ?= 69475
-SIZE_BUDGET_JS_RAW ?= 39300
-SIZE_BUDGET_JS_GZ ?= 13850
+# workspaces.runtime(id)'s polls, transfer.upload and the socket's lease on js/fetch.js call's loop
+# (core::gateway::Provision; one shared refresh wait): wasm 152866 / 66746 gz, JS 39257 / 13839 gz (-2.7 KB gz).
+SIZE_BUDGET_WASM_RAW ?= 152890
+SIZE_BUDGET_WASM_GZ ?= 66770
+SIZE_BUDGET_JS_RAW ?= 39280
+SIZE_BUDGET_JS_GZ ?= 13865
 
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)

@@ -30,7 +30,8 @@ export const pause = (ms, signal) =>
  * resolving with the result `step` makes of it; 1 JSON, resolving with the answer; 2 raw (`input`
  * a URL or a template request), resolving with its `Response` once the headers are in; 3 the
  * same through `/proxy`; 4 raw, resolving with a success's answer once its headers are in, a
- * refusal read whole and made an error by `step(4)`. `step(2)`: the token (or a promise of it);
+ * refusal read whole and made an error by `step(4)`; 5 raw, any answer read whole and made the
+ * result by `step(4)`. `step(2)`: the token (or a promise to wait for before asking again);
  * `step(3, outcome)` after each attempt: `undefined` (the answer is the call's), a wait in ms
  * before the next, a promise of whether to send again (a 401's refresh), or the error the call
  * rejects with; `step(4, answer)`: a JSON call's result; `step(0)` lets go of the call.
@@ -39,8 +40,9 @@ export async function call(step, mode, input, method, body, type, dispose, calle
   const signal = caller ? AbortSignal.any([dispose, caller]) : dispose;
   try {
     for (;;) {
-      let bearer = step(2);
-      if (typeof bearer != "string") bearer = await bearer;
+      let bearer;
+      // A promise: a refresh to wait for, then the token is asked for again.
+      while (typeof (bearer = step(2)) != "string") await bearer;
       let outcome;
       try {
         outcome = await (mode < 2
@@ -54,7 +56,13 @@ export async function call(step, mode, input, method, body, type, dispose, calle
         await pause(next, signal);
         if (signal.aborted) throw step(3, dispose.aborted ? 1 : 2);
       } else if (!(next && (await next))) {
-        if (mode == 4) return outcome.response.ok ? outcome : checked(step(4, await reply(outcome.response, 2)));
+        if (mode > 3) {
+          // 5: a success's body read too (an upload's result); cut short by an abort or dispose.
+          if (mode == 4 && outcome.response.ok) return outcome;
+          const answer = await reply(outcome.response, 2);
+          if (mode > 4 && signal.aborted) throw step(3, dispose.aborted ? 1 : 2);
+          return checked(step(4, answer));
+        }
         return mode ? (mode > 1 ? outcome.response : outcome) : checked(step(4, outcome));
       }
     }

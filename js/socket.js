@@ -2,8 +2,9 @@
 // timers, the page's wake-up events, the send queue, the app's callbacks, and the terminal and
 // watcher calls around it. Every decision is the Rust core's, asked through `rust(op, …)`: 0 the
 // held token is dead, 1 a gateway call (its JSON answer), 2 a catch-up's alignment, 3 a text
-// frame, 4 a close code, 5 a retry delay, 6 the next attempt's URL, 7 whether an error ends the
-// socket. The socket URL carries the token: it goes to `new WebSocket` only.
+// frame, 4 a close code, 5 a retry delay, 6 the next attempt's URL (or a refresh to wait for
+// first), 7 whether an error ends the socket. The socket URL carries the token: it goes to
+// `new WebSocket` only.
 import { OblienError } from "./oblien_error.js";
 
 const error = (code, message, status) => new OblienError(code, message, status);
@@ -431,7 +432,8 @@ export class Conn {
       if (this.st) this.r(0, this.g);
       this.st = false;
       if (this.s !== "connecting") await this.r(1, "GET", ["/health"]);
-      next = await this.r(6);
+      // A promise first (the token's refresh when due), then the URL.
+      for (let i = 0; !(next = await this.r(6, i++)); );
     } catch (x) {
       e = x;
     }

@@ -4,18 +4,20 @@
 //! before `fetch` and two after, with no Rust future (a future, its closures and its promise per
 //! call cost the wasm bytes and each call ~0.05 ms). The rest of the bindings use this file for
 //! every request: JSON calls for JS (`send_js`) and for Rust (`json`, the gateway registry's
-//! `ApiCall`), raw answers (`raw_response`), and the requests of streams and transfers (`open`,
-//! `opened`), whose refusal is read whole and mapped to an `OblienError`.
+//! `ApiCall`), raw answers (`raw_response`), the requests of streams and transfers (`open`,
+//! `upload`), whose refusal is read whole and mapped to an `OblienError`, and `runtime(id)`'s
+//! polls while a workspace provisions (`runtime`). A refresh to wait for is the one Rust future
+//! left on this path (`wait`, shared with the socket's lease: `refreshed`).
 
 use super::convert::{get, parse_json};
 use super::error::{promise, to_js};
-use super::fetch::{Outgoing, RawResponse, Reply, Signals};
+use super::fetch::{progress, Outgoing, RawResponse, Reply, Signals};
 use super::platform::{timer_delay, BrowserPlatform};
 use super::session::Session;
 use super::views;
 use crate::core::cell::TokenCell;
 use crate::core::error::ClientError;
-use crate::core::gateway::ApiCall;
+use crate::core::gateway::{ApiCall, Provision};
 use crate::core::proxy::is_gateway_refusal;
 use crate::core::request::{
     into_result, is_result, no_object, transport_error, Attempts, Next, Retries,
@@ -57,8 +59,11 @@ const MODE_RESPONSE: u8 = 2;
 /// Raw, resolving with a success's answer once its headers are in (its body unread: a stream,
 /// a transfer); a refusal is read whole and rejects with its error (`STEP_RESULT`).
 const MODE_OPEN: u8 = 4;
+/// Raw, its answer read whole (a success's too), resolving with what `STEP_RESULT` makes of it.
+const MODE_READ: u8 = 5;
 
-/// The token for the next attempt: a string, or a promise of one.
+/// The token for the next attempt: a string, or a promise to wait for (a refresh) before asking
+/// again.
 const STEP_LEASE: u32 = 2;
 /// An attempt's outcome (its answer, or the number js/fetch.js rejects with): `undefined` when
 /// it is the call's answer, a number of ms to wait before the next attempt, a promise of whether
@@ -80,7 +85,22 @@ enum Finish {
     /// A call on the workspace (its id): what the answer means for its gateway token
     /// (`Registry::finish`, with what `Registry::begin` returned), then the JSON it resolves with.
     Workspace(String, WorkspaceCall, bool),
+    /// `workspaces.runtime(id)`: the workspace's `cell` gets its first token before the first
+    /// attempt, then each answer is a poll of the workspace (`Provision`, started then: polled
+    /// again while it provisions); resolves with what `handle` makes of it.
+    Runtime {
+        id: String,
+        cell: Rc<TokenCell>,
+        wait: Cell<Option<Provision>>,
+        handle: Handle,
+    },
+    /// `transfer.upload` (`MODE_READ`): `onProgress` (`progress`) told the whole `size` once a
+    /// success's headers are in; its body as JSON, or a refusal's error.
+    Upload { progress: JsValue, size: f64 },
 }
+
+/// What `workspaces.runtime(id)` resolves with (bindings/runtime `handle`: above this file).
+pub type Handle = fn(Rc<Session>, String, Rc<TokenCell>) -> JsValue;
 
 /// The body, whole.
 const JSON: Finish = Finish::Json {
@@ -114,32 +134,29 @@ impl Call {
     }
 
     /// A wait of the call (a refresh), ended by the caller's signal or `dispose()`.
-    fn guarded(
-        self: &Rc<Self>,
-        op: impl std::future::Future<Output = Result<JsValue, ClientError>> + 'static,
-    ) -> JsValue {
-        let call = self.clone();
-        promise(async move {
-            let result = call.session.guarded(call.signal.clone(), op).await;
-            if let Err(error) = &result {
-                call.failed.replace(Some(error.clone()));
-            }
-            result
-        })
-        .into()
+    fn guarded(self: &Rc<Self>, op: LocalFuture<Result<JsValue, ClientError>>) -> JsValue {
+        wait(&self.session, self.signal.clone(), Some(self.clone()), op)
     }
 
+    /// The token for the next attempt, or a promise that resolves once a refresh gave one
+    /// (js/fetch.js asks again then).
     fn lease(self: &Rc<Self>) -> JsValue {
-        if let Some(lease) = self.cell.lease_now() {
-            self.generation.set(lease.generation);
-            return lease.secret.into();
+        if let Finish::Runtime { cell, wait, .. } = &self.finish {
+            // `runtime(id)`'s first attempt waits for the workspace's first token.
+            if wait.get().is_none() {
+                if cell.lease_now().is_none() {
+                    return self.guarded(acquired(cell.clone()));
+                }
+                wait.set(Some(Provision::start(self.session.now_ms())));
+            }
         }
-        let call = self.clone();
-        self.guarded(async move {
-            let lease = call.cell.acquire().await?;
-            call.generation.set(lease.generation);
-            Ok(lease.secret.into())
-        })
+        match self.cell.lease_now() {
+            Some(lease) => {
+                self.generation.set(lease.generation);
+                lease.secret.into()
+            }
+            None => self.guarded(acquired(self.cell.clone())),
+        }
     }
 
     fn answer(self: &Rc<Self>, outcome: JsValue) -> JsValue {
@@ -151,7 +168,7 @@ impl Call {
         let next = match outcome.as_f64() {
             Some(code) => attempts.failed(transport_failure(code), &runtime),
             None => {
-                let reply: Reply = outcome.unchecked_into();
+                let reply: Reply = outcome.clone().unchecked_into();
                 let app_401 =
                     self.proxied && reply.status() == 401 && !is_gateway_refusal(&reply.text());
                 attempts.answered(&RawResponse(reply, app_401), &runtime)
@@ -159,16 +176,49 @@ impl Call {
         };
         drop(attempts);
         match next {
-            Next::Done => JsValue::UNDEFINED,
+            Next::Done => self.done(outcome),
             Next::Wait(ms) => JsValue::from(timer_delay(ms)),
             Next::Recover => {
-                let (call, generation) = (self.clone(), self.generation.get());
-                self.guarded(async move {
-                    let again = call.cell.recover_unauthorized(generation).await?;
+                let (cell, generation) = (self.cell.clone(), self.generation.get());
+                self.guarded(Box::pin(async move {
+                    let again = cell.recover_unauthorized(generation).await?;
                     Ok(again.into())
-                })
+                }))
             }
             Next::Fail(error) => self.fail(error),
+        }
+    }
+
+    /// The call's answer is in: `undefined` (the call ends with it), or for a workspace that is
+    /// still provisioning, the ms to wait before polling it again (a poll of its own: its own
+    /// retries), or the error of a poll.
+    fn done(&self, outcome: JsValue) -> JsValue {
+        let reply = outcome.unchecked_into::<Reply>();
+        let wait = match &self.finish {
+            Finish::Runtime { wait, .. } => wait,
+            Finish::Upload {
+                progress: callback,
+                size,
+            } => {
+                if is_success(&reply) {
+                    progress(callback, "upload", *size, Some(*size));
+                }
+                return JsValue::UNDEFINED;
+            }
+            _ => return JsValue::UNDEFINED,
+        };
+        let now = self.session.now_ms();
+        let wait = wait.get().unwrap_or(Provision::start(now));
+        let polled =
+            into_result(reply.into_response(), now).and_then(|text| wait.answered(&text, now));
+        match polled {
+            Ok(None) => JsValue::UNDEFINED,
+            Ok(Some(ms)) => {
+                self.attempts
+                    .replace(Attempts::new(Retries::for_method("GET")));
+                JsValue::from(timer_delay(ms))
+            }
+            Err(error) => self.fail(error),
         }
     }
 
@@ -177,7 +227,8 @@ impl Call {
     fn result(&self, reply: Reply) -> Result<JsValue, ClientError> {
         let (field, object) = match &self.finish {
             Finish::Json { field, object } => (*field, *object),
-            Finish::Refusal => {
+            Finish::Upload { .. } if is_success(&reply) => return parse_json(&reply.text()),
+            Finish::Refusal | Finish::Upload { .. } => {
                 return Err(
                     match into_result(reply.into_response(), self.session.now_ms()) {
                         Err(error) => error,
@@ -190,6 +241,9 @@ impl Call {
                 let text = self.session.gateways.finish(id, *call, *begun, result)?;
                 return parse_json(&text);
             }
+            Finish::Runtime {
+                id, cell, handle, ..
+            } => return Ok(handle(self.session.clone(), id.clone(), cell.clone())),
         };
         let value = if is_result(reply.status(), reply.parsed(), reply.success()) {
             reply.value()
@@ -205,6 +259,45 @@ impl Call {
         }
         Ok(member)
     }
+}
+
+/// A wait (a refresh): a promise of `op`'s value, ended by `signal` or `dispose()`; the error it
+/// ends with is kept in `call`, for a Rust caller awaiting it.
+fn wait(
+    session: &Rc<Session>,
+    signal: Option<AbortSignal>,
+    call: Option<Rc<Call>>,
+    op: LocalFuture<Result<JsValue, ClientError>>,
+) -> JsValue {
+    let session = session.clone();
+    promise(async move {
+        let result = session.guarded(signal, op).await;
+        if let (Err(error), Some(call)) = (&result, call) {
+            call.failed.replace(Some(error.clone()));
+        }
+        result
+    })
+    .into()
+}
+
+/// Once `cell` holds a token to send (its refresh waited for): `undefined`, the caller asks again.
+fn acquired(cell: Rc<TokenCell>) -> LocalFuture<Result<JsValue, ClientError>> {
+    Box::pin(async move {
+        cell.acquire().await?;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// A promise that resolves (with `undefined`) once `cell` holds a token to send, its refresh
+/// waited for; rejects with the refresh's error, or when the client is disposed meanwhile. For
+/// the socket's lease: it asks for the token again then.
+pub fn refreshed(session: &Rc<Session>, cell: Rc<TokenCell>) -> JsValue {
+    wait(session, None, None, acquired(cell))
+}
+
+/// A 2xx answer (`Response.ok`).
+fn is_success(reply: &Reply) -> bool {
+    (200..300).contains(&reply.status())
 }
 
 /// What js/fetch.js rejects an attempt with.
@@ -360,17 +453,27 @@ pub fn open(
     .0)
 }
 
-/// [`open`], for Rust.
-pub async fn opened(
+/// An upload (`transfer.upload`): [`open`]'s request (a POST: only the 401 replay), then
+/// `onProgress` (`callback`, when given) told the whole `size` once a success's headers are in
+/// (`fetch` reports no upload progress); a promise of the success's body as JSON, or of the
+/// refusal's error.
+pub fn upload(
     session: &Rc<Session>,
     cell: Rc<TokenCell>,
     outgoing: Outgoing,
-    retries: Retries,
     signal: Option<AbortSignal>,
     handshake_ms: f64,
-) -> Result<Reply, ClientError> {
-    let plan = open_plan(session, cell, outgoing, retries, signal, handshake_ms);
-    Ok(run(session, plan).await?.unchecked_into())
+    callback: JsValue,
+    size: f64,
+) -> Result<Promise, ClientError> {
+    let retries = Retries::UNAUTHORIZED_ONLY;
+    let mut plan = open_plan(session, cell, outgoing, retries, signal, handshake_ms);
+    plan.mode = MODE_READ;
+    plan.finish = Finish::Upload {
+        progress: callback,
+        size,
+    };
+    Ok(start(session, plan)?.0)
 }
 
 fn open_plan(
@@ -441,20 +544,6 @@ impl ApiCall for SessionApi {
     }
 }
 
-/// Control-plane calls with the session token and one call's signal.
-pub struct SignalApi {
-    pub session: Rc<Session>,
-    pub signal: Option<AbortSignal>,
-}
-
-impl ApiCall for SignalApi {
-    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
-        let session = self.session.clone();
-        let signal = self.signal.clone();
-        Box::pin(async move { api(&session, request, signal).await })
-    }
-}
-
 /// One call on a workspace (`workspaces.get|delete|start|stop|restart|stats`,
 /// `workspaces.apiAccess.*`, decided in `core::workspace`): the local checks when called, then
 /// the request; resolves with its JSON. `name` names the call in option errors.
@@ -476,4 +565,25 @@ pub fn on_workspace(
             )
         });
     promised(started)
+}
+
+/// `workspaces.runtime(id)` (its `cell`, and the caller's `signal`): the workspace's first
+/// gateway token, then `GET /workspace/{id}` while it provisions (`core::gateway::Provision`);
+/// resolves with `handle(session, id, cell)`.
+pub fn runtime(
+    session: &Rc<Session>,
+    id: String,
+    cell: Rc<TokenCell>,
+    signal: Option<AbortSignal>,
+    handle: Handle,
+) -> Promise {
+    let request = Provision::request(&session.base_url, &id);
+    let finish = Finish::Runtime {
+        id,
+        cell,
+        wait: Cell::new(None),
+        handle,
+    };
+    let plan = json_plan(session, session.cell.clone(), &request, signal, finish);
+    promised(start(session, plan))
 }

@@ -5,9 +5,8 @@
 use crate::core::error::codes;
 use crate::core::request::{envelope, Answer, HttpResponse};
 use crate::core::runtime::{Body, HttpRequest};
-use js_sys::{Promise, Uint8Array};
+use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Response};
 
 /// The signals every attempt of one call listens to.
@@ -104,18 +103,9 @@ extern "C" {
     #[wasm_bindgen(catch)]
     pub fn template(url: &str, init: &JsValue, proxy: Option<&str>) -> Result<JsValue, JsValue>;
 
-    /// What `response` says, its body read whole (`read` 2) or not (0) (js/fetch.js).
-    #[wasm_bindgen(js_name = reply)]
-    fn reply_of(response: &Response, read: u8) -> Promise;
-}
-
-/// `response` with its body read whole (a refusal, an upload's result); a body that cannot be
-/// read is read as empty.
-pub async fn read_whole(response: &Response) -> Option<Reply> {
-    JsFuture::from(reply_of(response, 2))
-        .await
-        .ok()
-        .map(JsCast::unchecked_into)
+    /// `transfer`'s `onProgress`, when given, with `{ phase, loadedBytes, totalBytes?,
+    /// percent? }`.
+    pub fn progress(callback: &JsValue, phase: &str, loaded: f64, total: Option<f64>);
 }
 
 impl Reply {

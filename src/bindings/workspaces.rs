@@ -2,14 +2,14 @@
 //! delete in the token's namespace; start, stop, restart, stats; `apiAccess`; and `runtime(id)`.
 //! The views forward every method to [`run`] as a number.
 
-use super::call::{self, SignalApi};
+use super::call;
 use super::convert::{invalid, prepare, stringify, Options};
-use super::error::promise;
+use super::error::to_js;
 use super::runtime;
 use super::session::Session;
 use super::views::opt;
 use crate::core::error::{codes, ClientError};
-use crate::core::gateway::{wait_until_provisioned, Access};
+use crate::core::gateway::Access;
 use crate::core::workspace::Call;
 use crate::core::{api, endpoint, scope};
 use js_sys::Promise;
@@ -195,21 +195,13 @@ impl Workspaces {
     /// After this client's `apiAccess.disable(id)` it enables nothing: it rejects
     /// `internal_api_disabled` (nothing sent) until `apiAccess.enable(id)`.
     pub fn runtime(&self, id: JsValue, options: Option<JsValue>) -> Promise {
-        let session = self.session.clone();
-        let checked = session.reachable(&id, options, "workspaces.runtime(id, options)");
-        promise(async move {
-            let (id, signal) = checked?;
-            let cell = session.gateways.cell(&id);
-            let provisioned = async {
-                cell.acquire().await?;
-                let polls = SignalApi {
-                    session: session.clone(),
-                    signal: signal.clone(),
-                };
-                wait_until_provisioned(&polls, &*session.platform, &session.base_url, &id).await
-            };
-            session.guarded(signal.clone(), provisioned).await?;
-            Ok(runtime::handle(session.clone(), id, cell))
-        })
+        let session = &self.session;
+        match session.reachable(&id, options, "workspaces.runtime(id, options)") {
+            Ok((id, signal)) => {
+                let cell = session.gateways.cell(&id);
+                call::runtime(session, id, cell, signal, runtime::handle)
+            }
+            Err(error) => Promise::reject(&to_js(error)),
+        }
     }
 }

@@ -375,22 +375,55 @@ pub fn is_provisioning(body: &str) -> Result<bool, ClientError> {
     Ok(ready != Some(true) && creating)
 }
 
-/// Polls `GET /workspace/{id}` every 500 ms (up to 2 min) while it is still being created, so a
-/// runtime is usable as soon as it is returned. Dropping the future stops it.
+/// The wait of `runtime()` for a workspace still being created, without I/O: `GET
+/// /workspace/{id}` ([`Provision::request`]) every 500 ms while it is provisioning, for up to
+/// 2 min from the first poll. The caller sends each poll as a call of its own (its own retries)
+/// and asks [`Provision::answered`] what next.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Provision {
+    deadline: f64,
+}
+
+impl Provision {
+    /// The wait starts (`now_ms`: just before the first poll is sent).
+    pub fn start(now_ms: f64) -> Self {
+        Provision {
+            deadline: now_ms + PROVISION_WAIT_MS,
+        }
+    }
+
+    /// The poll of `workspace_id`.
+    pub fn request(base_url: &str, workspace_id: &str) -> HttpRequest {
+        api::get(api::url(
+            base_url,
+            &api::workspace_path(workspace_id, ""),
+            &[],
+        ))
+    }
+
+    /// After a poll's JSON text (a success's): `Some(ms)` to wait before polling again, `None`
+    /// when the workspace is ready for its runtime (or the wait is over).
+    pub fn answered(&self, body: &str, now_ms: f64) -> Result<Option<f64>, ClientError> {
+        let again = is_provisioning(body)? && now_ms < self.deadline;
+        Ok(again.then_some(PROVISION_POLL_MS))
+    }
+}
+
+/// [`Provision`] with `api` and `runtime`'s sleeps (the native tests' driver; the browser's is
+/// js/fetch.js `call`). Dropping the future stops it.
 pub async fn wait_until_provisioned(
     api: &dyn ApiCall,
     runtime: &dyn Runtime,
     base_url: &str,
     workspace_id: &str,
 ) -> Result<(), ClientError> {
-    let url = api::url(base_url, &api::workspace_path(workspace_id, ""), &[]);
-    let deadline = runtime.now_ms() + PROVISION_WAIT_MS;
+    let wait = Provision::start(runtime.now_ms());
     loop {
-        let body = api.call(api::get(url.clone())).await?;
-        if !is_provisioning(&body)? || runtime.now_ms() >= deadline {
-            return Ok(());
+        let body = api.call(Provision::request(base_url, workspace_id)).await?;
+        match wait.answered(&body, runtime.now_ms())? {
+            Some(ms) => runtime.sleep(ms).await,
+            None => return Ok(()),
         }
-        runtime.sleep(PROVISION_POLL_MS).await;
     }
 }
 
@@ -414,6 +447,29 @@ mod tests {
             Ok(false)
         );
         assert!(is_provisioning(r#"{"success":true}"#).is_err());
+    }
+
+    #[test]
+    fn provisioning_polls_every_500_ms_for_2_minutes() {
+        let creating = r#"{"success":true,"workspace":{"status":"creating"}}"#;
+        let running = r#"{"success":true,"workspace":{"status":"running"}}"#;
+        let wait = Provision::start(1_000.0);
+        assert_eq!(
+            wait.answered(creating, 1_000.0),
+            Ok(Some(PROVISION_POLL_MS))
+        );
+        assert_eq!(
+            wait.answered(creating, 120_999.0),
+            Ok(Some(PROVISION_POLL_MS))
+        );
+        assert_eq!(wait.answered(creating, 121_000.0), Ok(None));
+        assert_eq!(wait.answered(running, 2_000.0), Ok(None));
+        assert!(wait.answered("{}", 200_000.0).is_err());
+        let poll = Provision::request("https://api.test", "ws 1");
+        assert_eq!(
+            (poll.method, poll.url.as_str()),
+            ("GET", "https://api.test/workspace/ws%201")
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! built here, handed to `new WebSocket` and dropped; it is never logged nor put in an error.
 
 use super::target::{gateway_call, Target};
-use crate::bindings::error::{promise, to_js};
+use crate::bindings::call;
+use crate::bindings::error::to_js;
 use crate::core::api;
 use crate::core::catchup;
 use crate::core::error::ClientError;
@@ -220,7 +221,7 @@ fn decide(target: &Rc<Target>, op: u32, a: JsValue, b: JsValue, c: JsValue, d: J
             })
         }
         5 => socket::retry_delay_ms(number(&a) as u32, target.session.platform.random()).into(),
-        6 => lease(target).into(),
+        6 => lease(target, number(&a) > 0.0),
         _ => {
             let mut error = ClientError::new(&a.as_string().unwrap_or_default(), "");
             error.status = b.as_f64().map(|n| n as u16);
@@ -229,21 +230,24 @@ fn decide(target: &Rc<Target>, op: u32, a: JsValue, b: JsValue, c: JsValue, d: J
     }
 }
 
-/// The next attempt's URL, with a gateway token valid now: resolves with `[url, generation]`,
-/// rejects with the error (`socket::is_final` says whether it ends the socket). The snippet asks
+/// The next attempt's URL, with a gateway token valid now: first a promise that resolves once
+/// the token is good (refreshed first when due: it rejects with the error then, and
+/// `socket::is_final` says whether that ends the socket); asked again then (`waited`),
+/// `[url, generation]`. The promise also leaves a socket closed at once (a terminal created and
+/// closed) time to cancel the attempt: closing a socket that is still connecting makes the
+/// browser log its URL. The snippet asks
 /// `GET /health` first on a reconnect (with the same rules as any gateway call, so a refused
 /// token is re-minted there): a handshake the gateway would refuse is never tried, since
 /// browsers hide its status and log its URL, token included.
-fn lease(target: &Rc<Target>) -> Promise {
-    let target = target.clone();
-    promise(async move {
-        let lease = target
-            .session
-            .guarded(None, target.cell().acquire())
-            .await?;
-        let url = socket_url(&target.session.gateway_url, &lease.secret);
-        Ok(Array::of2(&url.into(), &(lease.generation as f64).into()).into())
-    })
+fn lease(target: &Rc<Target>, waited: bool) -> JsValue {
+    let cell = target.cell();
+    match cell.lease_now().filter(|_| waited) {
+        Some(lease) => {
+            let url = socket_url(&target.session.gateway_url, &lease.secret);
+            Array::of2(&url.into(), &(lease.generation as f64).into()).into()
+        }
+        None => call::refreshed(&target.session, cell),
+    }
 }
 
 /// `http(s)://host` → `ws(s)://host/ws?token=…`.

@@ -6,12 +6,11 @@
 use super::stream::{self, timeouts, Format};
 use super::target::Target;
 use crate::bindings::call;
-use crate::bindings::convert::{invalid, json_object, parse_json, Options};
-use crate::bindings::error::{promise, to_js};
-use crate::bindings::fetch::{self, Outgoing};
+use crate::bindings::convert::{invalid, json_object, Options};
+use crate::bindings::error::to_js;
+use crate::bindings::fetch::Outgoing;
 use crate::core::api;
 use crate::core::error::ClientError;
-use crate::core::request::Retries;
 use js_sys::{Array, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -21,8 +20,6 @@ extern "C" {
     /// The size of an upload's body, or -1 when it is not one (js/fetch.js).
     #[wasm_bindgen(js_name = bodySize)]
     fn body_size(body: &JsValue) -> f64;
-    /// `onProgress`, when given, with `{ phase, loadedBytes, totalBytes?, percent? }`.
-    fn progress(callback: &JsValue, phase: &str, loaded: f64, total: Option<f64>);
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -129,11 +126,11 @@ fn download_blob(
 
 /// `transfer.upload`: the archive as the body of one `fetch` (no streaming request bodies over
 /// HTTP/1.1, and `fetch` reports no upload progress: `onProgress` gets the whole size once sent).
-async fn send_archive(
-    target: Rc<Target>,
+fn send_archive(
+    target: &Rc<Target>,
     params: JsValue,
     options: Option<JsValue>,
-) -> Result<JsValue, ClientError> {
+) -> Result<Promise, ClientError> {
     const CALL: &str = "transfer.upload(params, options)";
     let params = Options::required(params, CALL)?;
     let dest = params.string("dest")?.unwrap_or_else(|| String::from("/"));
@@ -148,21 +145,20 @@ async fn send_archive(
     }
     let options = Options::read(options, CALL)?;
     let callback = on_progress(&options)?;
-    let (handshake_ms, _) = timeouts(&target, &options)?;
+    let (handshake_ms, _) = timeouts(target, &options)?;
     let url = target.url("/files/transfer/upload", &[("dest", Some(dest))]);
     let outgoing = Outgoing::with("POST", &url, body, Some("application/gzip"));
-    let caller = options.signal()?;
-    let session = target.session();
-    let (cell, signal) = (target.cell(), caller.clone());
-    let sent = async {
-        let retries = Retries::UNAUTHORIZED_ONLY;
-        let opened = call::opened(session, cell, outgoing, retries, signal, handshake_ms);
-        let response = opened.await?.response();
-        progress(&callback, "upload", size, Some(size));
-        let text = fetch::read_whole(&response).await.map(|r| r.text());
-        parse_json(&text.unwrap_or_default())
-    };
-    session.guarded(caller, sent).await
+    let signal = options.signal()?;
+    let (session, cell) = (target.session(), target.cell());
+    call::upload(
+        session,
+        cell,
+        outgoing,
+        signal,
+        handshake_ms,
+        callback,
+        size,
+    )
 }
 
 /// `transfer.download(params, options)` (js/views.js `RuntimeTransfer`).
@@ -172,5 +168,5 @@ pub fn download(target: &Rc<Target>, params: JsValue, options: Option<JsValue>) 
 
 /// `transfer.upload(params, options)` (js/views.js `RuntimeTransfer`).
 pub fn upload(target: &Rc<Target>, params: JsValue, options: Option<JsValue>) -> Promise {
-    promise(send_archive(target.clone(), params, options))
+    send_archive(target, params, options).unwrap_or_else(|e| Promise::reject(&to_js(e)))
 }
