@@ -417,8 +417,11 @@ export class Conn {
     const ws = this.ws;
     if (ws) {
       this.ws = null;
-      ws.onopen = ws.onmessage = ws.onclose = null;
-      ws.close(1000, "client close");
+      ws.onmessage = ws.onclose = null;
+      const close = () => ws.close(1000, "client close");
+      // Closed while connecting, Chromium logs the URL (the token with it): close once it opens.
+      ws.onopen = ws.readyState ? null : close;
+      if (ws.readyState) close();
     }
   }
 
