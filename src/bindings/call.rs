@@ -3,8 +3,8 @@
 //! the mapping of answers stay in Rust. A plain call with a fresh token is one wasm crossing
 //! before `fetch` and two after, with no Rust future (a future, its closures and its promise per
 //! call cost the wasm bytes and each call ~0.05 ms). The rest of the bindings use this file for
-//! every request: JSON calls for JS (`send_js`) and for Rust (`json`, the gateway registry's
-//! `ApiCall`), raw answers (`raw_response`), and the requests of streams and transfers (`open`,
+//! every request: JSON calls for JS (`send_js`) and for Rust (`json`, `api_started`: a mint's),
+//! raw answers (`raw_response`), and the requests of streams and transfers (`open`,
 //! `opened`), whose refusal is read whole and mapped to an `OblienError`.
 
 use super::convert::{get, parse_json};
@@ -24,7 +24,7 @@ use crate::core::runtime::{HttpRequest, LocalFuture, TransportError};
 use crate::core::workspace::Call as WorkspaceCall;
 use js_sys::{Array, Promise};
 use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
@@ -106,6 +106,13 @@ impl Call {
     fn fail(&self, error: ClientError) -> JsValue {
         self.failed.replace(Some(error.clone()));
         to_js(error)
+    }
+
+    /// The error the call ended with (a rejected promise).
+    fn ended(&self) -> ClientError {
+        self.failed
+            .take()
+            .unwrap_or_else(|| transport_error(TransportError::Network))
     }
 
     /// `result`, its error kept for a Rust caller.
@@ -287,11 +294,7 @@ fn promised(started: Result<(Promise, Rc<Call>), ClientError>) -> Promise {
 /// `start`, for a Rust caller: what the call resolved with, or the error it ended with.
 async fn run(session: &Rc<Session>, plan: Plan) -> Result<JsValue, ClientError> {
     let (sent, call) = start(session, plan)?;
-    JsFuture::from(sent).await.map_err(|_| {
-        call.failed
-            .take()
-            .unwrap_or_else(|| transport_error(TransportError::Network))
-    })
+    JsFuture::from(sent).await.map_err(|_| call.ended())
 }
 
 /// A JSON call (`MODE_JSON`) of `request` with `cell`'s token, under every rule its method allows.
@@ -423,21 +426,31 @@ pub async fn api(
     json(session, session.cell.clone(), request, signal).await
 }
 
-/// Control-plane calls of the gateway registry, with the session's token (given to
-/// `Session::new`: the session's registry sends through this file, above it).
-pub fn session_api(session: Weak<Session>) -> Rc<dyn ApiCall> {
-    Rc::new(SessionApi(session))
+/// A JSON call with the session token for a Rust step (a mint's requests): its promise (of the
+/// last answer), and the call, for what it ended with ([`Pending::outcome`]).
+pub fn api_started(
+    session: &Rc<Session>,
+    request: &HttpRequest,
+    signal: AbortSignal,
+) -> Result<(Promise, Pending), ClientError> {
+    let mut plan = json_plan(session, session.cell.clone(), request, Some(signal), JSON);
+    plan.mode = MODE_JSON_REPLY;
+    let (sent, call) = start(session, plan)?;
+    Ok((sent, Pending(call)))
 }
 
-struct SessionApi(Weak<Session>);
+/// A call started by [`api_started`].
+pub struct Pending(Rc<Call>);
 
-impl ApiCall for SessionApi {
-    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
-        let session = self.0.clone();
-        Box::pin(async move {
-            let session = session.upgrade().ok_or_else(ClientError::disposed)?;
-            api(&session, request, None).await
-        })
+impl Pending {
+    /// The text of a success (the promise `resolved` with the last answer, `value`), or the error
+    /// the call ended with.
+    pub fn outcome(&self, value: JsValue, resolved: bool) -> Result<String, ClientError> {
+        if !resolved {
+            return Err(self.0.ended());
+        }
+        let reply: Reply = value.unchecked_into();
+        into_result(reply.into_response(), self.0.session.now_ms())
     }
 }
 

@@ -7,13 +7,13 @@
 use futures::executor::{LocalPool, LocalSpawner};
 use futures::task::LocalSpawnExt;
 use oblien_user_client::core::api;
-use oblien_user_client::core::cell::{CellEvent, Observer, TokenCell};
+use oblien_user_client::core::cell::{CellEvent, Observer, Refresh, TokenCell, TokenSource};
 use oblien_user_client::core::error::{codes, ClientError};
 use oblien_user_client::core::gateway::ApiCall;
 use oblien_user_client::core::request;
 use oblien_user_client::core::request::{HttpResponse, Retries};
 use oblien_user_client::core::runtime::{
-    Fetched, HttpRequest, LocalFuture, RefreshReason, Runtime, TokenSource, TransportError,
+    Fetched, HttpRequest, LocalFuture, RefreshReason, Runtime, TransportError,
 };
 use oblien_user_client::core::token::{Claims, HeldToken, TokenScope};
 use std::cell::{Cell, RefCell};
@@ -364,7 +364,18 @@ impl FakeHost {
     }
 }
 
+/// The core's async driver of a call (`Refresh::run`) over the scripted callback.
 impl TokenSource for FakeHost {
+    fn start(self: Rc<Self>, call: Refresh) {
+        let rt = self.0.rt.clone();
+        let host = (*self).clone();
+        rt.spawn(Box::pin(
+            call.run(rt.clone(), move |reason| host.fetch(reason)),
+        ));
+    }
+}
+
+impl FakeHost {
     fn fetch(&self, reason: RefreshReason) -> LocalFuture<Result<Fetched, ClientError>> {
         assert!(
             self.0.calls.get() < MAX_SENDS,
