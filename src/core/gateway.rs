@@ -42,20 +42,10 @@ pub trait ApiCall {
 }
 
 /// Runs one refresh call of a workspace's cell: the mint's requests, each answer read by
-/// [`Registry::mint_next`] (after [`Registry::mint_begin`]).
+/// [`Registry::mint_next`] (after [`Registry::mint_begin`]); [`Registry::mint`] is their async
+/// form, for the native tests.
 pub trait Minter {
     fn mint(self: Rc<Self>, registry: Rc<Registry>, workspace_id: String, call: Refresh);
-}
-
-/// The async form (the native tests' control plane): [`Registry::mint`] in a task.
-impl<T: ApiCall + 'static> Minter for T {
-    fn mint(self: Rc<Self>, registry: Rc<Registry>, workspace_id: String, call: Refresh) {
-        let runtime = registry.runtime.clone();
-        let fetch = move |_| -> LocalFuture<Result<Fetched, ClientError>> {
-            Box::pin(async move { registry.mint(&*self, &workspace_id).await })
-        };
-        runtime.spawn(Box::pin(call.run(runtime.clone(), fetch)));
-    }
 }
 
 /// What a mint's answer leads to.

@@ -23,8 +23,6 @@ pub trait Runtime {
     fn random(&self) -> f64;
     /// Resolves after `ms`; dropping it cancels the timer.
     fn sleep(&self, ms: f64) -> LocalFuture<()>;
-    /// Runs a task to completion in the background.
-    fn spawn(&self, task: LocalFuture<()>);
 }
 
 /// Why a refresh was asked for (`RefreshContext.reason`).

@@ -9,7 +9,7 @@ use futures::task::LocalSpawnExt;
 use oblien_user_client::core::api;
 use oblien_user_client::core::cell::{CellEvent, Observer, Refresh, TokenCell, TokenSource};
 use oblien_user_client::core::error::{codes, ClientError};
-use oblien_user_client::core::gateway::ApiCall;
+use oblien_user_client::core::gateway::{ApiCall, Minter, Registry};
 use oblien_user_client::core::request;
 use oblien_user_client::core::request::{HttpResponse, Retries};
 use oblien_user_client::core::runtime::{
@@ -153,8 +153,11 @@ impl Runtime for FakeRuntime {
         self.timers.borrow_mut().push(Rc::downgrade(&timer));
         Box::pin(Sleep(timer))
     }
+}
 
-    fn spawn(&self, task: LocalFuture<()>) {
+impl FakeRuntime {
+    /// Runs a task in the background (the native drivers of a refresh call).
+    pub fn spawn(&self, task: impl Future<Output = ()> + 'static) {
         self.spawner.spawn_local(task).expect("the pool is gone");
     }
 }
@@ -868,6 +871,18 @@ impl Env {
 
     pub fn secret(&self) -> Option<String> {
         self.cell.token().map(|t| t.secret)
+    }
+}
+
+/// A workspace's mint for a refresh call of its cell: the core's async driver
+/// ([`Registry::mint`], within the call's limit) over [`EnvApi`].
+impl Minter for EnvApi {
+    fn mint(self: Rc<Self>, registry: Rc<Registry>, workspace_id: String, call: Refresh) {
+        let rt = self.rt.clone();
+        let fetch = move |_| -> LocalFuture<Result<Fetched, ClientError>> {
+            Box::pin(async move { registry.mint(&*self, &workspace_id).await })
+        };
+        rt.spawn(call.run(rt.clone(), fetch));
     }
 }
 
