@@ -122,10 +122,13 @@ pkg: install
 # code (nofmt branch; its thread_local-free listeners are moot with gloo-events gone): -1.5 KB gz.
 # All three merged: wasm 159187 / 69447 gz, JS 39282 / 13831 gz (83.3 KB gz in all; 89.7 at the
 # start of the session).
-SIZE_BUDGET_WASM_RAW ?= 159200
-SIZE_BUDGET_WASM_GZ ?= 69475
-SIZE_BUDGET_JS_RAW ?= 39300
-SIZE_BUDGET_JS_GZ ?= 13850
+# A token cell's refresh call (host callback, its group's lock, a workspace's mint) as a JS loop
+# (js/cross_tab.js refresh asking bindings/refresh.rs step; no Rust future, Runtime::spawn gone):
+# wasm 157760 / 68844 gz, JS 39602 / 13915 gz (-0.52 KB gz in all; JS +84 gz on purpose).
+SIZE_BUDGET_WASM_RAW ?= 157785
+SIZE_BUDGET_WASM_GZ ?= 68870
+SIZE_BUDGET_JS_RAW ?= 39625
+SIZE_BUDGET_JS_GZ ?= 13940
 
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)

@@ -36,27 +36,27 @@ const until = (value, signal) =>
 /**
  * One refresh call of a token cell: a task of its own, so it starts after a microtask, never
  * inside the client call that asked for it. `step(2, signal)` starts the source (`signal` aborts
- * when the call ends) and answers a promise, or nothing when the call is no longer wanted; each
- * promise settled goes to `step(3, value, how)` (0 rejected, 1 resolved, 2 not settled within
- * `ms`), which answers the next promise (a mint's second request) or nothing: the call is over.
- * `step(0)` lets go of it (a refresh queued meanwhile starts then).
+ * when the call ends, or after `ms`: every source rejects then) and answers a promise, or nothing
+ * when the call is no longer wanted; each promise settled goes to `step(3, value, how)` (0
+ * rejected, 1 resolved, 2 given up after `ms`), which answers the next promise (a mint's second
+ * request) or nothing: the call is over. `step(0)` lets go of it (a refresh queued meanwhile
+ * starts then).
  */
 export async function refresh(step, ms) {
   await null;
   const own = new AbortController();
-  let timer;
-  const late = new Promise((ok) => (timer = setTimeout(ok, ms, [, 2])));
+  const timer = setTimeout(() => own.abort(), ms);
   try {
     for (let next = step(2, own.signal); next; ) {
-      let answer;
+      let value, how;
       try {
-        answer = await Promise.race([next.then((value) => [value, 1]), late]);
+        value = await next;
+        how = 1;
       } catch (e) {
-        answer = [e, 0];
+        value = e;
+        how = own.signal.aborted ? 2 : 0;
       }
-      // Given up: the source stops (`ctx.signal`, the group's waits, a mint's request) first.
-      if (answer[1] > 1) own.abort();
-      next = step(3, ...answer);
+      next = step(3, value, how);
     }
   } finally {
     clearTimeout(timer);
