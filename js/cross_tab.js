@@ -1,5 +1,5 @@
-// `crossTab`'s I/O (src/bindings/cross_tab.rs) and the app's refresh callback (`callHost`,
-// src/bindings/host.rs): the group's BroadcastChannel and its listener, the Web Lock around a
+// A token cell's refresh call (`refresh`, src/bindings/refresh.rs), `crossTab`'s I/O
+// (src/bindings/cross_tab.rs) and the app's refresh callback (`callHost`, src/bindings/host.rs): the group's BroadcastChannel and its listener, the Web Lock around a
 // refresh, the wait for the lock holder's token, and the callback called, awaited and its answer
 // type-checked in one crossing. Plain JS: the Rust bindings for navigator.locks are unstable, and
 // each await or listener from Rust is a state machine in the wasm. (One module for both: one
@@ -32,6 +32,38 @@ const until = (value, signal) =>
       .then(ok, no)
       .then(() => signal.removeEventListener("abort", stop));
   });
+
+/**
+ * One refresh call of a token cell: a task of its own, so it starts after a microtask, never
+ * inside the client call that asked for it. `step(2, signal)` starts the source (`signal` aborts
+ * when the call ends, or after `ms`: every source rejects then) and answers a promise, or nothing
+ * when the call is no longer wanted; each promise settled goes to `step(3, value, how)` (0
+ * rejected, 1 resolved, 2 given up after `ms`), which answers the next promise (a mint's second
+ * request) or nothing: the call is over. `step(0)` lets go of it (a refresh queued meanwhile
+ * starts then).
+ */
+export async function refresh(step, ms) {
+  await null;
+  const own = new AbortController();
+  const timer = setTimeout(() => own.abort(), ms);
+  try {
+    for (let next = step(2, own.signal); next; ) {
+      let value, how;
+      try {
+        value = await next;
+        how = 1;
+      } catch (e) {
+        value = e;
+        how = own.signal.aborted ? 2 : 0;
+      }
+      next = step(3, value, how);
+    }
+  } finally {
+    clearTimeout(timer);
+    own.abort();
+    step(0);
+  }
+}
 
 /**
  * Calls `callback({ reason, tokenInfo, signal })` (`signal` aborts on `dispose` or `own`: the

@@ -3,11 +3,11 @@
 //! the mapping of answers stay in Rust. A plain call with a fresh token is one wasm crossing
 //! before `fetch` and two after, with no Rust future (a future, its closures and its promise per
 //! call cost the wasm bytes and each call ~0.05 ms). The rest of the bindings use this file for
-//! every request: JSON calls for JS (`send_js`) and for Rust (`json`, the gateway registry's
-//! `ApiCall`), raw answers (`raw_response`), the requests of streams and transfers (`open`,
-//! `upload`), whose refusal is read whole and mapped to an `OblienError`, and `runtime(id)`'s
-//! polls while a workspace provisions (`runtime`). A refresh to wait for is the one Rust future
-//! left on this path (`wait`, shared with the socket's lease: `refreshed`).
+//! every request: JSON calls for JS (`send_js`) and for Rust (`api_started`: a mint's),
+//! raw answers (`raw_response`), the requests of streams and transfers (`open`, `upload`), whose
+//! refusal is read whole and mapped to an `OblienError`, and `runtime(id)`'s polls while a
+//! workspace provisions (`runtime`). A refresh to wait for is the one Rust future left on this
+//! path (`wait`, shared with the socket's lease: `refreshed`).
 
 use super::convert::{get, parse_json};
 use super::error::{promise, to_js};
@@ -17,7 +17,7 @@ use super::session::Session;
 use super::views;
 use crate::core::cell::TokenCell;
 use crate::core::error::ClientError;
-use crate::core::gateway::{ApiCall, Provision};
+use crate::core::gateway::Provision;
 use crate::core::proxy::is_gateway_refusal;
 use crate::core::request::{
     into_result, is_result, no_object, transport_error, Attempts, Next, Retries,
@@ -26,9 +26,8 @@ use crate::core::runtime::{HttpRequest, LocalFuture, TransportError};
 use crate::core::workspace::Call as WorkspaceCall;
 use js_sys::{Array, Promise};
 use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
 #[wasm_bindgen(module = "/js/fetch.js")]
@@ -126,6 +125,13 @@ impl Call {
     fn fail(&self, error: ClientError) -> JsValue {
         self.failed.replace(Some(error.clone()));
         to_js(error)
+    }
+
+    /// The error the call ended with (a rejected promise).
+    fn ended(&self) -> ClientError {
+        self.failed
+            .take()
+            .unwrap_or_else(|| transport_error(TransportError::Network))
     }
 
     /// `result`, its error kept for a Rust caller.
@@ -377,16 +383,6 @@ fn promised(started: Result<(Promise, Rc<Call>), ClientError>) -> Promise {
     }
 }
 
-/// `start`, for a Rust caller: what the call resolved with, or the error it ended with.
-async fn run(session: &Rc<Session>, plan: Plan) -> Result<JsValue, ClientError> {
-    let (sent, call) = start(session, plan)?;
-    JsFuture::from(sent).await.map_err(|_| {
-        call.failed
-            .take()
-            .unwrap_or_else(|| transport_error(TransportError::Network))
-    })
-}
-
 /// A JSON call (`MODE_JSON`) of `request` with `cell`'s token, under every rule its method allows.
 fn json_plan(
     session: &Session,
@@ -419,19 +415,6 @@ pub fn send_js(
         start(session, json_plan(session, cell, &request, signal, finish))
     });
     promised(started)
-}
-
-/// A JSON call with `cell`'s token, for Rust: the text of a success.
-pub async fn json(
-    session: &Rc<Session>,
-    cell: Rc<TokenCell>,
-    request: HttpRequest,
-    signal: Option<AbortSignal>,
-) -> Result<String, ClientError> {
-    let mut plan = json_plan(session, cell, &request, signal, JSON);
-    plan.mode = MODE_JSON_REPLY;
-    let reply: Reply = run(session, plan).await?.unchecked_into();
-    into_result(reply.into_response(), session.now_ms())
 }
 
 /// A stream's or a transfer's request with `cell`'s token: a promise of a success's answer once
@@ -517,30 +500,31 @@ pub fn raw_response(
     Ok(start(session, plan)?.0)
 }
 
-/// A control-plane call with the session token.
-pub async fn api(
+/// A JSON call with the session token for a Rust step (a mint's requests): its promise (of the
+/// last answer), and the call, for what it ended with ([`Pending::outcome`]).
+pub fn api_started(
     session: &Rc<Session>,
-    request: HttpRequest,
-    signal: Option<AbortSignal>,
-) -> Result<String, ClientError> {
-    json(session, session.cell.clone(), request, signal).await
+    request: &HttpRequest,
+    signal: AbortSignal,
+) -> Result<(Promise, Pending), ClientError> {
+    let mut plan = json_plan(session, session.cell.clone(), request, Some(signal), JSON);
+    plan.mode = MODE_JSON_REPLY;
+    let (sent, call) = start(session, plan)?;
+    Ok((sent, Pending(call)))
 }
 
-/// Control-plane calls of the gateway registry, with the session's token (given to
-/// `Session::new`: the session's registry sends through this file, above it).
-pub fn session_api(session: Weak<Session>) -> Rc<dyn ApiCall> {
-    Rc::new(SessionApi(session))
-}
+/// A call started by [`api_started`].
+pub struct Pending(Rc<Call>);
 
-struct SessionApi(Weak<Session>);
-
-impl ApiCall for SessionApi {
-    fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>> {
-        let session = self.0.clone();
-        Box::pin(async move {
-            let session = session.upgrade().ok_or_else(ClientError::disposed)?;
-            api(&session, request, None).await
-        })
+impl Pending {
+    /// The text of a success (the promise `resolved` with the last answer, `value`), or the error
+    /// the call ended with.
+    pub fn outcome(&self, value: JsValue, resolved: bool) -> Result<String, ClientError> {
+        if !resolved {
+            return Err(self.0.ended());
+        }
+        let reply: Reply = value.unchecked_into();
+        into_result(reply.into_response(), self.0.session.now_ms())
     }
 }
 

@@ -1,9 +1,9 @@
 //! `OblienUserClient`: the JS class on top of the shared [`Session`]: reads the options, exposes
 //! the token's info, `setToken`, `workspaces` and `dispose`.
 
-use super::call;
 use super::convert::{get, invalid, token_info, Options};
 use super::error::to_js;
+use super::mint;
 use super::session::{Config, Session};
 use super::views;
 use super::workspaces::{self, Workspaces};
@@ -137,7 +137,7 @@ impl OblienUserClient {
         #[wasm_bindgen(unchecked_param_type = "OblienUserClientOptions")] options: JsValue,
     ) -> Result<OblienUserClient, JsValue> {
         let session = config(options)
-            .and_then(|c| Session::new(c, call::session_api))
+            .and_then(|c| Session::new(c, mint::session_minter))
             .map_err(to_js)?;
         Ok(OblienUserClient { session })
     }

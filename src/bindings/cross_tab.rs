@@ -5,12 +5,9 @@
 //! it asks every decision here (`decide`), and they are `core::crosstab`'s and the cell's.
 
 use super::convert::token_info;
-use super::host::HostRefresh;
 use crate::core::cell::TokenCell;
 use crate::core::crosstab::{self, GroupMessage};
-use crate::core::error::ClientError;
 use crate::core::policy;
-use crate::core::runtime::{Fetched, LocalFuture, RefreshReason, TokenSource};
 use crate::core::token::decode_session;
 use js_sys::{Function, Promise};
 use std::cell::RefCell;
@@ -125,6 +122,23 @@ impl CrossTab {
         }
     }
 
+    /// The host's refresh callback behind the group's lock, for a refresh call started at the
+    /// cell's `generation`: one tab calls its host per token generation; the others wait for the
+    /// lock and find the group's token already fresher (the promise resolves with no string).
+    pub fn refresh(
+        &self,
+        generation: u64,
+        callback: &Function,
+        reason: &str,
+        dispose: &AbortSignal,
+        own: &AbortSignal,
+    ) -> Promise {
+        // Half the host's 15 s: a lock holder that froze costs a second host call, not a stall.
+        let wait_ms = policy::HOST_TIMEOUT_MS / 2.0;
+        self.js
+            .refresh(generation as f64, wait_ms, callback, reason, dispose, own)
+    }
+
     /// Shares a token this tab got (`setToken`) with the group.
     pub fn share(&self, secret: &str) {
         self.js
@@ -139,35 +153,5 @@ impl CrossTab {
 impl Drop for CrossTab {
     fn drop(&mut self) {
         self.js.end();
-    }
-}
-
-/// The host's refresh callback behind the group's lock: one tab calls its host per token
-/// generation; the others wait for the lock and find the group's token already fresher.
-pub struct GroupRefresh {
-    pub host: Rc<HostRefresh>,
-    pub tab: Rc<CrossTab>,
-}
-
-impl TokenSource for GroupRefresh {
-    fn fetch(&self, reason: RefreshReason) -> LocalFuture<Result<Fetched, ClientError>> {
-        let generation = self
-            .tab
-            .cell
-            .borrow()
-            .upgrade()
-            .map_or(0, |c| c.generation());
-        // Half the host's 15 s: a lock holder that froze costs a second host call, not a stall.
-        let wait_ms = policy::HOST_TIMEOUT_MS / 2.0;
-        self.host.settle(generation, |callback, dispose, own| {
-            self.tab.js.refresh(
-                generation as f64,
-                wait_ms,
-                callback,
-                reason.as_str(),
-                dispose,
-                own,
-            )
-        })
     }
 }

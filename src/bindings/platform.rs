@@ -1,4 +1,4 @@
-//! The browser behind the core's `Runtime`: `Date.now`, `performance.now`, `spawn_local`, and the
+//! The browser behind the core's `Runtime`: `Date.now`, `performance.now`, and the
 //! timers and listeners of `js/lifecycle.js` (sleeps, abort waits, the session's refresh timer and
 //! page-lifecycle listeners), each stopped when its Rust owner drops.
 
@@ -107,9 +107,5 @@ impl Runtime for BrowserPlatform {
 
     fn sleep(&self, ms: f64) -> LocalFuture<()> {
         Box::pin(Waiting::new(sleep_for(timer_delay(ms))))
-    }
-
-    fn spawn(&self, task: LocalFuture<()>) {
-        wasm_bindgen_futures::spawn_local(task);
     }
 }

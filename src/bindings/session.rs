@@ -5,20 +5,20 @@
 
 use super::abort::Aborted;
 use super::convert::{token_info, workspace_id, Options};
-use super::cross_tab::{CrossTab, GroupRefresh};
+use super::cross_tab::CrossTab;
 use super::error::to_js;
 use super::fetch::Signals;
 use super::host::HostRefresh;
 use super::platform::{new_lifecycle, timer_delay, BrowserPlatform, Lifecycle};
-use crate::core::cell::{CellEvent, Observer, TokenCell};
+use crate::core::cell::{CellEvent, Observer, TokenCell, TokenSource};
 use crate::core::error::ClientError;
 use crate::core::flight::{race, Flight};
-use crate::core::gateway::{ApiCall, Registry};
-use crate::core::runtime::{Runtime, TokenSource};
+use crate::core::gateway::{Minter, Registry};
+use crate::core::runtime::Runtime;
 use crate::core::scope;
 use crate::core::token::{self, Claims, HeldToken, Source};
 use js_sys::Function;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -81,23 +81,15 @@ pub struct Session {
     pub cross_tab_mode: CrossTabMode,
 }
 
-/// The registry's control-plane calls with this session's token (`call::session_api`: the
-/// request path lives above the session).
-pub type ApiFor = fn(Weak<Session>) -> Rc<dyn ApiCall>;
+/// The registry's mints with this session's token (`mint::session_minter`: the request path
+/// lives above the session).
+pub type MinterFor = fn(Weak<Session>) -> Rc<dyn Minter>;
 
 impl Session {
-    pub fn new(config: Config, api: ApiFor) -> Result<Rc<Self>, ClientError> {
+    pub fn new(config: Config, minter: MinterFor) -> Result<Rc<Self>, ClientError> {
         let platform = Rc::new(BrowserPlatform);
         let held = token::first_token(config.token, platform.arrival(), config.refresh.is_some())?;
         let dispose = AbortController::new().map_err(|_| ClientError::disposed())?;
-        let host = config.refresh.map(|callback| {
-            Rc::new(HostRefresh {
-                callback,
-                margin_secs: config.refresh_margin_secs,
-                cell: RefCell::new(Weak::new()),
-                dispose_signal: dispose.signal(),
-            })
-        });
         let cross_tab = config
             .cross_tab
             .as_ref()
@@ -108,6 +100,14 @@ impl Session {
             Some(None) => CrossTabMode::Unsupported,
         };
         let cross_tab = cross_tab.flatten();
+        let source = config.refresh.map(|callback| {
+            Rc::new(HostRefresh {
+                callback,
+                margin_secs: config.refresh_margin_secs,
+                dispose_signal: dispose.signal(),
+                tab: cross_tab.clone(),
+            }) as Rc<dyn TokenSource>
+        });
         let session = Rc::new_cyclic(|weak: &Weak<Session>| {
             let observer_target = weak.clone();
             let observer: Observer = Rc::new(move |event| {
@@ -115,13 +115,6 @@ impl Session {
                     session.on_cell_event(event);
                 }
             });
-            let source = match (&host, &cross_tab) {
-                (Some(host), Some(tab)) => Some(Rc::new(GroupRefresh {
-                    host: host.clone(),
-                    tab: tab.clone(),
-                }) as Rc<dyn TokenSource>),
-                (host, _) => host.clone().map(|h| h as Rc<dyn TokenSource>),
-            };
             let cell = TokenCell::new(
                 Some(held),
                 config.refresh_margin_secs,
@@ -139,8 +132,11 @@ impl Session {
                 }
                 JsValue::UNDEFINED
             });
-            let gateways =
-                Registry::new(platform.clone(), api(weak.clone()), config.base_url.clone());
+            let gateways = Registry::new(
+                platform.clone(),
+                minter(weak.clone()),
+                config.base_url.clone(),
+            );
             Session {
                 base_url: config.base_url,
                 gateway_url: config.gateway_url,
@@ -164,9 +160,6 @@ impl Session {
         });
         if let Some(tab) = &session.cross_tab {
             tab.attach(&session.cell);
-        }
-        if let Some(host) = host {
-            host.cell.replace(Rc::downgrade(&session.cell));
         }
         session.rearm();
         Ok(session)

@@ -7,7 +7,7 @@
 use super::error::{codes, ClientError};
 use super::flight::{race, Flight};
 use super::policy::{self, TokenState};
-use super::runtime::{Fetched, RefreshReason, Runtime, TokenSource};
+use super::runtime::{Fetched, LocalFuture, RefreshReason, Runtime};
 use super::token::{self, Claims, HeldToken};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -23,6 +23,77 @@ pub enum CellEvent {
 }
 
 pub type Observer = Rc<dyn Fn(CellEvent)>;
+
+/// Where fresh tokens come from: the host's refresh callback (alone or behind its tab group), or
+/// a workspace's mint. The cell decides when; the source runs the call it is handed.
+pub trait TokenSource {
+    fn start(self: Rc<Self>, call: Refresh);
+}
+
+/// One call to a cell's source. Its driver runs it as a task of its own, never inside the client
+/// call that asked for it: [`Refresh::wanted`] first, then the source within
+/// [`policy::HOST_TIMEOUT_MS`] ([`timed_out`] past it), then [`Refresh::finish`]. Dropping it
+/// ends the call: a refresh queued meanwhile starts then.
+pub struct Refresh {
+    cell: Rc<TokenCell>,
+    flight: Rc<Flight>,
+    generation: u64,
+    pub reason: RefreshReason,
+}
+
+impl Refresh {
+    pub fn cell(&self) -> &Rc<TokenCell> {
+        &self.cell
+    }
+
+    /// The cell's generation when the call started.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// False once disposed, or superseded by `setToken`, before the call ran: both already
+    /// released the waiters, and the source must not be asked.
+    pub fn wanted(&self) -> bool {
+        !self.cell.is_disposed() && self.cell.generation() == self.generation
+    }
+
+    /// The source's outcome (once).
+    pub fn finish(&self, result: Result<Fetched, ClientError>) {
+        self.cell
+            .finish_refresh(&self.flight, self.generation, result);
+    }
+
+    /// The async form of a call (the native tests' sources): `fetch` (when wanted) raced against
+    /// the 15 s limit.
+    pub async fn run(
+        self,
+        runtime: Rc<dyn Runtime>,
+        fetch: impl FnOnce(RefreshReason) -> LocalFuture<Result<Fetched, ClientError>>,
+    ) {
+        if self.wanted() {
+            let timeout = async {
+                runtime.sleep(policy::HOST_TIMEOUT_MS).await;
+                Err(timed_out())
+            };
+            let result = race(fetch(self.reason), timeout).await;
+            self.finish(result);
+        }
+    }
+}
+
+impl Drop for Refresh {
+    fn drop(&mut self) {
+        self.cell.call_ended();
+    }
+}
+
+/// A source that did not settle within [`policy::HOST_TIMEOUT_MS`].
+pub fn timed_out() -> ClientError {
+    ClientError::new(
+        codes::REFRESH_FAILED,
+        "The refresh callback did not settle within 15 s",
+    )
+}
 
 #[derive(Default)]
 struct State {
@@ -236,38 +307,26 @@ impl TokenCell {
             return Ok(flight);
         }
         state.calling = true;
-        let started_generation = state.generation;
+        let generation = state.generation;
         drop(state);
-        self.spawn_call(source, flight.clone(), started_generation, reason);
+        self.start_call(source, flight.clone(), generation, reason);
         Ok(flight)
     }
 
-    /// Calls the source for `flight` in a task (`calling` is already set).
-    fn spawn_call(
+    /// Hands `flight`'s call to the source (`calling` is already set).
+    fn start_call(
         self: &Rc<Self>,
         source: Rc<dyn TokenSource>,
         flight: Rc<Flight>,
-        started_generation: u64,
+        generation: u64,
         reason: RefreshReason,
     ) {
-        let cell = self.clone();
-        let runtime = self.runtime.clone();
-        self.runtime.spawn(Box::pin(async move {
-            // Disposed, or superseded by `setToken`, before the task first ran: both already
-            // released the waiters, and the source must not be asked.
-            if !cell.is_disposed() && cell.generation() == started_generation {
-                let timeout = async {
-                    runtime.sleep(policy::HOST_TIMEOUT_MS).await;
-                    Err(ClientError::new(
-                        codes::REFRESH_FAILED,
-                        "The refresh callback did not settle within 15 s",
-                    ))
-                };
-                let result = race(source.fetch(reason), timeout).await;
-                cell.finish_refresh(&flight, started_generation, result);
-            }
-            cell.call_ended();
-        }));
+        source.start(Refresh {
+            cell: self.clone(),
+            flight,
+            generation,
+            reason,
+        });
     }
 
     /// The call to the source ended (or was skipped): start the refresh queued meanwhile.
@@ -285,7 +344,7 @@ impl TokenCell {
             }
         };
         if let Some((source, flight, generation, reason)) = next {
-            self.spawn_call(source, flight, generation, reason);
+            self.start_call(source, flight, generation, reason);
         }
     }
 

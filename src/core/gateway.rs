@@ -20,11 +20,11 @@
 //! on it without a mint (it clears the cell only if it still holds the token it was opened with).
 
 use super::api;
-use super::cell::{CellEvent, Observer, TokenCell};
+use super::cell::{CellEvent, Observer, Refresh, TokenCell, TokenSource};
 use super::error::{codes, ClientError};
 use super::json::{self, Value};
 use super::request::field_object;
-use super::runtime::{Fetched, HttpRequest, LocalFuture, RefreshReason, Runtime, TokenSource};
+use super::runtime::{Fetched, HttpRequest, LocalFuture, Runtime};
 use super::token::{decode_gateway, HeldToken};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -39,6 +39,19 @@ pub const PROVISION_WAIT_MS: f64 = 120_000.0;
 /// success.
 pub trait ApiCall {
     fn call(&self, request: HttpRequest) -> LocalFuture<Result<String, ClientError>>;
+}
+
+/// Runs one refresh call of a workspace's cell: the mint's requests, each answer read by
+/// [`Registry::mint_next`] (after [`Registry::mint_begin`]); [`Registry::mint`] is their async
+/// form, for the native tests.
+pub trait Minter {
+    fn mint(self: Rc<Self>, registry: Rc<Registry>, workspace_id: String, call: Refresh);
+}
+
+/// What a mint's answer leads to.
+pub enum Minted {
+    Send(HttpRequest),
+    Token(Fetched),
 }
 
 fn top_level<'a>(text: &'a str, key: &str) -> Option<Value<'a>> {
@@ -105,13 +118,14 @@ struct Mint {
 }
 
 impl TokenSource for Mint {
-    fn fetch(&self, _reason: RefreshReason) -> LocalFuture<Result<Fetched, ClientError>> {
-        let registry = self.registry.clone();
-        let id = self.workspace_id.clone();
-        Box::pin(async move {
-            let registry = registry.upgrade().ok_or_else(ClientError::disposed)?;
-            registry.mint(&id).await
-        })
+    fn start(self: Rc<Self>, call: Refresh) {
+        match self.registry.upgrade() {
+            Some(registry) => {
+                let minter = registry.minter.clone();
+                minter.mint(registry, self.workspace_id.clone(), call);
+            }
+            None => call.finish(Err(ClientError::disposed())),
+        }
     }
 }
 
@@ -119,7 +133,7 @@ impl TokenSource for Mint {
 /// long as a runtime handle, a call or a stream holds it.
 pub struct Registry {
     runtime: Rc<dyn Runtime>,
-    api: Rc<dyn ApiCall>,
+    minter: Rc<dyn Minter>,
     base_url: String,
     /// A few workspaces at most: a `Vec` costs less wasm than a hash map.
     entries: RefCell<Vec<(String, Weak<TokenCell>)>>,
@@ -129,10 +143,10 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn new(runtime: Rc<dyn Runtime>, api: Rc<dyn ApiCall>, base_url: String) -> Rc<Self> {
+    pub fn new(runtime: Rc<dyn Runtime>, minter: Rc<dyn Minter>, base_url: String) -> Rc<Self> {
         Rc::new(Registry {
             runtime,
-            api,
+            minter,
             base_url,
             entries: RefCell::new(Vec::new()),
             disabled: RefCell::new(Vec::new()),
@@ -144,29 +158,50 @@ impl Registry {
     }
 
     /// Status → enable when disabled, else read the current token (never rotate: another tab or
-    /// client of the same workspace keeps working). Refused before any request, and again before
-    /// the enable, for a workspace the app disabled.
-    pub async fn mint(&self, workspace_id: &str) -> Result<Fetched, ClientError> {
-        self.refuse_disabled(workspace_id)?;
-        // One call awaited in a loop (the status, then the token or the enable): one await point
-        // is a smaller state machine in the wasm than three.
-        let mut request = Access::Status.request(&self.base_url, workspace_id);
+    /// client of the same workspace keeps working): [`Registry::mint_begin`], then each answer
+    /// through [`Registry::mint_next`]. The async form (the native tests' driver).
+    pub async fn mint(
+        &self,
+        api: &dyn ApiCall,
+        workspace_id: &str,
+    ) -> Result<Fetched, ClientError> {
+        let mut request = self.mint_begin(workspace_id)?;
         let mut status = true;
-        let answer = loop {
-            let answer = self.api.call(request).await?;
-            if !status {
-                break answer;
+        loop {
+            let answer = api.call(request).await?;
+            match self.mint_next(workspace_id, status, &answer)? {
+                Minted::Send(next) => request = next,
+                Minted::Token(fetched) => return Ok(fetched),
             }
             status = false;
-            let enabled = top_level(&answer, "enabled").and_then(|v| v.as_bool()) == Some(true);
-            request = if enabled {
+        }
+    }
+
+    /// A mint's first request (the status), refused for a workspace the app disabled.
+    pub fn mint_begin(&self, workspace_id: &str) -> Result<HttpRequest, ClientError> {
+        self.refuse_disabled(workspace_id)?;
+        Ok(Access::Status.request(&self.base_url, workspace_id))
+    }
+
+    /// What a mint's answer means: after the status (`status`), the next request (the token, or
+    /// the enable, refused again for a workspace the app disabled meanwhile); after that, the
+    /// token.
+    pub fn mint_next(
+        &self,
+        workspace_id: &str,
+        status: bool,
+        answer: &str,
+    ) -> Result<Minted, ClientError> {
+        if status {
+            let enabled = top_level(answer, "enabled").and_then(|v| v.as_bool()) == Some(true);
+            return Ok(Minted::Send(if enabled {
                 api::get(access_url(&self.base_url, workspace_id, "/token"))
             } else {
                 self.refuse_disabled(workspace_id)?;
                 Access::Enable.request(&self.base_url, workspace_id)
-            };
-        };
-        let secret = top_level(&answer, "token")
+            }));
+        }
+        let secret = top_level(answer, "token")
             .and_then(|v| v.as_str().map(|s| s.into_owned()))
             .ok_or_else(|| {
                 ClientError::new(
@@ -175,7 +210,7 @@ impl Registry {
                 )
             })?;
         let claims = decode_gateway(&secret)?;
-        Ok(Fetched::new(secret, claims))
+        Ok(Minted::Token(Fetched::new(secret, claims)))
     }
 
     pub fn is_disabled(&self, workspace_id: &str) -> bool {

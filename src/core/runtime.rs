@@ -1,7 +1,6 @@
 //! What the core needs from its host environment, as traits: the browser binding implements
 //! them with `Date.now`, `setTimeout` and `fetch`; native tests with a manual clock.
 
-use super::error::ClientError;
 use super::token::{Arrival, Claims, Source};
 use std::future::Future;
 use std::pin::Pin;
@@ -24,8 +23,6 @@ pub trait Runtime {
     fn random(&self) -> f64;
     /// Resolves after `ms`; dropping it cancels the timer.
     fn sleep(&self, ms: f64) -> LocalFuture<()>;
-    /// Runs a task to completion in the background.
-    fn spawn(&self, task: LocalFuture<()>);
 }
 
 /// Why a refresh was asked for (`RefreshContext.reason`).
@@ -46,7 +43,7 @@ impl RefreshReason {
     }
 }
 
-/// A token fetched by a [`TokenSource`], decoded but not yet held.
+/// A token a refresh fetched (`core::cell::TokenSource`), decoded but not yet held.
 pub struct Fetched {
     pub secret: String,
     pub claims: Claims,
@@ -63,11 +60,6 @@ impl Fetched {
             source: Source::Refresh,
         }
     }
-}
-
-/// Where fresh tokens come from: the host's refresh callback, or the mint endpoints.
-pub trait TokenSource {
-    fn fetch(&self, reason: RefreshReason) -> LocalFuture<Result<Fetched, ClientError>>;
 }
 
 /// A request as the transport sends it (the bearer is added per attempt).

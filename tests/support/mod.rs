@@ -7,13 +7,13 @@
 use futures::executor::{LocalPool, LocalSpawner};
 use futures::task::LocalSpawnExt;
 use oblien_user_client::core::api;
-use oblien_user_client::core::cell::{CellEvent, Observer, TokenCell};
+use oblien_user_client::core::cell::{CellEvent, Observer, Refresh, TokenCell, TokenSource};
 use oblien_user_client::core::error::{codes, ClientError};
-use oblien_user_client::core::gateway::ApiCall;
+use oblien_user_client::core::gateway::{ApiCall, Minter, Registry};
 use oblien_user_client::core::request;
 use oblien_user_client::core::request::{HttpResponse, Retries};
 use oblien_user_client::core::runtime::{
-    Fetched, HttpRequest, LocalFuture, RefreshReason, Runtime, TokenSource, TransportError,
+    Fetched, HttpRequest, LocalFuture, RefreshReason, Runtime, TransportError,
 };
 use oblien_user_client::core::token::{Claims, HeldToken, TokenScope};
 use std::cell::{Cell, RefCell};
@@ -153,8 +153,11 @@ impl Runtime for FakeRuntime {
         self.timers.borrow_mut().push(Rc::downgrade(&timer));
         Box::pin(Sleep(timer))
     }
+}
 
-    fn spawn(&self, task: LocalFuture<()>) {
+impl FakeRuntime {
+    /// Runs a task in the background (the native drivers of a refresh call).
+    pub fn spawn(&self, task: impl Future<Output = ()> + 'static) {
         self.spawner.spawn_local(task).expect("the pool is gone");
     }
 }
@@ -364,7 +367,18 @@ impl FakeHost {
     }
 }
 
+/// The core's async driver of a call (`Refresh::run`) over the scripted callback.
 impl TokenSource for FakeHost {
+    fn start(self: Rc<Self>, call: Refresh) {
+        let rt = self.0.rt.clone();
+        let host = (*self).clone();
+        rt.spawn(Box::pin(
+            call.run(rt.clone(), move |reason| host.fetch(reason)),
+        ));
+    }
+}
+
+impl FakeHost {
     fn fetch(&self, reason: RefreshReason) -> LocalFuture<Result<Fetched, ClientError>> {
         assert!(
             self.0.calls.get() < MAX_SENDS,
@@ -857,6 +871,18 @@ impl Env {
 
     pub fn secret(&self) -> Option<String> {
         self.cell.token().map(|t| t.secret)
+    }
+}
+
+/// A workspace's mint for a refresh call of its cell: the core's async driver
+/// ([`Registry::mint`], within the call's limit) over [`EnvApi`].
+impl Minter for EnvApi {
+    fn mint(self: Rc<Self>, registry: Rc<Registry>, workspace_id: String, call: Refresh) {
+        let rt = self.rt.clone();
+        let fetch = move |_| -> LocalFuture<Result<Fetched, ClientError>> {
+            Box::pin(async move { registry.mint(&*self, &workspace_id).await })
+        };
+        rt.spawn(call.run(rt.clone(), fetch));
     }
 }
 
