@@ -129,8 +129,9 @@ pkg: install
 # wasm 157760 / 68844 gz, JS 39602 / 13915 gz (-0.52 KB gz in all; JS +84 gz on purpose).
 # Both merged, the Rust-side JSON call (call::json, api, run) gone with its last user: wasm 150095 /
 # 65464 gz, JS 39627 / 13947 gz (79.4 KB gz in all).
-SIZE_BUDGET_WASM_RAW ?= 150120
-SIZE_BUDGET_WASM_GZ ?= 65490
+# One `or_rejected` for the six "started promise or rejected" sites: wasm 149906 / 65351 gz.
+SIZE_BUDGET_WASM_RAW ?= 149930
+SIZE_BUDGET_WASM_GZ ?= 65375
 SIZE_BUDGET_JS_RAW ?= 39650
 SIZE_BUDGET_JS_GZ ?= 13975
 

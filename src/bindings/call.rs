@@ -10,7 +10,7 @@
 //! path (`wait`, shared with the socket's lease: `refreshed`).
 
 use super::convert::{get, parse_json};
-use super::error::{promise, to_js};
+use super::error::{or_rejected, promise, to_js};
 use super::fetch::{progress, Outgoing, RawResponse, Reply, Signals};
 use super::platform::{timer_delay, BrowserPlatform};
 use super::session::Session;
@@ -377,10 +377,7 @@ fn start(session: &Rc<Session>, plan: Plan) -> Result<(Promise, Rc<Call>), Clien
 
 /// A started call's promise, or one rejected with what stopped it.
 fn promised(started: Result<(Promise, Rc<Call>), ClientError>) -> Promise {
-    match started {
-        Ok((sent, _)) => sent,
-        Err(error) => Promise::reject(&to_js(error)),
-    }
+    or_rejected(started.map(|(sent, _)| sent))
 }
 
 /// A JSON call (`MODE_JSON`) of `request` with `cell`'s token, under every rule its method allows.

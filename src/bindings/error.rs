@@ -38,6 +38,11 @@ pub fn is_oblien_error(#[wasm_bindgen(unchecked_param_type = "unknown")] value: 
     is_oblien_error_js(value)
 }
 
+/// The promise a call started, or one rejected with the error that stopped it first.
+pub fn or_rejected(started: Result<Promise, ClientError>) -> Promise {
+    started.unwrap_or_else(|error| Promise::reject(&to_js(error)))
+}
+
 /// A promise settled by `fut`; a `ClientError` rejects it as an `OblienError`. Boxed, so that
 /// `future_to_promise` and its machinery exist once in the wasm, not once per method.
 pub fn promise(fut: impl Future<Output = Result<JsValue, ClientError>> + 'static) -> Promise {

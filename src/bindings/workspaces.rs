@@ -4,7 +4,7 @@
 
 use super::call;
 use super::convert::{invalid, prepare, stringify, Options};
-use super::error::to_js;
+use super::error::or_rejected;
 use super::runtime;
 use super::session::Session;
 use super::views::opt;
@@ -196,12 +196,10 @@ impl Workspaces {
     /// `internal_api_disabled` (nothing sent) until `apiAccess.enable(id)`.
     pub fn runtime(&self, id: JsValue, options: Option<JsValue>) -> Promise {
         let session = &self.session;
-        match session.reachable(&id, options, "workspaces.runtime(id, options)") {
-            Ok((id, signal)) => {
-                let cell = session.gateways.cell(&id);
-                call::runtime(session, id, cell, signal, runtime::handle)
-            }
-            Err(error) => Promise::reject(&to_js(error)),
-        }
+        let checked = session.reachable(&id, options, "workspaces.runtime(id, options)");
+        or_rejected(checked.map(|(id, signal)| {
+            let cell = session.gateways.cell(&id);
+            call::runtime(session, id, cell, signal, runtime::handle)
+        }))
     }
 }

@@ -10,7 +10,7 @@
 use super::target::{gateway_call, Target};
 use crate::bindings::call;
 use crate::bindings::convert::{input_bytes, parse_json, Options};
-use crate::bindings::error::to_js;
+use crate::bindings::error::{or_rejected, to_js};
 use crate::bindings::fetch::Outgoing;
 use crate::core::api;
 use crate::core::error::{codes, ClientError};
@@ -245,15 +245,15 @@ impl Core {
         let target = &self.target;
         let outgoing = Outgoing::built(&request);
         let (session, cell) = (target.session(), target.cell());
-        call::open(
+        let handshake_ms = self.handshake_ms;
+        or_rejected(call::open(
             session,
             cell,
             outgoing,
             retries,
             Some(stop),
-            self.handshake_ms,
-        )
-        .unwrap_or_else(|e| Promise::reject(&to_js(e)))
+            handshake_ms,
+        ))
     }
 
     /// What a chunk holds (`null`: the end of an NDJSON body), in order: the events (when

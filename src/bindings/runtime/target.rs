@@ -3,7 +3,7 @@
 
 use crate::bindings::call;
 use crate::bindings::convert::{invalid, prepare, Options};
-use crate::bindings::error::to_js;
+use crate::bindings::error::or_rejected;
 use crate::bindings::fetch;
 use crate::bindings::session::Session;
 use crate::core::api;
@@ -130,5 +130,5 @@ pub(crate) fn raw_fetch(
         let (session, cell) = (&target.session, target.cell());
         call::raw_response(session, cell, outgoing, retries, signal, proxy.is_some())
     })();
-    sent.unwrap_or_else(|e| Promise::reject(&to_js(e)))
+    or_rejected(sent)
 }

@@ -7,7 +7,7 @@ use super::stream::{self, timeouts, Format};
 use super::target::Target;
 use crate::bindings::call;
 use crate::bindings::convert::{invalid, json_object, Options};
-use crate::bindings::error::to_js;
+use crate::bindings::error::or_rejected;
 use crate::bindings::fetch::Outgoing;
 use crate::core::api;
 use crate::core::error::ClientError;
@@ -163,10 +163,10 @@ fn send_archive(
 
 /// `transfer.download(params, options)` (js/views.js `RuntimeTransfer`).
 pub fn download(target: &Rc<Target>, params: JsValue, options: Option<JsValue>) -> Promise {
-    download_blob(target, params, options).unwrap_or_else(|e| Promise::reject(&to_js(e)))
+    or_rejected(download_blob(target, params, options))
 }
 
 /// `transfer.upload(params, options)` (js/views.js `RuntimeTransfer`).
 pub fn upload(target: &Rc<Target>, params: JsValue, options: Option<JsValue>) -> Promise {
-    send_archive(target, params, options).unwrap_or_else(|e| Promise::reject(&to_js(e)))
+    or_rejected(send_archive(target, params, options))
 }
