@@ -7,9 +7,12 @@
 //   I/O, js/stream.js) and the thin views (`Workspaces`, `WorkspaceRuntime`, `RuntimeFiles`, …,
 //   js/views.js) are re-exported from the entry, so `instanceof` works for users;
 // - the .d.ts references the `esnext.disposable` lib its `[Symbol.dispose]()` members need;
+// - the wasm's import and export names made short in the wasm and the glue together
+//   (scripts/minify-names.mjs);
 // - the JS glue and its snippet become one minified ES module (esbuild; names kept), so a page
 //   loads one JS file instead of two and ~3 KB less (README, "Dependencies").
 import { buildSync } from "esbuild";
+import { minifyNames, renameExportTypes } from "./minify-names.mjs";
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -42,7 +45,16 @@ const snippet = (file) =>
     : undefined;
 
 const jsPath = join(pkg, `${name}.js`);
+const wasmPath = join(pkg, `${name}_bg.wasm`);
 let js = readFileSync(jsPath, "utf8");
+{
+  const minified = minifyNames(readFileSync(wasmPath), js, `./${name}_bg.js`);
+  writeFileSync(wasmPath, minified.wasm);
+  js = minified.js;
+  for (const dts of [`${name}.d.ts`, `${name}_bg.wasm.d.ts`].map((f) => join(pkg, f)).filter(existsSync)) {
+    writeFileSync(dts, renameExportTypes(readFileSync(dts, "utf8"), minified.exports));
+  }
+}
 const views = ["ApiAccess", "RuntimeConnection", "RuntimeExec", "RuntimeFiles", "RuntimeProxy", "RuntimeSearch",
   "RuntimeTerminals", "RuntimeTransfer", "RuntimeWatchers", "Terminal", "Watcher", "WorkspaceRuntime", "Workspaces"].map((v) => [v, "views.js"]);
 for (const [exported, file] of [["OblienError", "oblien_error.js"], ["ExecStream", "stream.js"], ...views]) {
