@@ -184,6 +184,10 @@ export function minifyNames(wasm, js, glueModule) {
   }
   for (const [module, short] of modules) {
     js = replaceKeys(js, new RegExp(`^(\\s+)"${escape(module)}":`, "gm"), short, `the module ${module}`);
+    // The glue may list a snippet module twice (two `import * as` of the same file: the same
+    // object); one key is enough.
+    let seen = false;
+    js = js.replace(new RegExp(`^\\s+${short}: import\\d+,\\n`, "gm"), (line) => (seen ? "" : ((seen = true), line)));
   }
   for (const [field, short] of exports) {
     // An export the glue never calls (wasm-bindgen's own hooks) is renamed in the wasm alone.
