@@ -1,9 +1,9 @@
 //! A future that resolves when an AbortSignal aborts; its listener (js/lifecycle.js) goes with it.
 
 use super::platform::{aborted, Waiting};
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 use web_sys::AbortSignal;
 
 /// Resolves when `signal` aborts (at once if it already has); the listener goes with it.

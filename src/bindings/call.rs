@@ -24,9 +24,10 @@ use crate::core::request::{
 };
 use crate::core::runtime::{HttpRequest, LocalFuture, TransportError};
 use crate::core::workspace::Call as WorkspaceCall;
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
 use js_sys::{Array, Promise};
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 

@@ -8,8 +8,9 @@ use super::session::{Config, Session};
 use super::views;
 use super::workspaces::{self, Workspaces};
 use crate::core::error::{codes, ClientError};
+use crate::prelude::*;
+use alloc::rc::Rc;
 use js_sys::{Function, Object};
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.oblien.com";

@@ -6,6 +6,7 @@ use crate::core::error::{codes, ClientError};
 use crate::core::policy;
 use crate::core::runtime::HttpRequest;
 use crate::core::token::{HeldToken, TokenScope};
+use crate::prelude::*;
 use js_sys::{Date, Object, Reflect, Uint8Array, JSON};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
@@ -193,7 +194,7 @@ pub fn token_info(held: &HeldToken, now_ms: f64, margin_secs: Option<f64>) -> Js
     set(
         &info,
         "lifetimeSeconds",
-        &JsValue::from_f64((lifetime / 1000.0).floor()),
+        &JsValue::from_f64(crate::core::float::floor(lifetime / 1000.0)),
     );
     let refresh_at = held.deadline_ms - policy::margin_ms(lifetime, margin_secs);
     set(&info, "refreshAt", &date(refresh_at));

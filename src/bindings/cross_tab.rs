@@ -9,9 +9,10 @@ use crate::core::cell::TokenCell;
 use crate::core::crosstab::{self, GroupMessage};
 use crate::core::policy;
 use crate::core::token::decode_session;
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::RefCell;
 use js_sys::{Function, Promise};
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 

@@ -3,8 +3,9 @@
 
 use crate::core::error::ClientError;
 use crate::core::runtime::LocalFuture;
+use crate::prelude::*;
+use core::future::Future;
 use js_sys::Promise;
-use std::future::Future;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 

@@ -5,6 +5,7 @@
 use crate::core::error::codes;
 use crate::core::request::{envelope, Answer, HttpResponse};
 use crate::core::runtime::{Body, HttpRequest};
+use crate::prelude::*;
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortSignal, Response};

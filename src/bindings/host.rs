@@ -10,8 +10,9 @@ use crate::core::cell::{Refresh, TokenSource};
 use crate::core::error::{codes, ClientError};
 use crate::core::runtime::Fetched;
 use crate::core::token::{decode_session, Source};
+use crate::prelude::*;
+use alloc::rc::Rc;
 use js_sys::{Function, Promise};
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 

@@ -9,9 +9,10 @@ use crate::core::cell::Refresh;
 use crate::core::error::ClientError;
 use crate::core::gateway::{Minted, Minter, Registry};
 use crate::core::runtime::HttpRequest;
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::{Cell, RefCell};
 use js_sys::Promise;
-use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 

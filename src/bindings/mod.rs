@@ -22,6 +22,7 @@ mod types;
 mod views;
 pub mod workspaces;
 
+use crate::prelude::*;
 use wasm_bindgen::prelude::*;
 
 /// The package version, as in Cargo.toml.

@@ -3,10 +3,11 @@
 //! page-lifecycle listeners), each stopped when its Rust owner drops.
 
 use crate::core::runtime::{LocalFuture, Runtime};
+use crate::prelude::*;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 use js_sys::{Function, Promise};
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;

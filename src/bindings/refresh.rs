@@ -9,8 +9,8 @@ use crate::core::cell::{timed_out, Refresh};
 use crate::core::error::ClientError;
 use crate::core::policy;
 use crate::core::runtime::Fetched;
+use alloc::rc::Rc;
 use js_sys::Promise;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 

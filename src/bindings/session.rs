@@ -17,11 +17,12 @@ use crate::core::gateway::{Minter, Registry};
 use crate::core::runtime::Runtime;
 use crate::core::scope;
 use crate::core::token::{self, Claims, HeldToken, Source};
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::Cell;
+use core::future::Future;
+use core::pin::Pin;
 use js_sys::Function;
-use std::cell::Cell;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal};
 
@@ -316,7 +317,7 @@ impl Session {
                     Aborted::new(&signal).await;
                     Err(ClientError::aborted())
                 }
-                None => std::future::pending().await,
+                None => core::future::pending().await,
             }
         };
         race(op, race(async move { Err(disposed.await) }, aborted)).await

@@ -5,9 +5,9 @@
 //! its owner (the session, or a runtime), and forwards every method to it as a small number; the
 //! option checks, the endpoint table and every decision stay in Rust behind that number.
 
+use alloc::rc::Rc;
+use core::cell::RefCell;
 use js_sys::Function;
-use std::cell::RefCell;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/views.js")]

@@ -12,8 +12,8 @@ use crate::core::error::{codes, ClientError};
 use crate::core::gateway::Access;
 use crate::core::workspace::Call;
 use crate::core::{api, endpoint, scope};
+use alloc::rc::Rc;
 use js_sys::Promise;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]

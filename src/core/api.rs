@@ -1,6 +1,7 @@
 //! Building Oblien API requests: paths, query strings, percent-encoding.
 
 use super::runtime::{Body, HttpRequest};
+use crate::prelude::*;
 
 /// RFC 3986 percent-encoding of everything but the unreserved characters.
 pub fn encode_component(value: &str) -> String {

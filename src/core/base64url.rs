@@ -4,6 +4,8 @@
 //! Hand-written: ~30 lines cost less wasm than the `base64` crate's engine machinery, and the
 //! decoder is fuzzed like the rest of the token path.
 
+use crate::prelude::*;
+
 /// Each byte's 6-bit value; `STD_ONLY` / `URL_ONLY` mark the two alphabets' own characters,
 /// anything else is `0xFF` (both marks: refused by either alphabet). One lookup per character.
 const STD_ONLY: u8 = 0x40;

@@ -20,7 +20,8 @@
 //!
 //! `delivered` keeps the last `capacity` bytes the consumer got (the ring never holds more).
 
-use std::collections::VecDeque;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 /// Why the consumer must be told that output may be missing or repeated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,8 +9,9 @@ use super::flight::{race, Flight};
 use super::policy::{self, TokenState};
 use super::runtime::{Fetched, LocalFuture, RefreshReason, Runtime};
 use super::token::{self, Claims, HeldToken};
-use std::cell::RefCell;
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::RefCell;
 
 /// What the cell tells its owner (delivered later, from a microtask, by the binding).
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 
 use super::json::{self, Value};
 use super::token::{Claims, HeldToken};
+use crate::prelude::*;
 
 /// The BroadcastChannel (and, with `:refresh`, the Web Lock) of a group: the app's `name` and the
 /// token's identity (scope, namespace or workspace, label), so identities never share a channel.

@@ -1,6 +1,8 @@
 //! Integers as decimal text, without `core::fmt` (`to_string()` and `format!` link its
 //! formatter, padding and per-type `Display` into the wasm).
 
+use crate::prelude::*;
+
 /// Appends `n` in decimal.
 pub fn push_u64(out: &mut String, n: u64) {
     if n >= 10 {

@@ -7,6 +7,7 @@ use super::api;
 use super::decimal::decimal;
 use super::error::{codes, ClientError};
 use super::runtime::{Body, HttpRequest};
+use crate::prelude::*;
 
 /// How an option is read, and what its error message says it must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +235,7 @@ pub fn invalid(call: &str, subject: &str, rule: &str) -> ClientError {
 /// else what it must be.
 fn check(kind: Kind, value: Seen) -> Result<Option<String>, &'static str> {
     let integer = |n: f64, min: f64, max: f64, rule| {
-        if n >= min && n <= max && n.fract() == 0.0 {
+        if n >= min && n <= max && super::float::is_whole(n) {
             Ok(Some(decimal(n as u64)))
         } else {
             Err(rule)

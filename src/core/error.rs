@@ -1,6 +1,8 @@
 //! `ClientError`: what every rejection of the client carries, before the binding turns it into
 //! a JS `OblienError`. Messages never contain a token.
 
+use crate::prelude::*;
+
 /// Stable client-side codes (server codes such as `scope_denied` pass through unchanged).
 pub mod codes {
     pub const INVALID_TOKEN: &str = "invalid_token";

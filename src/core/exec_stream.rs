@@ -20,7 +20,8 @@ use super::json::{self, Value};
 use super::policy;
 use super::sse;
 use super::utf8;
-use std::borrow::Cow;
+use crate::prelude::*;
+use alloc::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
@@ -383,7 +384,7 @@ impl Texts {
             let tail = self.decoders[i].finish();
             self.collected[i].push_str(&tail);
         }
-        std::mem::take(&mut self.collected)
+        core::mem::take(&mut self.collected)
     }
 }
 

@@ -1,11 +1,12 @@
 //! A single-flight result: many waiters, one outcome. Completing twice keeps the first outcome.
 
 use super::error::ClientError;
-use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
 
 /// The outcome once known, and the waiters to wake then (by id: a waiter that is dropped
 /// before the outcome takes its waker out, so a long-lived flight does not grow).
@@ -33,7 +34,7 @@ impl Flight {
                 return;
             }
             state.outcome = Some(result);
-            std::mem::take(&mut state.waiters)
+            core::mem::take(&mut state.waiters)
         };
         // Wake outside the borrow: a waker may poll synchronously.
         for (_, waker) in waiters {
@@ -97,9 +98,9 @@ impl Drop for FlightWait {
 
 /// Polls two futures; the first to finish wins (the other is dropped).
 pub async fn race<T>(a: impl Future<Output = T>, b: impl Future<Output = T>) -> T {
-    let mut a = std::pin::pin!(a);
-    let mut b = std::pin::pin!(b);
-    std::future::poll_fn(|cx| {
+    let mut a = core::pin::pin!(a);
+    let mut b = core::pin::pin!(b);
+    core::future::poll_fn(|cx| {
         if let Poll::Ready(v) = a.as_mut().poll(cx) {
             return Poll::Ready(v);
         }

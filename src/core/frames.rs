@@ -5,6 +5,7 @@
 use super::decimal::{push_i64, push_u64};
 use super::error::{codes, ClientError};
 use super::json::{self, Value};
+use crate::prelude::*;
 
 /// A terminal id as the gateway gives it ("1"), as the one byte a binary frame carries. An id
 /// that does not fit is refused, never wrapped (the official SDK sends "300" as 44).
@@ -74,7 +75,7 @@ pub enum Message {
 fn text_of(members: &[json::Member<'_>], key: &str) -> Option<String> {
     match json::last(members, key) {
         Some(Value::String(s)) => Some(s.decode().into_owned()),
-        Some(Value::Number(n)) if n.fract() == 0.0 && n.abs() < 1e15 => {
+        Some(Value::Number(n)) if super::float::is_whole(*n) && n.abs() < 1e15 => {
             let mut text = String::new();
             push_i64(&mut text, *n as i64);
             Some(text)
@@ -95,7 +96,9 @@ pub fn message(text: &str) -> Message {
         ("terminal", "exit") => {
             let terminal = field("id").and_then(|id| terminal_byte(&id).ok());
             let code = match json::last(&members, "code") {
-                Some(Value::Number(n)) if n.fract() == 0.0 && n.abs() <= 2_147_483_647.0 => {
+                Some(Value::Number(n))
+                    if super::float::is_whole(*n) && n.abs() <= 2_147_483_647.0 =>
+                {
                     *n as i32
                 }
                 _ => -1,

@@ -26,8 +26,9 @@ use super::json::{self, Value};
 use super::request::field_object;
 use super::runtime::{Fetched, HttpRequest, LocalFuture, Runtime};
 use super::token::{decode_gateway, HeldToken};
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::RefCell;
 
 /// The SDK's name for the internal API access endpoints.
 pub const ACCESS_PATH: &str = "/runtime-api-access";
@@ -379,7 +380,7 @@ impl Registry {
 
     /// The session's identity changed: no gateway token minted under the old one may serve the new.
     pub fn forget_all(&self) {
-        let removed = std::mem::take(&mut *self.entries.borrow_mut());
+        let removed = core::mem::take(&mut *self.entries.borrow_mut());
         for (_, cell) in removed {
             if let Some(cell) = cell.upgrade() {
                 cell.clear();

@@ -10,7 +10,8 @@
 //!   of `JSON.parse`'s result does;
 //! - duplicate keys are reported to the caller, who decides (claims refuse them).
 
-use std::borrow::Cow;
+use crate::prelude::*;
+use alloc::borrow::Cow;
 
 /// Deeper nesting is refused (as serde_json's default limit), so no input can exhaust the stack.
 const MAX_DEPTH: usize = 128;
@@ -76,7 +77,7 @@ impl<'a> Str<'a> {
 }
 
 /// Four hex digits (validated beforehand); 0xFFFD if not.
-fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
+fn hex4(chars: &mut core::str::Chars<'_>) -> u32 {
     let mut value = 0;
     for _ in 0..4 {
         let digit = chars.next().and_then(|c| c.to_digit(16)).unwrap_or(0);
@@ -387,7 +388,7 @@ impl<'a> Parser<'a> {
             scale += if exp_negative { -exponent } else { exponent };
         }
         // One rounding: 10^k is exact up to k = 22, so dividing keeps 0.25 = 25 / 100 exact.
-        let power = 10f64.powi(scale.unsigned_abs().min(400) as i32);
+        let power = super::float::powi(10.0, scale.unsigned_abs().min(400) as i32);
         // (0 × ∞ would be NaN: `0e999` is zero.)
         let magnitude = if mantissa == 0 {
             0.0

@@ -11,6 +11,7 @@ pub mod endpoint;
 pub mod error;
 pub mod exec_stream;
 pub mod flight;
+pub mod float;
 pub mod frames;
 pub mod gateway;
 pub mod json;

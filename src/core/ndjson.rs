@@ -8,6 +8,7 @@ use super::error::{codes, ClientError};
 use super::json::{self, Value};
 use super::request::envelope;
 use super::utf8::lossy;
+use crate::prelude::*;
 
 /// The longest line held (a `FileEntry` with `content` may be large, not unbounded).
 pub const MAX_LINE_BYTES: usize = 16 << 20;

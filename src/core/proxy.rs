@@ -5,11 +5,12 @@
 use super::decimal::push_u64;
 use super::error::{codes, ClientError};
 use super::request::envelope;
+use crate::prelude::*;
 
 /// `X-Oblien-Proxy-Target`: `"<port>"`, or `"<host>:<port>"`; the port an integer 1–65535.
 pub fn target(port: Option<f64>, host: Option<&str>) -> Result<String, ClientError> {
     let port = port
-        .filter(|p| p.fract() == 0.0 && (1.0..=65535.0).contains(p))
+        .filter(|p| super::float::is_whole(*p) && (1.0..=65535.0).contains(p))
         .ok_or_else(|| {
             ClientError::new(
                 codes::INVALID_OPTIONS,

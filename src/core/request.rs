@@ -9,7 +9,8 @@ use super::json::{self, Document, Value};
 use super::policy;
 use super::retry_after;
 use super::runtime::{LocalFuture, Runtime, TransportError};
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
 
 /// What an answer shows the retry rules.
 pub trait Answer {

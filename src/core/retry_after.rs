@@ -12,7 +12,7 @@ pub fn parse(value: &str, now_ms: f64) -> Option<u32> {
     Some(if wait <= 0.0 {
         0
     } else {
-        wait.ceil().min(f64::from(u32::MAX)) as u32
+        super::float::ceil(wait).min(f64::from(u32::MAX)) as u32
     })
 }
 

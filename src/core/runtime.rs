@@ -2,8 +2,9 @@
 //! them with `Date.now`, `setTimeout` and `fetch`; native tests with a manual clock.
 
 use super::token::{Arrival, Claims, Source};
-use std::future::Future;
-use std::pin::Pin;
+use crate::prelude::*;
+use core::future::Future;
+use core::pin::Pin;
 
 pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 

@@ -3,6 +3,7 @@
 
 use super::error::{codes, ClientError};
 use super::token::{Claims, TokenScope};
+use crate::prelude::*;
 
 fn denied(message: &str) -> ClientError {
     ClientError::new(codes::SCOPE_DENIED, message).with_status(403)

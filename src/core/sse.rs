@@ -10,6 +10,8 @@
 //! Memory is bounded: an event (its lines still buffered included) may not exceed
 //! [`MAX_EVENT_BYTES`]; a longer one is an error, never an unbounded buffer.
 
+use crate::prelude::*;
+
 /// The largest event the parser holds (a stream's output chunk is far smaller).
 pub const MAX_EVENT_BYTES: usize = 8 << 20;
 
@@ -141,8 +143,8 @@ impl Parser {
 
     /// A blank line: the event collected so far, if it had data; the buffers start over.
     fn dispatch(&mut self) -> Option<Event> {
-        let name = std::mem::take(&mut self.name);
-        if !std::mem::replace(&mut self.has_data, false) {
+        let name = core::mem::take(&mut self.name);
+        if !core::mem::replace(&mut self.has_data, false) {
             return None;
         }
         Some(Event {
@@ -151,7 +153,7 @@ impl Parser {
             } else {
                 name
             },
-            data: std::mem::take(&mut self.data),
+            data: core::mem::take(&mut self.data),
         })
     }
 }

@@ -4,6 +4,7 @@
 use super::base64url;
 use super::error::{codes, ClientError};
 use super::json::{self, Value};
+use crate::prelude::*;
 
 /// Longest token accepted; real ones are under 1 KiB.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -23,7 +24,7 @@ pub struct RawClaims {
 /// `JSON.parse` and serde would each resolve differently), makes the token invalid.
 pub fn read_claims(payload: &[u8]) -> Result<RawClaims, ClientError> {
     let text =
-        std::str::from_utf8(payload).map_err(|_| invalid("The token's payload is not UTF-8"))?;
+        core::str::from_utf8(payload).map_err(|_| invalid("The token's payload is not UTF-8"))?;
     let members =
         json::object(text).ok_or_else(|| invalid("The token's payload is not a JSON object"))?;
     let mut raw = RawClaims::default();
@@ -39,7 +40,7 @@ pub fn read_claims(payload: &[u8]) -> Result<RawClaims, ClientError> {
             "label" => 5,
             _ => continue,
         };
-        if std::mem::replace(&mut seen[slot], true) {
+        if core::mem::replace(&mut seen[slot], true) {
             return Err(invalid("The token's payload names a claim twice"));
         }
         let wrong = || invalid("The token's claims have the wrong types");
@@ -295,7 +296,7 @@ impl HeldToken {
 
     /// Whole seconds left before the local deadline (0 once expired).
     pub fn expires_in_secs(&self, now_ms: f64) -> f64 {
-        ((self.deadline_ms - now_ms) / 1000.0).max(0.0).floor()
+        super::float::floor(((self.deadline_ms - now_ms) / 1000.0).max(0.0))
     }
 
     /// The local deadline expressed on the device's wall clock: what `expiresAt` shows.

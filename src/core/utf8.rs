@@ -3,7 +3,8 @@
 //! U+FFFD (one per maximal invalid subpart, as the Encoding standard and `from_utf8_lossy` do);
 //! an unfinished character at the end becomes U+FFFD on [`Decoder::finish`].
 
-use std::borrow::Cow;
+use crate::prelude::*;
+use alloc::borrow::Cow;
 
 #[derive(Default, Debug, Clone)]
 pub struct Decoder {
@@ -25,7 +26,7 @@ impl Decoder {
             self.pending.extend_from_slice(rest);
             return lossy(text);
         }
-        let mut bytes = std::mem::take(&mut self.pending);
+        let mut bytes = core::mem::take(&mut self.pending);
         bytes.extend_from_slice(chunk);
         let keep = incomplete_tail(&bytes);
         self.pending = bytes.split_off(bytes.len() - keep);
@@ -34,7 +35,7 @@ impl Decoder {
 
     /// The end of the stream: an unfinished character becomes U+FFFD.
     pub fn finish(&mut self) -> String {
-        let pending = std::mem::take(&mut self.pending);
+        let pending = core::mem::take(&mut self.pending);
         lossy(&pending).into_owned()
     }
 }
@@ -43,20 +44,20 @@ impl Decoder {
 /// chunk iterator): each invalid run `Utf8Error::error_len` names, or an unfinished character at
 /// the end, becomes one U+FFFD.
 pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
-    let mut rest = match std::str::from_utf8(bytes) {
+    let mut rest = match core::str::from_utf8(bytes) {
         Ok(text) => return Cow::Borrowed(text),
         Err(_) => bytes,
     };
     let mut out = String::with_capacity(bytes.len() + 2);
     loop {
-        match std::str::from_utf8(rest) {
+        match core::str::from_utf8(rest) {
             Ok(text) => {
                 out.push_str(text);
                 return Cow::Owned(out);
             }
             Err(e) => {
                 let (valid, bad) = rest.split_at(e.valid_up_to());
-                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                out.push_str(core::str::from_utf8(valid).unwrap_or_default());
                 out.push('\u{FFFD}');
                 rest = bad
                     .get(e.error_len().unwrap_or(bad.len())..)
@@ -85,7 +86,7 @@ fn incomplete_tail(bytes: &[u8]) -> usize {
         }
         // Hold it back only if what is there can still become a valid character.
         let tail = &bytes[bytes.len() - back..];
-        return match std::str::from_utf8(tail) {
+        return match core::str::from_utf8(tail) {
             Err(e) if e.error_len().is_none() && e.valid_up_to() == 0 => back,
             _ => 0,
         };

@@ -7,6 +7,7 @@ use super::error::ClientError;
 use super::gateway::{Access, ApiCall, Registry};
 use super::request::field_object;
 use super::runtime::HttpRequest;
+use crate::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Call {

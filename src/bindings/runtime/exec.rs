@@ -9,8 +9,9 @@ use crate::bindings::views::{opt, thrown};
 use crate::core::api;
 use crate::core::error::ClientError;
 use crate::core::runtime::{Body, HttpRequest};
+use crate::prelude::*;
+use alloc::rc::Rc;
 use js_sys::{Array, Promise};
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -230,7 +231,10 @@ fn task_id(value: &JsValue, call: &str) -> Result<String, ClientError> {
 fn exec_body(cmd: JsValue, options: &Options, call: &str) -> Result<String, ClientError> {
     let mut pairs = vec![("cmd", JsValue::from(argv(cmd, call)?))];
     if let Some(seconds) = options.positive("timeoutSeconds")? {
-        pairs.push(("timeout_seconds", JsValue::from_f64(seconds.ceil())));
+        pairs.push((
+            "timeout_seconds",
+            JsValue::from_f64(crate::core::float::ceil(seconds)),
+        ));
     }
     json_object(&pairs, call)
 }

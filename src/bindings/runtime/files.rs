@@ -6,7 +6,7 @@ use super::target::Target;
 use crate::bindings::convert::Options;
 use crate::bindings::error::to_js;
 use crate::core::endpoint;
-use std::rc::Rc;
+use alloc::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]

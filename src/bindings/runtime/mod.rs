@@ -20,8 +20,9 @@ use super::session::Session;
 use super::views::{self, opt, thrown};
 use crate::core::cell::TokenCell;
 use crate::core::endpoint::{self, Endpoint};
+use crate::prelude::*;
+use alloc::rc::Rc;
 use socket::ConnectionSlot;
-use std::rc::Rc;
 use target::{raw_fetch, table_call, Target};
 use wasm_bindgen::prelude::*;
 

@@ -6,8 +6,9 @@ use super::target::{raw_fetch, Target};
 use crate::bindings::error::to_js;
 use crate::bindings::views::opt;
 use crate::core::proxy;
+use crate::prelude::*;
+use alloc::rc::Rc;
 use js_sys::Promise;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]

@@ -18,9 +18,10 @@ use crate::core::error::ClientError;
 use crate::core::frames::{self, Message};
 use crate::core::runtime::{Body, HttpRequest, Runtime};
 use crate::core::socket::{self, AfterClose};
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::RefCell;
 use js_sys::{Array, Function, Promise, Uint8Array};
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/socket.js")]

@@ -19,9 +19,10 @@ use crate::core::ndjson::{self, Lines};
 use crate::core::request::Retries;
 use crate::core::runtime::{Body, HttpRequest, Runtime};
 use crate::core::sse;
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::RefCell;
 use js_sys::{Array, Promise, Uint8Array};
-use std::cell::RefCell;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 

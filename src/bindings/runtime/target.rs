@@ -12,9 +12,10 @@ use crate::core::endpoint::Endpoint;
 use crate::core::error::ClientError;
 use crate::core::request::Retries;
 use crate::core::runtime::HttpRequest;
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::RefCell;
 use js_sys::Promise;
-use std::cell::RefCell;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 

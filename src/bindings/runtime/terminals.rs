@@ -6,8 +6,8 @@
 use super::socket::ConnectionSlot;
 use super::target::{simple_call, Target};
 use crate::bindings::views::{self, opt};
+use alloc::rc::Rc;
 use js_sys::Promise;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]

@@ -11,8 +11,9 @@ use crate::bindings::error::or_rejected;
 use crate::bindings::fetch::Outgoing;
 use crate::core::api;
 use crate::core::error::ClientError;
+use crate::prelude::*;
+use alloc::rc::Rc;
 use js_sys::{Array, Promise};
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/fetch.js")]

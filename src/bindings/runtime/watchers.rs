@@ -4,8 +4,8 @@
 use super::socket::ConnectionSlot;
 use super::target::{simple_call, Target};
 use crate::bindings::views;
+use alloc::rc::Rc;
 use js_sys::Promise;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
