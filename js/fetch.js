@@ -26,15 +26,29 @@ export const pause = (ms, signal) =>
   });
 
 /**
+ * `promise`'s value, or `undefined` as soon as `signal` aborts (the caller looks at it); its
+ * listener goes either way. A refresh's wait, cut short by the caller or `dispose()`.
+ */
+const until = (promise, signal) =>
+  new Promise((done, fail) => {
+    const end = () => signal.removeEventListener("abort", stop);
+    const stop = () => (end(), done());
+    signal.addEventListener("abort", stop);
+    if (signal.aborted) stop();
+    promise.then((value) => (end(), done(value)), (error) => (end(), fail(error)));
+  });
+
+/**
  * One authorised call: attempts until `step` says an answer is the call's. `mode`: 0 JSON,
  * resolving with the result `step` makes of it; 1 JSON, resolving with the answer; 2 raw (`input`
  * a URL or a template request), resolving with its `Response` once the headers are in; 3 the
  * same through `/proxy`; 4 raw, resolving with a success's answer once its headers are in, a
  * refusal read whole and made an error by `step(4)`; 5 raw, any answer read whole and made the
- * result by `step(4)`. `step(2)`: the token (or a promise to wait for before asking again);
- * `step(3, outcome)` after each attempt: `undefined` (the answer is the call's), a wait in ms
- * before the next, a promise of whether to send again (a 401's refresh), or the error the call
- * rejects with; `step(4, answer)`: a JSON call's result; `step(0)` lets go of the call.
+ * result by `step(4)`. `step(2)`: the token, a promise to wait for before asking again (a
+ * refresh), or the error the call rejects with; `step(3, outcome)` after each attempt:
+ * `undefined` (the answer is the call's), a wait in ms before the next, whether to send again (a
+ * 401's: at once, or a promise of it once the refresh is over), or the error the call rejects
+ * with; `step(4, answer)`: a JSON call's result; `step(0)` lets go of the call.
  */
 export async function call(step, mode, input, method, body, type, dispose, caller, ms) {
   const signal = caller ? AbortSignal.any([dispose, caller]) : dispose;
@@ -42,7 +56,10 @@ export async function call(step, mode, input, method, body, type, dispose, calle
     for (;;) {
       let bearer;
       // A promise: a refresh to wait for, then the token is asked for again.
-      while (typeof (bearer = step(2)) != "string") await bearer;
+      while (typeof (bearer = checked(step(2))) != "string") {
+        await until(bearer, signal);
+        if (signal.aborted) throw step(3, dispose.aborted ? 1 : 2);
+      }
       let outcome;
       try {
         outcome = await (mode < 2
@@ -51,11 +68,13 @@ export async function call(step, mode, input, method, body, type, dispose, calle
       } catch (code) {
         outcome = code;
       }
-      const next = checked(step(3, outcome));
-      if (typeof next == "number") {
-        await pause(next, signal);
+      let next = checked(step(3, outcome));
+      if (typeof next == "number" || next instanceof Promise) {
+        // A wait (ms), or a 401's refresh to wait for (whether to send again).
+        next = await (typeof next == "number" ? pause(next, signal).then(() => true) : until(next, signal));
         if (signal.aborted) throw step(3, dispose.aborted ? 1 : 2);
-      } else if (!(next && (await next))) {
+      }
+      if (!next) {
         if (mode > 3) {
           // 5: a success's body read too (an upload's result); cut short by an abort or dispose.
           if (mode == 4 && outcome.response.ok) return outcome;

@@ -1,25 +1,8 @@
 // The timers and listeners the wasm's session owns, in JS: the refresh timer and the page's
-// lifecycle listeners, the delivery of the session's events to the app, and the waits of the
-// core (a sleep, a signal's abort). Each ends when its Rust owner says so (`stop()`: a dropped
-// future, `dispose()`, the last handle gone), never later. From Rust each was a wasm closure and a
-// state machine (gloo-timers, gloo-events); every decision stays in the wasm.
-
-/** A promise resolved after `ms` (whole, within what `setTimeout` takes); `stop()` clears it. */
-export function sleep(ms) {
-  let timer;
-  const wait = new Promise((ok) => (timer = setTimeout(ok, ms)));
-  wait.stop = () => clearTimeout(timer);
-  return wait;
-}
-
-/** A promise resolved when `signal` aborts (at once if it has); `stop()` removes its listener. */
-export function aborted(signal) {
-  let done;
-  const wait = new Promise((ok) => (done = ok));
-  signal.aborted ? done() : signal.addEventListener("abort", done);
-  wait.stop = () => signal.removeEventListener("abort", done);
-  return wait;
-}
+// lifecycle listeners, and the delivery of the session's events to the app. Each ends when its
+// Rust owner says so (`stop()`: `dispose()`, the last handle gone), never later. From Rust each
+// was a wasm closure and a state machine (gloo-timers, gloo-events); every decision stays in the
+// wasm.
 
 /**
  * One session's refresh timer and page-lifecycle listeners, and its events to the app, as

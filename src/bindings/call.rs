@@ -6,23 +6,24 @@
 //! every request: JSON calls for JS (`send_js`) and for Rust (`api_started`: a mint's),
 //! raw answers (`raw_response`), the requests of streams and transfers (`open`, `upload`), whose
 //! refusal is read whole and mapped to an `OblienError`, and `runtime(id)`'s polls while a
-//! workspace provisions (`runtime`). A refresh to wait for is the one Rust future left on this
-//! path (`wait`, shared with the socket's lease: `refreshed`).
+//! workspace provisions (`runtime`). A refresh to wait for is a promise the refresh's flight
+//! settles (`error::when_done`; the socket's lease waits the same way: `refreshed`); the caller's
+//! signal and `dispose()` end the wait in js/fetch.js. No Rust future is left on this path.
 
 use super::convert::{get, parse_json};
-use super::error::{or_rejected, promise, to_js};
+use super::error::{or_rejected, to_js, when_done};
 use super::fetch::{progress, Outgoing, RawResponse, Reply, Signals};
 use super::platform::{timer_delay, BrowserPlatform};
 use super::session::Session;
 use super::views;
-use crate::core::cell::TokenCell;
+use crate::core::cell::{Acquire, Lease, Recover, TokenCell, ACQUIRE_WAITS};
 use crate::core::error::ClientError;
 use crate::core::gateway::Provision;
 use crate::core::proxy::is_gateway_refusal;
 use crate::core::request::{
     into_result, is_result, no_object, transport_error, Attempts, Next, Retries,
 };
-use crate::core::runtime::{HttpRequest, LocalFuture, TransportError};
+use crate::core::runtime::{HttpRequest, TransportError};
 use crate::core::workspace::Call as WorkspaceCall;
 use crate::prelude::*;
 use alloc::rc::Rc;
@@ -115,7 +116,8 @@ struct Call {
     attempts: RefCell<Attempts>,
     /// The generation of the token the last attempt used (for a 401's refresh).
     generation: Cell<u64>,
-    signal: Option<AbortSignal>,
+    /// Refreshes waited for in a row without a token ([`ACQUIRE_WAITS`] at most).
+    waits: Cell<u32>,
     proxied: bool,
     finish: Finish,
     /// The error the call ended with, for a Rust caller awaiting it.
@@ -140,30 +142,54 @@ impl Call {
         result.unwrap_or_else(|error| self.fail(error))
     }
 
-    /// A wait of the call (a refresh), ended by the caller's signal or `dispose()`.
-    fn guarded(self: &Rc<Self>, op: LocalFuture<Result<JsValue, ClientError>>) -> JsValue {
-        wait(&self.session, self.signal.clone(), Some(self.clone()), op)
-    }
-
     /// The token for the next attempt, or a promise that resolves once a refresh gave one
-    /// (js/fetch.js asks again then).
+    /// (js/fetch.js asks again then), or the error the call ends with.
     fn lease(self: &Rc<Self>) -> JsValue {
+        if self.session.is_disposed() {
+            return self.fail(ClientError::disposed());
+        }
         if let Finish::Runtime { cell, wait, .. } = &self.finish {
             // `runtime(id)`'s first attempt waits for the workspace's first token.
             if wait.get().is_none() {
-                if cell.lease_now().is_none() {
-                    return self.guarded(acquired(cell.clone()));
+                if let Err(instead) = self.acquire(cell) {
+                    return instead;
                 }
                 wait.set(Some(Provision::start(self.session.now_ms())));
             }
         }
-        match self.cell.lease_now() {
-            Some(lease) => {
+        match self.acquire(&self.cell) {
+            Ok(lease) => {
                 self.generation.set(lease.generation);
                 lease.secret.into()
             }
-            None => self.guarded(acquired(self.cell.clone())),
+            Err(instead) => instead,
         }
+    }
+
+    /// `cell`'s token now; else what JS gets instead: a promise of the refresh to wait for
+    /// (rejected with the call's error when it fails), or that error now.
+    fn acquire(self: &Rc<Self>, cell: &Rc<TokenCell>) -> Result<Lease, JsValue> {
+        let flight = match cell.acquire_now() {
+            Acquire::Ready(lease) => {
+                self.waits.set(0);
+                return Ok(lease);
+            }
+            Acquire::Fail(error) => return Err(self.fail(error)),
+            Acquire::Wait(_) if self.waits.get() >= ACQUIRE_WAITS => {
+                return Err(self.fail(cell.still_expired()))
+            }
+            Acquire::Wait(flight) => flight,
+        };
+        self.waits.set(self.waits.get() + 1);
+        let (call, cell) = (self.clone(), cell.clone());
+        Err(when_done(
+            &flight,
+            Box::new(move |outcome| match outcome {
+                Ok(()) => Ok(JsValue::UNDEFINED),
+                Err(cause) => Err(call.fail(cell.expired_error(cause.clone()))),
+            }),
+        )
+        .into())
     }
 
     fn answer(self: &Rc<Self>, outcome: JsValue) -> JsValue {
@@ -185,14 +211,29 @@ impl Call {
         match next {
             Next::Done => self.done(outcome),
             Next::Wait(ms) => JsValue::from(timer_delay(ms)),
-            Next::Recover => {
-                let (cell, generation) = (self.cell.clone(), self.generation.get());
-                self.guarded(Box::pin(async move {
-                    let again = cell.recover_unauthorized(generation).await?;
-                    Ok(again.into())
-                }))
-            }
+            Next::Recover => self.recover(),
             Next::Fail(error) => self.fail(error),
+        }
+    }
+
+    /// After a 401: whether to send again (the token changed), or a promise of it once the
+    /// refresh is over (rejected with its error), or the error the call ends with.
+    fn recover(self: &Rc<Self>) -> JsValue {
+        let used = self.generation.get();
+        match self.cell.recover_now(used) {
+            Ok(Recover::Replay(again)) => JsValue::from_bool(again),
+            Ok(Recover::Wait(flight)) => {
+                let (call, cell) = (self.clone(), self.cell.clone());
+                when_done(
+                    &flight,
+                    Box::new(move |outcome| match outcome {
+                        Ok(()) => Ok(JsValue::from_bool(cell.generation() != used)),
+                        Err(error) => Err(call.fail(error.clone())),
+                    }),
+                )
+                .into()
+            }
+            Err(error) => self.fail(error),
         }
     }
 
@@ -268,38 +309,26 @@ impl Call {
     }
 }
 
-/// A wait (a refresh): a promise of `op`'s value, ended by `signal` or `dispose()`; the error it
-/// ends with is kept in `call`, for a Rust caller awaiting it.
-fn wait(
-    session: &Rc<Session>,
-    signal: Option<AbortSignal>,
-    call: Option<Rc<Call>>,
-    op: LocalFuture<Result<JsValue, ClientError>>,
-) -> JsValue {
-    let session = session.clone();
-    promise(async move {
-        let result = session.guarded(signal, op).await;
-        if let (Err(error), Some(call)) = (&result, call) {
-            call.failed.replace(Some(error.clone()));
-        }
-        result
-    })
-    .into()
-}
-
-/// Once `cell` holds a token to send (its refresh waited for): `undefined`, the caller asks again.
-fn acquired(cell: Rc<TokenCell>) -> LocalFuture<Result<JsValue, ClientError>> {
-    Box::pin(async move {
-        cell.acquire().await?;
-        Ok(JsValue::UNDEFINED)
-    })
-}
-
-/// A promise that resolves (with `undefined`) once `cell` holds a token to send, its refresh
+/// A promise that resolves (with `undefined`) once `cell` may hold a token to send, its refresh
 /// waited for; rejects with the refresh's error, or when the client is disposed meanwhile. For
 /// the socket's lease: it asks for the token again then.
 pub fn refreshed(session: &Rc<Session>, cell: Rc<TokenCell>) -> JsValue {
-    wait(session, None, None, acquired(cell))
+    let promise = match cell.acquire_now() {
+        Acquire::Ready(_) => Promise::resolve(&JsValue::UNDEFINED),
+        Acquire::Fail(error) => Promise::reject(&to_js(error)),
+        Acquire::Wait(flight) => {
+            let session = session.clone();
+            when_done(
+                &flight,
+                Box::new(move |outcome| match outcome {
+                    _ if session.is_disposed() => Err(to_js(ClientError::disposed())),
+                    Ok(()) => Ok(JsValue::UNDEFINED),
+                    Err(cause) => Err(to_js(cell.expired_error(cause.clone()))),
+                }),
+            )
+        }
+    };
+    promise.into()
 }
 
 /// A 2xx answer (`Response.ok`).
@@ -356,7 +385,7 @@ fn start(session: &Rc<Session>, plan: Plan) -> Result<(Promise, Rc<Call>), Clien
         cell: plan.cell,
         attempts: RefCell::new(Attempts::new(plan.retries)),
         generation: Cell::new(0),
-        signal: caller.clone(),
+        waits: Cell::new(0),
         proxied: plan.mode == MODE_RESPONSE + 1,
         finish: plan.finish,
         failed: RefCell::new(None),

@@ -2,12 +2,10 @@
 //! and promises that reject with it.
 
 use crate::core::error::ClientError;
-use crate::core::runtime::LocalFuture;
+use crate::core::flight::Flight;
 use crate::prelude::*;
-use core::future::Future;
-use js_sys::Promise;
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 #[wasm_bindgen(module = "/js/oblien_error.js")]
 extern "C" {
@@ -44,12 +42,22 @@ pub fn or_rejected(started: Result<Promise, ClientError>) -> Promise {
     started.unwrap_or_else(|error| Promise::reject(&to_js(error)))
 }
 
-/// A promise settled by `fut`; a `ClientError` rejects it as an `OblienError`. Boxed, so that
-/// `future_to_promise` and its machinery exist once in the wasm, not once per method.
-pub fn promise(fut: impl Future<Output = Result<JsValue, ClientError>> + 'static) -> Promise {
-    settle(Box::pin(fut))
-}
+/// What a flight's outcome makes a promise: its value (`Ok`), or what it rejects with (`Err`).
+pub type Settle = Box<dyn FnOnce(&Result<(), ClientError>) -> Result<JsValue, JsValue>>;
 
-fn settle(fut: LocalFuture<Result<JsValue, ClientError>>) -> Promise {
-    future_to_promise(async move { fut.await.map_err(to_js) })
+/// A promise settled by `flight`'s outcome, as `settle` says: a refresh to wait for, as JS sees
+/// it (no Rust future, no executor in the wasm).
+pub fn when_done(flight: &Flight, settle: Settle) -> Promise {
+    let mut settle = Some(settle);
+    Promise::new(&mut |resolve: Function, reject: Function| {
+        let Some(settle) = settle.take() else {
+            return;
+        };
+        flight.on_complete(Box::new(move |outcome| {
+            let _ = match settle(outcome) {
+                Ok(value) => resolve.call1(&JsValue::UNDEFINED, &value),
+                Err(error) => reject.call1(&JsValue::UNDEFINED, &error),
+            };
+        }));
+    })
 }

@@ -4,7 +4,6 @@
 //! `convert`, `platform`}; `views` (the JS classes' dispatch) is a leaf; `api_access` holds only
 //! types.
 
-mod abort;
 pub mod api_access;
 mod call;
 pub mod client;

@@ -2,15 +2,9 @@
 //! timers and listeners of `js/lifecycle.js` (sleeps, abort waits, the session's refresh timer and
 //! page-lifecycle listeners), each stopped when its Rust owner drops.
 
-use crate::core::runtime::{LocalFuture, Runtime};
-use crate::prelude::*;
-use core::future::Future;
-use core::pin::Pin;
-use core::task::{Context, Poll};
-use js_sys::{Function, Promise};
+use crate::core::runtime::Runtime;
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::AbortSignal;
 
 #[wasm_bindgen]
 extern "C" {
@@ -21,17 +15,6 @@ extern "C" {
 
 #[wasm_bindgen(module = "/js/lifecycle.js")]
 extern "C" {
-    /// A promise with `stop()`: a sleep's or an abort wait's (js/lifecycle.js).
-    #[wasm_bindgen(extends = Promise)]
-    #[derive(Clone)]
-    pub type Wait;
-    #[wasm_bindgen(method)]
-    fn stop(this: &Wait);
-    #[wasm_bindgen(js_name = sleep)]
-    fn sleep_for(ms: u32) -> Wait;
-    /// Resolves when `signal` aborts.
-    pub fn aborted(signal: &AbortSignal) -> Wait;
-
     /// A session's refresh timer, page-lifecycle listeners and event delivery (js/lifecycle.js).
     pub type Lifecycle;
     #[wasm_bindgen(js_name = lifecycle)]
@@ -48,35 +31,6 @@ extern "C" {
     pub fn emit(this: &Lifecycle, kind: u32, error: JsValue);
     #[wasm_bindgen(method)]
     pub fn stop(this: &Lifecycle);
-}
-
-/// A [`Wait`] as a future; dropping it stops the wait (its timer cleared, its listener removed).
-pub struct Waiting {
-    future: JsFuture,
-    wait: Wait,
-}
-
-impl Waiting {
-    pub fn new(wait: Wait) -> Self {
-        Waiting {
-            future: JsFuture::from(Promise::from(wait.clone())),
-            wait,
-        }
-    }
-}
-
-impl Future for Waiting {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.future).poll(cx).map(|_| ())
-    }
-}
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        self.wait.stop();
-    }
 }
 
 /// Longest delay `setTimeout` accepts (2^31 − 1 ms).
@@ -104,9 +58,5 @@ impl Runtime for BrowserPlatform {
 
     fn random(&self) -> f64 {
         js_sys::Math::random()
-    }
-
-    fn sleep(&self, ms: f64) -> LocalFuture<()> {
-        Box::pin(Waiting::new(sleep_for(timer_delay(ms))))
     }
 }

@@ -3,7 +3,6 @@
 //! `OblienUserClient`, `Workspaces` and `WorkspaceRuntime` each hold an `Rc<Session>`; it ends on
 //! an explicit `dispose()` of the client, or when the last handle is dropped.
 
-use super::abort::Aborted;
 use super::convert::{token_info, workspace_id, Options};
 use super::cross_tab::CrossTab;
 use super::error::to_js;
@@ -12,7 +11,6 @@ use super::host::HostRefresh;
 use super::platform::{new_lifecycle, timer_delay, BrowserPlatform, Lifecycle};
 use crate::core::cell::{CellEvent, Observer, TokenCell, TokenSource};
 use crate::core::error::ClientError;
-use crate::core::flight::{race, Flight};
 use crate::core::gateway::{Minter, Registry};
 use crate::core::runtime::Runtime;
 use crate::core::scope;
@@ -20,8 +18,6 @@ use crate::core::token::{self, Claims, HeldToken, Source};
 use crate::prelude::*;
 use alloc::rc::{Rc, Weak};
 use core::cell::Cell;
-use core::future::Future;
-use core::pin::Pin;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, AbortSignal};
@@ -70,8 +66,6 @@ pub struct Session {
     /// Aborted by `dispose()`: every fetch and wait of this session listens to it.
     dispose: AbortController,
     disposed: Cell<bool>,
-    /// Completed by `dispose()`: what a guarded call races (no listener per call).
-    ended: Rc<Flight>,
     /// The refresh timer, `visibilitychange` / `online` / `pageshow`, and the app's event
     /// handlers; `stop()`ped by `dispose()`.
     lifecycle: Lifecycle,
@@ -148,7 +142,6 @@ impl Session {
                 gateways,
                 dispose,
                 disposed: Cell::new(false),
-                ended: Flight::new(),
                 lifecycle: new_lifecycle(
                     ask.as_ref().unchecked_ref(),
                     config.on_token_change,
@@ -258,8 +251,6 @@ impl Session {
         if self.disposed.replace(true) {
             return;
         }
-        // First: a guarded call ends with `disposed`, whatever the aborts below make of its op.
-        self.ended.complete(Err(ClientError::disposed()));
         self.cell.dispose();
         self.lifecycle.stop();
         self.gateways.forget_all();
@@ -285,42 +276,6 @@ impl Session {
             caller,
             timeout_ms: self.timeout_ms,
         }
-    }
-
-    /// Runs `op` unless the caller's signal (`aborted`) or `dispose()` (`disposed`) cuts it short;
-    /// then `op` is dropped, and with it every timer and listener it started. (Generic only over
-    /// the result: the race is one instance in the wasm per result type, not one per caller.)
-    pub async fn guarded<T>(
-        &self,
-        signal: Option<AbortSignal>,
-        op: impl Future<Output = Result<T, ClientError>>,
-    ) -> Result<T, ClientError> {
-        self.race_ends(signal, Box::pin(op)).await
-    }
-
-    async fn race_ends<T>(
-        &self,
-        signal: Option<AbortSignal>,
-        op: Pin<Box<dyn Future<Output = Result<T, ClientError>> + '_>>,
-    ) -> Result<T, ClientError> {
-        if self.is_disposed() {
-            return Err(ClientError::disposed());
-        }
-        if signal.as_ref().is_some_and(AbortSignal::aborted) {
-            return Err(ClientError::aborted());
-        }
-        let ended = self.ended.wait();
-        let disposed = async move { ended.await.err().unwrap_or_else(ClientError::disposed) };
-        let aborted = async move {
-            match signal {
-                Some(signal) => {
-                    Aborted::new(&signal).await;
-                    Err(ClientError::aborted())
-                }
-                None => core::future::pending().await,
-            }
-        };
-        race(op, race(async move { Err(disposed.await) }, aborted)).await
     }
 }
 

@@ -7,7 +7,7 @@
 use super::error::{codes, ClientError};
 use super::flight::{race, Flight};
 use super::policy::{self, TokenState};
-use super::runtime::{Fetched, LocalFuture, RefreshReason, Runtime};
+use super::runtime::{Fetched, LocalFuture, RefreshReason, Runtime, Sleep};
 use super::token::{self, Claims, HeldToken};
 use crate::prelude::*;
 use alloc::rc::Rc;
@@ -68,7 +68,7 @@ impl Refresh {
     /// the 15 s limit.
     pub async fn run(
         self,
-        runtime: Rc<dyn Runtime>,
+        runtime: Rc<dyn Sleep>,
         fetch: impl FnOnce(RefreshReason) -> LocalFuture<Result<Fetched, ClientError>>,
     ) {
         if self.wanted() {
@@ -123,6 +123,26 @@ pub struct TokenCell {
 }
 
 /// A token handed to one request, with the generation it belongs to.
+/// What [`TokenCell::acquire_now`] found.
+pub enum Acquire {
+    Ready(Lease),
+    /// A refresh to wait for; ask again once it completed well.
+    Wait(Rc<Flight>),
+    Fail(ClientError),
+}
+
+/// What [`TokenCell::recover_now`] found after a 401.
+pub enum Recover {
+    /// Replay the request (the token changed meanwhile), or not (no source to refresh from).
+    Replay(bool),
+    /// A refresh to wait for.
+    Wait(Rc<Flight>),
+}
+
+/// How many refreshes in a row a caller waits for a token before giving up: a refresh may be
+/// released by `setToken` without a usable token once.
+pub const ACQUIRE_WAITS: u32 = 2;
+
 pub struct Lease {
     pub secret: String,
     pub generation: u64,
@@ -224,29 +244,47 @@ impl TokenCell {
         })
     }
 
-    /// A token to send now, refreshing first when the held one is expired.
-    pub async fn acquire(self: &Rc<Self>) -> Result<Lease, ClientError> {
-        for _ in 0..2 {
-            if let Some(lease) = self.lease_now() {
-                return Ok(lease);
-            }
-            if self.is_disposed() {
-                return Err(ClientError::disposed());
-            }
-            let flight = self
-                .try_start_refresh(RefreshReason::Expired)
-                .map_err(|e| self.expired_error(e))?;
-            flight.wait().await.map_err(|e| self.expired_error(e))?;
+    /// One step of [`TokenCell::acquire`]: a token to send now, or the refresh to wait for
+    /// before asking again (its error through [`TokenCell::expired_error`]), or why there is none.
+    pub fn acquire_now(self: &Rc<Self>) -> Acquire {
+        if let Some(lease) = self.lease_now() {
+            return Acquire::Ready(lease);
         }
-        // Released twice by `setToken` with no usable token: expired, unless disposed meanwhile.
-        Err(if self.is_disposed() {
+        if self.is_disposed() {
+            return Acquire::Fail(ClientError::disposed());
+        }
+        match self.try_start_refresh(RefreshReason::Expired) {
+            Ok(flight) => Acquire::Wait(flight),
+            Err(error) => Acquire::Fail(self.expired_error(error)),
+        }
+    }
+
+    /// A token to send now, refreshing first when the held one is expired (the native drivers';
+    /// the browser asks [`TokenCell::acquire_now`] from js/fetch.js, at most [`ACQUIRE_WAITS`]
+    /// times in a row).
+    pub async fn acquire(self: &Rc<Self>) -> Result<Lease, ClientError> {
+        for _ in 0..ACQUIRE_WAITS {
+            match self.acquire_now() {
+                Acquire::Ready(lease) => return Ok(lease),
+                Acquire::Fail(error) => return Err(error),
+                Acquire::Wait(flight) => flight.wait().await.map_err(|e| self.expired_error(e))?,
+            }
+        }
+        Err(self.still_expired())
+    }
+
+    /// After [`ACQUIRE_WAITS`] refreshes released by `setToken` with no usable token: expired,
+    /// unless disposed meanwhile.
+    pub fn still_expired(&self) -> ClientError {
+        if self.is_disposed() {
             ClientError::disposed()
         } else {
             ClientError::expired()
-        })
+        }
     }
 
-    fn expired_error(&self, cause: ClientError) -> ClientError {
+    /// What a refresh that failed with `cause` means for a caller waiting for a token.
+    pub fn expired_error(&self, cause: ClientError) -> ClientError {
         // An answer from the server (e.g. the mint of a gateway token refused with 403) says more
         // than "expired": pass it through as it is.
         if cause.is(codes::DISPOSED) || cause.is(codes::ABORTED) || cause.status.is_some() {
@@ -267,15 +305,27 @@ impl TokenCell {
         self: &Rc<Self>,
         used_generation: u64,
     ) -> Result<bool, ClientError> {
+        match self.recover_now(used_generation)? {
+            Recover::Replay(again) => Ok(again),
+            Recover::Wait(flight) => {
+                flight.wait().await?;
+                Ok(self.generation() != used_generation)
+            }
+        }
+    }
+
+    /// The first step of [`TokenCell::recover_unauthorized`]: replay or not, or the refresh to
+    /// wait for (then replay when the generation moved past `used_generation`).
+    pub fn recover_now(self: &Rc<Self>, used_generation: u64) -> Result<Recover, ClientError> {
         if self.generation() != used_generation {
-            return Ok(true); // another caller already swapped the token
+            return Ok(Recover::Replay(true)); // another caller already swapped the token
         }
         if self.source.is_none() {
-            return Ok(false);
+            return Ok(Recover::Replay(false));
         }
-        let flight = self.try_start_refresh(RefreshReason::Unauthorized)?;
-        flight.wait().await?;
-        Ok(self.generation() != used_generation)
+        Ok(Recover::Wait(
+            self.try_start_refresh(RefreshReason::Unauthorized)?,
+        ))
     }
 
     /// Joins the refresh in flight or starts one (its call waits for a call `setToken`

@@ -15,7 +15,12 @@ struct FlightState {
     outcome: Option<Result<(), ClientError>>,
     waiters: Vec<(u64, Waker)>,
     next_id: u64,
+    /// Told the outcome once (the browser's waits: a promise's settling).
+    callbacks: Vec<Done>,
 }
+
+/// What a flight's outcome goes to ([`Flight::on_complete`]).
+pub type Done = Box<dyn FnOnce(&Result<(), ClientError>)>;
 
 #[derive(Default)]
 pub struct Flight {
@@ -28,18 +33,36 @@ impl Flight {
     }
 
     pub fn complete(&self, result: Result<(), ClientError>) {
-        let waiters = {
+        let (waiters, callbacks) = {
             let mut state = self.state.borrow_mut();
             if state.outcome.is_some() {
                 return;
             }
-            state.outcome = Some(result);
-            core::mem::take(&mut state.waiters)
+            state.outcome = Some(result.clone());
+            (
+                core::mem::take(&mut state.waiters),
+                core::mem::take(&mut state.callbacks),
+            )
         };
-        // Wake outside the borrow: a waker may poll synchronously.
+        // Outside the borrow: a waker may poll synchronously, a callback may wait again.
         for (_, waker) in waiters {
             waker.wake();
         }
+        for done in callbacks {
+            done(&result);
+        }
+    }
+
+    /// `done` is told the outcome: when it comes, or now if it has.
+    pub fn on_complete(&self, done: Done) {
+        let outcome = {
+            let mut state = self.state.borrow_mut();
+            match &state.outcome {
+                Some(outcome) => outcome.clone(),
+                None => return state.callbacks.push(done),
+            }
+        };
+        done(&outcome);
     }
 
     pub fn wait(self: &Rc<Self>) -> FlightWait {
@@ -161,5 +184,21 @@ mod tests {
             poll(&mut flight.wait(), &count),
             Poll::Ready(Err(_))
         ));
+    }
+
+    #[test]
+    fn a_callback_hears_the_first_outcome_once_even_when_it_came_before() {
+        let flight = Flight::new();
+        let heard = Rc::new(RefCell::new(Vec::new()));
+        let hear = |name: &'static str| -> Done {
+            let heard = heard.clone();
+            Box::new(move |outcome| heard.borrow_mut().push((name, outcome.is_ok())))
+        };
+        flight.on_complete(hear("before"));
+        assert!(heard.borrow().is_empty());
+        flight.complete(Ok(()));
+        flight.complete(Err(ClientError::disposed()));
+        flight.on_complete(hear("after"));
+        assert_eq!(*heard.borrow(), [("before", true), ("after", true)]);
     }
 }

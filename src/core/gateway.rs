@@ -24,7 +24,7 @@ use super::cell::{CellEvent, Observer, Refresh, TokenCell, TokenSource};
 use super::error::{codes, ClientError};
 use super::json::{self, Value};
 use super::request::field_object;
-use super::runtime::{Fetched, HttpRequest, LocalFuture, Runtime};
+use super::runtime::{Fetched, HttpRequest, LocalFuture, Runtime, Sleep};
 use super::token::{decode_gateway, HeldToken};
 use crate::prelude::*;
 use alloc::rc::{Rc, Weak};
@@ -449,7 +449,7 @@ impl Provision {
 /// js/fetch.js `call`). Dropping the future stops it.
 pub async fn wait_until_provisioned(
     api: &dyn ApiCall,
-    runtime: &dyn Runtime,
+    runtime: &(impl Runtime + Sleep),
     base_url: &str,
     workspace_id: &str,
 ) -> Result<(), ClientError> {

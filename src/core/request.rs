@@ -8,7 +8,7 @@ use super::error::{code_for_status, codes, ClientError};
 use super::json::{self, Document, Value};
 use super::policy;
 use super::retry_after;
-use super::runtime::{LocalFuture, Runtime, TransportError};
+use super::runtime::{LocalFuture, Runtime, Sleep, TransportError};
 use crate::prelude::*;
 use alloc::rc::Rc;
 
@@ -145,9 +145,9 @@ impl Attempts {
 /// Sends with the cell's token until an answer comes that no rule retries; that answer is returned
 /// whatever its status. `send` is called once per attempt with the bearer to use. (The browser
 /// drives [`Attempts`] from js/fetch.js `call` instead, with the same steps.)
-pub async fn send_authorised<R: Answer>(
+pub async fn send_authorised<R: Answer, T: Runtime + Sleep>(
     cell: &Rc<TokenCell>,
-    runtime: &dyn Runtime,
+    runtime: &T,
     retries: Retries,
     send: &dyn Fn(&str) -> LocalFuture<Result<R, TransportError>>,
 ) -> Result<R, ClientError> {

@@ -22,6 +22,11 @@ pub trait Runtime {
     }
     /// Uniform in [0, 1), for jitter.
     fn random(&self) -> f64;
+}
+
+/// Timers for the native drivers (`request::send_authorised`, `Refresh::run`, …): the browser's
+/// waits are JS timers (js/fetch.js, js/lifecycle.js), so the wasm has no future to sleep in.
+pub trait Sleep {
     /// Resolves after `ms`; dropping it cancels the timer.
     fn sleep(&self, ms: f64) -> LocalFuture<()>;
 }

@@ -11,7 +11,9 @@ use oblien_user_client::core::cell::{CellEvent, Observer, Refresh, TokenCell, To
 use oblien_user_client::core::error::{codes, ClientError};
 use oblien_user_client::core::gateway::{ApiCall, Minter, Registry};
 use oblien_user_client::core::request;
+// The native timers (the struct `Sleep` below is one of them).
 use oblien_user_client::core::request::{HttpResponse, Retries};
+use oblien_user_client::core::runtime::Sleep as Sleeps;
 use oblien_user_client::core::runtime::{
     Fetched, HttpRequest, LocalFuture, RefreshReason, Runtime, TransportError,
 };
@@ -142,7 +144,9 @@ impl Runtime for FakeRuntime {
     fn random(&self) -> f64 {
         self.random.get()
     }
+}
 
+impl Sleeps for FakeRuntime {
     fn sleep(&self, ms: f64) -> LocalFuture<()> {
         self.sleeps.borrow_mut().push(ms);
         let timer = Rc::new(Timer {
