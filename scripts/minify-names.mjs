@@ -24,6 +24,9 @@ function* shortNames() {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** `s` as a literal inside a RegExp. */
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
 /** A reader of the wasm binary format's pieces at `pos`. */
 class Reader {
   constructor(bytes, pos = 0) {
@@ -160,7 +163,7 @@ export function minifyNames(wasm, js, glueModule) {
     } else {
       sections.push(wasm.subarray(start, end));
     }
-    if (r.pos > end || (id === 2 || id === 7 ? r.pos !== end : false)) {
+    if ((id === 2 || id === 7) && r.pos !== end) {
       throw new Error(`minify-names: section ${id} does not end where its size says`);
     }
     r.pos = end;
@@ -168,7 +171,6 @@ export function minifyNames(wasm, js, glueModule) {
   if (!modules.has(glueModule)) throw new Error(`minify-names: the wasm imports nothing from ${glueModule}`);
 
   // The glue: its import object's keys, the modules' keys, `wasm.<export>`.
-  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
   // A key at the start of a line, `indent` kept: `  key:` becomes `  short:`.
   const replaceKeys = (text, pattern, short, what) => {
     let count = 0;
@@ -201,7 +203,7 @@ export function minifyNames(wasm, js, glueModule) {
  * name:` in the `_bg.wasm.d.ts`) renamed as `exports` says. */
 export function renameExportTypes(dts, exports) {
   for (const [field, short] of exports) {
-    dts = dts.replace(new RegExp(`^(\\s*(?:readonly|export const) )${field.replace(/[$]/g, "\\$&")}:`, "m"), `$1${short}:`);
+    dts = dts.replace(new RegExp(`^(\\s*(?:readonly|export const) )${escape(field)}:`, "m"), `$1${short}:`);
   }
   return dts;
 }

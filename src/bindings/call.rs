@@ -63,12 +63,13 @@ const MODE_OPEN: u8 = 4;
 /// Raw, its answer read whole (a success's too), resolving with what `STEP_RESULT` makes of it.
 const MODE_READ: u8 = 5;
 
-/// The token for the next attempt: a string, or a promise to wait for (a refresh) before asking
-/// again.
+/// The token for the next attempt: a string, a promise to wait for (a refresh) before asking
+/// again, or the `OblienError` the call rejects with.
 const STEP_LEASE: u32 = 2;
 /// An attempt's outcome (its answer, or the number js/fetch.js rejects with): `undefined` when
-/// it is the call's answer, a number of ms to wait before the next attempt, a promise of whether
-/// to send again (a 401's refresh), or the `OblienError` the call rejects with.
+/// it is the call's answer, a number of ms to wait before the next attempt, whether to send again
+/// after a 401 (a boolean, or a promise of it once the refresh is over), or the `OblienError` the
+/// call rejects with.
 const STEP_ANSWER: u32 = 3;
 /// The last answer of a `MODE_JSON` call (or a `MODE_OPEN` refusal, read whole): the value it
 /// resolves with, or its `OblienError`.

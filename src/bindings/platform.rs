@@ -1,6 +1,6 @@
-//! The browser behind the core's `Runtime`: `Date.now`, `performance.now`, and the
-//! timers and listeners of `js/lifecycle.js` (sleeps, abort waits, the session's refresh timer and
-//! page-lifecycle listeners), each stopped when its Rust owner drops.
+//! The browser behind the core's `Runtime`: `Date.now`, `performance.now`, and the session's
+//! refresh timer and page-lifecycle listeners in `js/lifecycle.js`, stopped when their Rust owner
+//! drops. (The core's waits are JS's: js/fetch.js `call`, `error::when_done`.)
 
 use crate::core::runtime::Runtime;
 use js_sys::Function;
