@@ -5,7 +5,7 @@
 // the page sends (`containsSecret`), and the handles of a workspace switch to a token the client
 // received with no 401 round trip (the request log shows it). The admin key is used only to create
 // namespaces and tokens, read the server's state and inject faults.
-import { assert, between, deepEq, eq, sleep, test } from "./harness.js";
+import { AssertionError, assert, between, deepEq, eq, sleep, test } from "./harness.js";
 import {
   admin, client, clientRequestsSince, containsSecret, fault, gatewaySince, mint, mintWorkspace, netMark, netSince,
   rejects, setupPackage, tenant, waitFor,
@@ -237,6 +237,19 @@ test("apiAccess.disable the server refuses changes nothing; while it is in fligh
 
 // ---- with an open socket (a terminal) --------------------------------------------------------
 
+/**
+ * Waits for the socket to close; on a timeout the failure says where the connection stood and
+ * what the client sent meanwhile (a rare CI failure of these tests left only "timed out").
+ */
+async function closedBy(rt, mark, what, timeoutMs) {
+  try {
+    await waitFor(() => rt.connection.state === "closed", what, timeoutMs);
+  } catch (error) {
+    const requests = shown(await clientRequestsSince(mark));
+    throw new AssertionError(`${error.message}; connection ${rt.connection.state} (${rt.connection.error?.code ?? "no error"}); requests since: ${requests}`);
+  }
+}
+
 /** A terminal on `rt` and everything it prints, as text. */
 async function terminal(rt) {
   const term = await rt.terminals.create();
@@ -272,9 +285,10 @@ test("apiAccess.reconnect with an open terminal: the socket comes back on the to
 test("workspaces.stop with an open terminal: the socket ends with workspace_not_running at once; start → a new terminal works", async (t) => {
   const { c, ws, rt } = await freshRuntime(t);
   await terminal(rt);
+  const mark = await netMark();
   const t0 = performance.now();
   await c.workspaces.stop(ws.id);
-  await waitFor(() => rt.connection.state === "closed", "the socket closed after stop()", 3000);
+  await closedBy(rt, mark, "the socket closed after stop()", 3000);
   // The first reconnect attempt comes within 0.5 s and its /health probe is answered at once; a
   // retried 503 would add 0.9–1.5 s of back-off.
   between(performance.now() - t0, 0, 1100, "ms until the socket ended (no retried probe)");
@@ -292,7 +306,7 @@ test("apiAccess.disable with an open terminal: the socket ends with internal_api
   await terminal(rt);
   const mark = await netMark();
   await c.workspaces.apiAccess.disable(ws.id);
-  await waitFor(() => rt.connection.state === "closed", "the socket closed after disable()", 6000);
+  await closedBy(rt, mark, "the socket closed after disable()", 6000);
   eq(rt.connection.error?.code, "internal_api_disabled", "connection.error");
   await sleep(1000);
   deepEq(accessCalls(await netSince(mark)), ["POST /disable"], "access calls (no mint, no enable)");
