@@ -73,7 +73,7 @@ const config = smoke
     perCall: { n: 2000, chunk: 100, warmup: 100 },
     throughput: { concurrency: 200, rounds: 10, warmup: 2 },
     // seq 100000: 588,895 bytes of stdout (under the emulator's 1 MiB per-task log).
-    stream: { lines: 100_000, rounds: 6, warmup: 1 },
+    stream: { lines: 100_000, rounds: 40, warmup: 2 },
     fanIn: { n: 1000, rounds: 3, ttl: 8, margin: 4, refreshDelayMs: 50, warmup: 1 },
     memory: { calls: 10_000, swaps: 1000, steps: 10, batch: 50, warmup: 500 },
     wrk: { seconds: 10, connections: 16, maxRequests: 2_000_000 },

@@ -47,21 +47,25 @@ function readChunk(reader, idleMs) {
   });
 }
 
-/** Pushes an output event; `data` is a view of the wasm memory, copied here. */
-export function output(list, event, data, text) {
-  list.push({ event, data: data.slice(), text });
+/** Pushes an output event; `data` is a view of the wasm memory, copied here (`#items` decodes
+ * its text). */
+export function output(list, event, data) {
+  list.push({ event, data: data.slice(), text: "" });
 }
 
 /**
  * Pushes, without `taskId`, the exit event `{ event: "exit", exitCode, status? }`; with it, what
- * `wait()` resolves with, `{ taskId, exitCode, status?, stdout, stderr }`.
+ * `wait()` resolves with, `{ taskId, exitCode, status? }` (`#items` adds `stdout`, `stderr`).
  */
-export function exited(list, taskId, exitCode, status, stdout, stderr) {
+export function exited(list, taskId, exitCode, status) {
   const done = taskId === undefined ? { event: "exit", exitCode } : { taskId, exitCode };
   if (status !== undefined) done.status = status;
-  if (taskId !== undefined) Object.assign(done, { stdout, stderr });
   list.push(done);
 }
+
+/** A character split across chunks comes out whole; a BOM is text like any other. */
+const utf8 = () => new TextDecoder("utf-8", { ignoreBOM: true });
+const STREAMED = { stream: true };
 
 export class ExecStream {
   #r;
@@ -96,9 +100,13 @@ export class ExecStream {
   #wake;
   /** A download's body so far (js/fetch.js `download`). */
   #kept;
+  /** An exec stream's decoders, stdout and stderr. */
+  #dec = [];
+  /** The text of each channel so far, for `wait()` (`keepOutput`; else null). */
+  #text;
   #stopNow = () => this.#fail(this.#stopped());
 
-  constructor(rust, format, idleMs, taskId, first, caller, dispose, onProgress) {
+  constructor(rust, format, idleMs, taskId, first, caller, dispose, onProgress, keepOutput) {
     this.#r = rust;
     this.#f = format;
     this.#idle = idleMs;
@@ -107,6 +115,7 @@ export class ExecStream {
     this.#caller = caller;
     this.#dispose = dispose;
     this.#progress = onProgress;
+    this.#text = keepOutput ? [[], []] : null;
     const close = this.#close.signal;
     this.#stop = caller ? AbortSignal.any([caller, close]) : close;
     // The command starts now, whoever reads it: send the request, read up to the task id.
@@ -329,7 +338,7 @@ export class ExecStream {
       if (chunk) {
         if (this.#f > LINES) {
           (this.#kept ??= download(conn.response, this.#progress)).push(chunk);
-        } else if (this.#items(this.#r(1, chunk, keep))) {
+        } else if (this.#items(this.#r(1, chunk, keep), keep)) {
           return;
         }
         continue;
@@ -338,7 +347,7 @@ export class ExecStream {
       if (this.#f != EXEC) {
         if (chunk === false) throw error("timeout", "stream: nothing arrived within idleTimeoutMs");
         if (chunk !== null) throw error("network_error", "stream: the connection broke");
-        if (this.#f == LINES) this.#items(this.#r(1, null, keep));
+        if (this.#f == LINES) this.#items(this.#r(1, null, keep), keep);
         this.#end ??= { v: this.#f == LINES ? undefined : (this.#kept ?? download(conn.response, this.#progress)).blob() };
         return;
       }
@@ -350,19 +359,31 @@ export class ExecStream {
 
   /**
    * What the core made of a chunk (`undefined`: the end of an NDJSON body), in order: events
-   * (only those to keep), the task's id (a string), what `wait()` resolves with (an object after
-   * the exit event), an error (last: the stream ends after the events before it). Whether it
-   * gave anything new.
+   * (those to `keep`, and an exec stream's output for its text with `keepOutput`), the task's id
+   * (a string), what `wait()` resolves with (an object after the exit event), an error (last: the
+   * stream ends after the events before it). Whether it gave anything new.
    */
-  #items(list) {
+  #items(list, keep) {
     let fresh = false;
+    const texts = this.#text;
     for (const x of list) {
       if (typeof x == "string") {
         this.#id = x;
       } else if (x instanceof Error || (this.#f == EXEC && !x.event)) {
+        if (!(x instanceof Error)) {
+          // The end of the text: an unfinished character becomes U+FFFD.
+          [x.stdout, x.stderr] = [0, 1].map((c) => (texts ? texts[c].join("") + (this.#dec[c]?.decode() ?? "") : ""));
+          this.#text = null;
+        }
         this.#end = x instanceof Error ? { e: x } : { v: x };
         this.#drop();
       } else {
+        if (this.#f == EXEC && x.data) {
+          const c = +(x.event == "stderr");
+          x.text = (this.#dec[c] ??= utf8()).decode(x.data, STREAMED);
+          texts?.[c].push(x.text);
+          if (!keep) continue;
+        }
         this.#q.push(x);
       }
       fresh = true;

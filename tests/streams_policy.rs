@@ -1,12 +1,12 @@
 //! Property tests of the stream parsers and of exec-stream resume, natively, on the same core the
-//! browser runs (`core::sse`, `core::exec_stream`, `core::ndjson`, `core::utf8`):
+//! browser runs (`core::sse`, `core::exec_stream`, `core::ndjson`):
 //! - SSE: any events, written with any line endings, `data:` with or without its space, comments
 //!   between lines, cut into any chunks, parse back to the same events;
 //! - resume: a task's output cut at any byte offsets of the wire (mid-event included), each
 //!   re-subscribe replaying it from the start in other chunk boundaries, reaches the consumer whole:
 //!   every byte of stdout and stderr once, in order, and exactly one exit;
 //! - a replay that differs inside what was delivered stops the stream with `resume_failed`;
-//! - UTF-8 and NDJSON splitting do not depend on chunk boundaries.
+//! - NDJSON splitting does not depend on chunk boundaries.
 //!
 //! `PROPTEST_CASES` overrides the number of cases (default 256).
 #![cfg(not(target_arch = "wasm32"))]
@@ -14,7 +14,6 @@
 use oblien_user_client::core::exec_stream::{self, Aligner, Channel, Delivery};
 use oblien_user_client::core::ndjson;
 use oblien_user_client::core::sse;
-use oblien_user_client::core::utf8;
 use proptest::prelude::*;
 
 fn base64(data: &[u8]) -> String {
@@ -296,23 +295,6 @@ proptest! {
         } else {
             prop_assert_eq!(outcome.error, None);
             prop_assert_eq!(outcome.exits, 1);
-        }
-    }
-
-    #[test]
-    fn utf8_decoding_ignores_chunk_boundaries(
-        bytes in proptest::collection::vec(any::<u8>(), 0..64),
-        text in "\\PC{0,20}",
-        offsets in proptest::collection::vec(any::<usize>(), 0..8),
-    ) {
-        for input in [bytes.clone(), text.into_bytes()] {
-            let mut decoder = utf8::Decoder::new();
-            let mut out = String::new();
-            for chunk in cut(&input, &offsets) {
-                out.push_str(&decoder.decode(chunk));
-            }
-            out.push_str(&decoder.finish());
-            prop_assert_eq!(out, String::from_utf8_lossy(&input).into_owned());
         }
     }
 

@@ -19,9 +19,7 @@ use super::error::{codes, ClientError};
 use super::json::{self, Value};
 use super::policy;
 use super::sse;
-use super::utf8;
 use crate::prelude::*;
-use alloc::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
@@ -351,43 +349,6 @@ impl Resumer {
     }
 }
 
-/// Text of the output channels: one streaming decoder each (a character split across chunks
-/// comes out whole), and, for `wait()`, all of it unless `discard` (`keepOutput: false`).
-#[derive(Debug, Clone, Default)]
-pub struct Texts {
-    decoders: [utf8::Decoder; 2],
-    collected: [String; 2],
-    discard: bool,
-}
-
-impl Texts {
-    /// `keep`: collect the text for `wait()`.
-    pub fn new(keep: bool) -> Self {
-        Texts {
-            discard: !keep,
-            ..Texts::default()
-        }
-    }
-
-    /// The text of the next bytes of `channel` (appended to what `wait()` gets).
-    pub fn decode<'a>(&mut self, channel: Channel, data: &'a [u8]) -> Cow<'a, str> {
-        let text = self.decoders[channel as usize].decode(data);
-        if !self.discard {
-            self.collected[channel as usize].push_str(&text);
-        }
-        text
-    }
-
-    /// The end: unfinished characters become U+FFFD; all the text of both channels.
-    pub fn finish(&mut self) -> [String; 2] {
-        for i in 0..2 {
-            let tail = self.decoders[i].finish();
-            self.collected[i].push_str(&tail);
-        }
-        core::mem::take(&mut self.collected)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -580,19 +541,5 @@ mod tests {
             assert!(r.after_drop(true, false, 0.5).is_some());
         }
         assert_eq!(r.after_drop(false, true, 0.5), None);
-    }
-
-    #[test]
-    fn texts_keep_characters_whole_per_channel() {
-        let mut t = Texts::default();
-        let euro = "€".as_bytes();
-        assert_eq!(t.decode(Channel::Stdout, &euro[..1]), "");
-        assert_eq!(t.decode(Channel::Stderr, b"e"), "e");
-        assert_eq!(t.decode(Channel::Stdout, &euro[1..]), "€");
-        assert_eq!(t.decode(Channel::Stdout, &[0xE2]), "");
-        assert_eq!(t.finish(), ["€\u{FFFD}".to_string(), "e".to_string()]);
-        let mut t = Texts::new(false);
-        assert_eq!(t.decode(Channel::Stdout, b"kept nowhere"), "kept nowhere");
-        assert_eq!(t.finish(), [String::new(), String::new()]);
     }
 }

@@ -155,11 +155,18 @@ test("exec.stream: UTF-8 split across chunks and across a dropped connection com
   await rt.files.write({ path: "/app/utf8.txt", content: line.repeat(20) });
   // The connection is cut inside the body (a byte count that lands mid-event, mid-character).
   await fault({ kind: "drop", path: "/exec/stream", listener: "gateway", after_bytes: 1537, times: 3 });
-  const events = await drain(rt.exec.stream(["cat", "/app/utf8.txt"]));
+  const run = rt.exec.stream(["cat", "/app/utf8.txt"]);
+  const events = await drain(run);
   eq(textOf(events, "stdout"), line.repeat(20), "text");
   assert(!textOf(events, "stdout").includes("\uFFFD"), "no replacement character");
   eq(new TextDecoder().decode(bytesOf(events, "stdout")), line.repeat(20), "bytes");
   eq(exits(events).length, 1, "one exit");
+  eq((await run.wait()).stdout, line.repeat(20), "wait()'s text");
+  // A byte order mark is text like any other (a decoder that drops it would lose a character).
+  await rt.files.write({ path: "/app/bom.txt", content: "\uFEFFbom€" });
+  const bom = rt.exec.stream(["cat", "/app/bom.txt"]);
+  eq(textOf(await drain(bom), "stdout"), "\uFEFFbom€", "a BOM in the events' text");
+  deepEq([(await bom.wait()).stdout, (await rt.exec.stream(["cat", "/app/bom.txt"]).wait()).stdout], ["\uFEFFbom€", "\uFEFFbom€"], "a BOM in wait()'s text (iterated, and not)");
 });
 
 test("exec.stream: a mid-stream drop is resumed by re-subscribing: no byte lost or repeated, one exit", async (t) => {

@@ -14,7 +14,7 @@ use crate::bindings::error::{or_rejected, to_js};
 use crate::bindings::fetch::Outgoing;
 use crate::core::api;
 use crate::core::error::{codes, ClientError};
-use crate::core::exec_stream::{decode, Aligner, Delivery, Resumer, Texts};
+use crate::core::exec_stream::{decode, Aligner, Delivery, Resumer};
 use crate::core::ndjson::{self, Lines};
 use crate::core::request::Retries;
 use crate::core::runtime::{Body, HttpRequest, Runtime};
@@ -85,22 +85,17 @@ extern "C" {
         caller: Option<AbortSignal>,
         dispose: &AbortSignal,
         on_progress: &JsValue,
+        keep_output: bool,
     ) -> Engine;
     #[wasm_bindgen(method, js_class = ExecStream)]
     pub fn wait(this: &Engine) -> Promise;
 
-    /// Pushes `{ event, data, text }`, `data` copied out of the wasm memory.
-    fn output(list: &Array, event: &str, data: &[u8], text: &str);
+    /// Pushes `{ event, data, text }`, `data` copied out of the wasm memory; js/stream.js
+    /// decodes the text (the browser's `TextDecoder`, one per channel) and keeps it for `wait()`.
+    fn output(list: &Array, event: &str, data: &[u8]);
     /// Pushes, without `id`, the exit event `{ event: "exit", exitCode, status? }`; with it,
-    /// what `wait()` resolves with, `{ taskId, exitCode, status?, stdout, stderr }`.
-    fn exited(
-        list: &Array,
-        id: Option<&str>,
-        code: f64,
-        status: Option<String>,
-        stdout: &str,
-        stderr: &str,
-    );
+    /// what `wait()` resolves with, `{ taskId, exitCode, status? }` (js/stream.js adds the text).
+    fn exited(list: &Array, id: Option<&str>, code: f64, status: Option<String>);
 }
 
 /// `idleTimeoutMs` when not given.
@@ -134,6 +129,8 @@ struct Core {
     exec: bool,
     caller: Option<AbortSignal>,
     handshake_ms: f64,
+    /// `keepOutput`: the output is handed to js/stream.js for `wait()` even when not iterated.
+    keep_output: bool,
     state: RefCell<State>,
 }
 
@@ -145,7 +142,6 @@ struct State {
     lines: Lines,
     aligner: Aligner,
     resumer: Resumer,
-    texts: Texts,
 }
 
 /// A stream of `start` (or, with `None`, a subscribe to `task_id`), with the `signal`,
@@ -159,7 +155,7 @@ pub fn open(
 ) -> Result<Engine, ClientError> {
     let (handshake_ms, idle_ms) = timeouts(target, options)?;
     let caller = options.signal()?;
-    let keep = options.bool("keepOutput")? != Some(false);
+    let keep_output = options.bool("keepOutput")? != Some(false);
     let (kind, progress) = match format {
         Format::Exec => (0, JsValue::UNDEFINED),
         Format::Lines => (1, JsValue::UNDEFINED),
@@ -171,10 +167,10 @@ pub fn open(
         exec: kind == 0,
         caller: caller.clone(),
         handshake_ms,
+        keep_output,
         state: RefCell::new(State {
             start,
             aligner: Aligner::new(task_id.clone()),
-            texts: Texts::new(keep),
             ..State::default()
         }),
     });
@@ -192,6 +188,7 @@ pub fn open(
         caller,
         &dispose,
         &progress,
+        keep_output,
     ))
 }
 
@@ -258,13 +255,13 @@ impl Core {
     }
 
     /// What a chunk holds (`null`: the end of an NDJSON body), in order: the events (when
-    /// `keep`), the task's id (a string), after the exit event what `wait()` resolves with, and
+    /// `keep`; an exec stream's output also with `keepOutput`, for its text), the task's id (a string), after the exit event what `wait()` resolves with, and
     /// an error last when one ends the stream.
     fn feed(&self, chunk: JsValue, keep: bool) -> Array {
         let list = Array::new();
         let mut state = self.state.borrow_mut();
         let fed = if self.exec {
-            Self::events(&mut state, chunk.unchecked_into(), keep, &list)
+            self.events(&mut state, chunk.unchecked_into(), keep, &list)
         } else {
             Self::lines(&mut state.lines, chunk, keep, &list)
         };
@@ -275,6 +272,7 @@ impl Core {
     }
 
     fn events(
+        &self,
         state: &mut State,
         chunk: Uint8Array,
         keep: bool,
@@ -300,19 +298,18 @@ impl Core {
                     list.push(&id.into());
                 }
                 Delivery::Output(channel, data) => {
-                    let text = state.texts.decode(channel, &data);
-                    if keep {
-                        output(list, channel.name(), &data, &text);
+                    // The text is decoded and kept in JS: the wasm memory never shrinks, and
+                    // the browser's decoder is faster than one in the wasm.
+                    if keep || self.keep_output {
+                        output(list, channel.name(), &data);
                     }
                 }
                 Delivery::Exit(exit) => {
                     if keep {
-                        exited(list, None, exit.code, exit.status.clone(), "", "");
+                        exited(list, None, exit.code, exit.status.clone());
                     }
-                    // The text leaves the wasm memory now (it never shrinks), as JS strings.
-                    let [stdout, stderr] = state.texts.finish();
                     let id = state.aligner.task_id();
-                    exited(list, id, exit.code, exit.status, &stdout, &stderr);
+                    exited(list, id, exit.code, exit.status);
                     return Ok(());
                 }
             }
