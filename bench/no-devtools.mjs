@@ -1,8 +1,9 @@
 // Usage: scripts/with-emulator.sh node bench/no-devtools.mjs [PAIRS]   (after `make pkg`)
-// The per-call overhead of `workspaces.list()` over the plain wrapper as an app's users see it:
-// in a Chromium started here with no DevTools protocol client attached. bench/run.mjs drives its
-// Chromium through Playwright, and with DevTools attached Chromium records the JS stack behind
-// every request (~4 µs a frame), which a page's users do not pay. Prints the median added µs per
+// The per-call overhead of `workspaces.list()` and of `files.read()` (a gateway call on a
+// workspace's runtime) over the plain wrapper, as an app's users see it: in a Chromium started
+// here with no DevTools protocol client attached. bench/run.mjs drives its Chromium through
+// Playwright, and with DevTools attached Chromium records the JS stack behind every request
+// (~4 µs a frame), which a page's users do not pay. Prints, for each, the median added µs per
 // call over PAIRS alternating pairs (default 3,000), and the quartiles.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -56,7 +57,7 @@ const server = createServer((req, res) => {
 });
 server.listen(0, "127.0.0.1", () => {
   const { port } = server.address();
-  const query = new URLSearchParams({ api: env.OBLIEN_EMULATOR_API, id: env.OBLIEN_EMULATOR_CLIENT_ID, secret: env.OBLIEN_EMULATOR_CLIENT_SECRET, n: String(pairs) });
+  const query = new URLSearchParams({ api: env.OBLIEN_EMULATOR_API, gateway: env.OBLIEN_EMULATOR_GATEWAY, id: env.OBLIEN_EMULATOR_CLIENT_ID, secret: env.OBLIEN_EMULATOR_CLIENT_SECRET, n: String(pairs) });
   browser = spawn(chromiumPath, [...CHROMIUM_ARGS, `--user-data-dir=${profile}`, `http://127.0.0.1:${port}/bench/no-devtools.html?${query}`], { stdio: "ignore" });
 });
 setTimeout(() => {
