@@ -64,7 +64,7 @@ const config = smoke
     throughput: { concurrency: 20, rounds: 2, warmup: 1 },
     stream: { lines: 2000, rounds: 1, warmup: 0 },
     fanIn: { n: 100, rounds: 1, ttl: 4, margin: 2, refreshDelayMs: 50, warmup: 1 },
-    memory: { calls: 200, swaps: 50, steps: 2, batch: 20, warmup: 20 },
+    memory: { calls: 200, swaps: 50, streams: 20, steps: 2, batch: 20, warmup: 20 },
     wrk: { seconds: 2, connections: 4, maxRequests: 200_000 },
   }
   : {
@@ -75,7 +75,7 @@ const config = smoke
     // seq 100000: 588,895 bytes of stdout (under the emulator's 1 MiB per-task log).
     stream: { lines: 100_000, rounds: 40, warmup: 2 },
     fanIn: { n: 1000, rounds: 3, ttl: 8, margin: 4, refreshDelayMs: 50, warmup: 1 },
-    memory: { calls: 10_000, swaps: 1000, steps: 10, batch: 50, warmup: 500 },
+    memory: { calls: 10_000, swaps: 1000, streams: 1000, steps: 10, batch: 50, warmup: 500 },
     wrk: { seconds: 10, connections: 16, maxRequests: 2_000_000 },
   };
 config.socket = socketConfig(smoke);
@@ -538,38 +538,43 @@ try {
   {
     const r = await evaluate(page, "memory", (o) => window.bench.memory(o), config.memory);
     await noteWasm("memory");
-    check(`memory: all ${config.memory.calls + config.memory.warmup + config.memory.steps} calls succeeded`, r.failures === 0, r.failures ? `${r.failures} failed` : "");
+    check(`memory: all ${config.memory.calls + config.memory.warmup + config.memory.steps} calls and ${config.memory.streams} streams succeeded`, r.failures === 0, r.failures ? `${r.failures} failed` : "");
     const snaps = r.snaps;
     const start = snaps[0];
     const calls = snaps.filter((s) => s.phase === "calls");
     const swaps = snaps.filter((s) => s.phase === "swaps");
+    const streams = snaps.filter((s) => s.phase === "streams");
     const mid = (xs) => xs[(xs.length >> 1) - 1] ?? start;
     const endCalls = calls.at(-1);
     const endSwaps = swaps.at(-1);
     const midCalls = mid(calls);
     const midSwaps = mid(swaps);
+    const endStreams = streams.at(-1);
+    const midStreams = mid(streams);
     const growth = (a, b, key) => b[key] - a[key];
     // Flat: no wasm growth over the second half of each phase, and the JS heap's growth over it
     // below 256 KiB (a forced GC leaves tens of KiB of noise).
     const secondHalf = {
       calls: { wasm: growth(midCalls, endCalls, "wasmBytes"), js: growth(midCalls, endCalls, "jsUsedBytes") },
       swaps: { wasm: growth(midSwaps, endSwaps, "wasmBytes"), js: growth(midSwaps, endSwaps, "jsUsedBytes") },
+      streams: { wasm: growth(midStreams, endStreams, "wasmBytes"), js: growth(midStreams, endStreams, "jsUsedBytes") },
     };
-    const flat = ["calls", "swaps"].every((k) => secondHalf[k].wasm === 0 && secondHalf[k].js < 256 * 1024);
+    const flat = ["calls", "swaps", "streams"].every((k) => secondHalf[k].wasm === 0 && secondHalf[k].js < 256 * 1024);
     results.memory = {
       snaps,
       total: {
         calls: { wasm: growth(start, endCalls, "wasmBytes"), js: growth(start, endCalls, "jsUsedBytes") },
         swaps: { wasm: growth(endCalls, endSwaps, "wasmBytes"), js: growth(endCalls, endSwaps, "jsUsedBytes") },
+        streams: { wasm: growth(endSwaps, endStreams, "wasmBytes"), js: growth(endSwaps, endStreams, "jsUsedBytes") },
       },
       secondHalf,
       flat,
-      rule: "flat = no wasm memory growth and < 256 KiB JS heap growth (after forced GC) over the second half of the calls and of the swaps",
+      rule: "flat = no wasm memory growth and < 256 KiB JS heap growth (after forced GC) over the second half of the calls, of the swaps and of the stream opens",
     };
-    const detail = `second half: calls wasm ${signedKib(secondHalf.calls.wasm)}, JS ${signedKib(secondHalf.calls.js)}; swaps wasm ${signedKib(secondHalf.swaps.wasm)}, JS ${signedKib(secondHalf.swaps.js)}`;
+    const detail = `second half: calls wasm ${signedKib(secondHalf.calls.wasm)}, JS ${signedKib(secondHalf.calls.js)}; swaps wasm ${signedKib(secondHalf.swaps.wasm)}, JS ${signedKib(secondHalf.swaps.js)}; streams wasm ${signedKib(secondHalf.streams.wasm)}, JS ${signedKib(secondHalf.streams.js)}`;
     // Too few calls in smoke mode for a verdict: the figures are reported, not judged.
     if (smoke) console.error(`note  memory: ${detail} (not judged in smoke mode)`);
-    else check("memory: growth flattens over 10,000 calls and 1,000 setToken swaps", flat, detail);
+    else check(`memory: growth flattens over ${int(config.memory.calls)} calls, ${int(config.memory.swaps)} setToken swaps and ${int(config.memory.streams)} stream opens`, flat, detail);
   }
   results.wasmBytesAfter = wasmAfter;
   await context.close();
@@ -671,15 +676,16 @@ function table(r) {
     const start = s[0];
     const ec = s.filter((x) => x.phase === "calls").at(-1);
     const es = s.filter((x) => x.phase === "swaps").at(-1);
+    const et = s.filter((x) => x.phase === "streams").at(-1);
     const h = r.memory.secondHalf;
     if (r.wasmBytesAfter) {
       const w = r.wasmBytesAfter;
       row(6, `wasm memory: after \`init()\` → after the sequential calls → after ${r.config.throughput.concurrency} concurrent → after the exec streams → after ${int(r.config.fanIn.n)} concurrent (high-water)`,
         `${kib(w.init)} → ${kib(w["perCall-read"])} → ${kib(w.throughput)} → ${kib(w.stream ?? 0)} → ${kib(w.fanIn)}`);
     }
-    row(6, `wasm memory: start → after ${int(r.config.memory.calls)} calls → after ${int(r.config.memory.swaps)} \`setToken\` swaps`, `${kib(start.wasmBytes)} → ${kib(ec.wasmBytes)} → ${kib(es.wasmBytes)}`);
-    row(6, "JS heap used (`performance.memory`, after GC): same points", `${kib(start.jsUsedBytes)} → ${kib(ec.jsUsedBytes)} → ${kib(es.jsUsedBytes)}`);
-    row(6, "growth over the second half of the calls / of the swaps (wasm; JS)", `${signedKib(h.calls.wasm)}; ${signedKib(h.calls.js)} / ${signedKib(h.swaps.wasm)}; ${signedKib(h.swaps.js)}`, "–", r.memory.flat ? "flat" : "NOT flat");
+    row(6, `wasm memory: start → after ${int(r.config.memory.calls)} calls → after ${int(r.config.memory.swaps)} \`setToken\` swaps → after ${int(r.config.memory.streams)} stream opens`, `${kib(start.wasmBytes)} → ${kib(ec.wasmBytes)} → ${kib(es.wasmBytes)} → ${kib(et.wasmBytes)}`);
+    row(6, "JS heap used (`performance.memory`, after GC): same points", `${kib(start.jsUsedBytes)} → ${kib(ec.jsUsedBytes)} → ${kib(es.jsUsedBytes)} → ${kib(et.jsUsedBytes)}`);
+    row(6, "growth over the second half of the calls / of the swaps / of the stream opens (wasm; JS)", `${signedKib(h.calls.wasm)}; ${signedKib(h.calls.js)} / ${signedKib(h.swaps.wasm)}; ${signedKib(h.swaps.js)} / ${signedKib(h.streams.wasm)}; ${signedKib(h.streams.js)}`, "–", r.memory.flat ? "flat" : "NOT flat");
   }
   if (r.emulator) {
     for (const [label, x] of [["`GET /workspace`", r.emulator.workspace], ["gateway `GET /files/read`", r.emulator.filesRead]]) {
@@ -720,8 +726,9 @@ await writeFile(outFile, `${JSON.stringify(results, null, 1)}\n`);
     exec_stream_throughput_ratio: pick(() => results.stream.ratio),
     terminal_echo_added_ms: pick(() => results.socket.echo.addedMs.median),
     reconnect_caught_up_ms: pick(() => results.socket.reconnect.firstByteMs.median),
-    // Growth over the second half of 10,000 calls and of 1,000 swaps (wasm memory + JS heap).
-    memory_growth_kib: pick(() => (second().calls.wasm + second().calls.js + second().swaps.wasm + second().swaps.js) / 1024),
+    // Growth over the second half of 10,000 calls, of 1,000 swaps and of 1,000 stream opens (wasm
+    // memory + JS heap).
+    memory_growth_kib: pick(() => ["calls", "swaps", "streams"].reduce((sum, k) => sum + second()[k].wasm + second()[k].js, 0) / 1024),
   };
   const summaryFile = join(dirname(outFile), smoke ? "summary-smoke.json" : "summary.json");
   await writeFile(summaryFile, `${JSON.stringify(summaryJson, null, 2)}\n`);

@@ -6,7 +6,9 @@
 // client's `dispose()`. Every decision is the Rust core's, asked through `rust(op, …)`:
 // 0 open the connection (the first request, then re-subscribes; resolves with js/fetch.js
 // `reply` once the headers are in, rejects with an OblienError), 1 what a chunk holds (see
-// `#items`), 2 the delay before a resume (-1: give up), 3 a task call (`write`, `kill`).
+// `#items`), 2 the delay before a resume (-1: give up), 3 a task call (`write`, `kill`), 4 the
+// stream ended or was closed: the core lets go of its buffers (the wasm memory never shrinks:
+// left to the garbage collector, streams in a row would each grow it by their largest chunk).
 import { download } from "./fetch.js";
 import { OblienError } from "./oblien_error.js";
 
@@ -193,6 +195,7 @@ export class ExecStream {
       conn.abort.abort();
     }
     this.#conn = undefined;
+    if (this.#end || this.#close.signal.aborted) this.#r(4);
     this.#changed();
   }
 
@@ -349,7 +352,7 @@ export class ExecStream {
         if (chunk !== null) throw error("network_error", "stream: the connection broke");
         if (this.#f == LINES) this.#items(this.#r(1, null, keep), keep);
         this.#end ??= { v: this.#f == LINES ? undefined : (this.#kept ?? download(conn.response, this.#progress)).blob() };
-        return;
+        return this.#drop();
       }
       const stopped = this.#stopped();
       if (stopped) throw stopped;

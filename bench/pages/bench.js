@@ -273,9 +273,10 @@ window.bench = {
   /**
    * Memory: wasm memory and JS heap (after a forced GC) at `steps` points through `calls` calls
    * (in concurrent batches of `batch`), then through `swaps` setToken swaps (distinct tokens,
-   * minted beforehand; one call after each step shows the client still works).
+   * minted beforehand; one call after each step shows the client still works), then through
+   * `streams` exec stream opens (`echo`, each read to its exit, 10 at a time).
    */
-  async memory({ calls: total, swaps, steps, batch, warmup }) {
+  async memory({ calls: total, swaps, streams, steps, batch, warmup }) {
     const { ns } = state;
     const tokens = [];
     for (let i = 0; i < swaps; i += 25) {
@@ -316,6 +317,22 @@ window.bench = {
         done += n;
         await run(1);
         snaps.push(await snapshot("swaps", done));
+      }
+      const rt = await c.workspaces.runtime(state.ids[0]);
+      const stream = async () => {
+        let exits = 0;
+        for await (const ev of rt.exec.stream(["echo", "x"])) exits += ev.event === "exit";
+        if (exits !== 1) throw new Error(`${exits} exits`);
+      };
+      const perStreams = Math.ceil(streams / steps);
+      for (let done = 0; done < streams;) {
+        const n = Math.min(perStreams, streams - done);
+        for (let i = 0; i < n; i += 10) {
+          const results = await Promise.allSettled(Array.from({ length: Math.min(10, n - i) }, stream));
+          failures += results.filter((x) => x.status === "rejected").length;
+        }
+        done += n;
+        snaps.push(await snapshot("streams", done));
       }
       return { snaps, failures };
     } finally {

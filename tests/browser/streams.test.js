@@ -149,6 +149,30 @@ test("exec.stream: 10,000 lines of seq, nothing lost, in order", async (t) => {
   eq(exits(events).length, 1, "one exit");
 });
 
+test("exec.stream: streams in a row do not grow the wasm memory (an ended stream's buffers go at once, not at garbage collection)", async (t) => {
+  const wasm = await setupPackage();
+  const { rt } = await freshRuntime(t);
+  const read = async () => {
+    let bytes = 0;
+    for await (const ev of rt.exec.stream(["seq", "100000"])) if (ev.event === "stdout") bytes += ev.data.length;
+    eq(bytes, seqText(100000).length, "every byte");
+  };
+  // Two to reach the high-water mark (a 64 KiB piece of the body and the event in progress).
+  await read();
+  await read();
+  const after = wasm.memory.buffer.byteLength;
+  // Each stream held its network chunks' size (hundreds of KiB) until the collector took it
+  // (rarely, with a small JS heap): six more grew the memory by ~2.4 MiB.
+  for (let i = 0; i < 4; i++) await read();
+  const wait = rt.exec.stream(["seq", "100000"]);
+  eq((await wait.wait()).stdout.length, seqText(100000).length, "wait()'s text");
+  const closed = rt.exec.stream(["seq", "100000"]);
+  await closed.next();
+  closed.close();
+  const growth = wasm.memory.buffer.byteLength - after;
+  between(growth, 0, 128 * 1024, "wasm memory growth (bytes) over six more streams");
+});
+
 test("exec.stream: UTF-8 split across chunks and across a dropped connection comes out whole", async (t) => {
   const { rt } = await freshRuntime(t);
   const line = "é€😀 ".repeat(200) + "\n";

@@ -205,7 +205,7 @@ impl Core {
                 let delay = state.resumer.after_drop(a.is_truthy(), aligned, random);
                 delay.unwrap_or(-1.0).into()
             }
-            _ => {
+            3 => {
                 // `write(data)`: `POST /exec/{id}/input`; `kill()`: `DELETE /exec/{id}`.
                 let mut path = String::from("/exec/");
                 path.push_str(&api::encode_component(&a.as_string().unwrap_or_default()));
@@ -219,6 +219,13 @@ impl Core {
                 let url = self.target.url(&path, &[]);
                 let request = HttpRequest { method, url, body };
                 gateway_call(&self.target, Ok((request, self.caller.clone())), None).into()
+            }
+            _ => {
+                // Ended or closed: the parsers' buffers go now (a task call needs none of them).
+                let mut state = self.state.borrow_mut();
+                state.sse = sse::Parser::default();
+                state.lines = Lines::default();
+                JsValue::UNDEFINED
             }
         }
     }
@@ -278,7 +285,14 @@ impl Core {
         keep: bool,
         list: &Array,
     ) -> Result<(), ClientError> {
-        chunk.copy_to(state.sse.tail(chunk.length() as usize));
+        in_pieces(&chunk, |piece| {
+            piece.copy_to(state.sse.tail(piece.length() as usize));
+            self.deliver(state, keep, list)
+        })
+    }
+
+    /// The events of what the parser holds; `true` after the exit event (nothing follows it).
+    fn deliver(&self, state: &mut State, keep: bool, list: &Array) -> Result<bool, ClientError> {
         loop {
             let event = state.sse.next_event().map_err(|_| {
                 ClientError::new(
@@ -287,7 +301,7 @@ impl Core {
                 )
             })?;
             let Some(event) = event else {
-                return Ok(());
+                return Ok(false);
             };
             let Some(delivery) = decode(&event).and_then(|w| state.aligner.accept(w))? else {
                 continue;
@@ -310,7 +324,7 @@ impl Core {
                     }
                     let id = state.aligner.task_id();
                     exited(list, id, exit.code, exit.status);
-                    return Ok(());
+                    return Ok(true);
                 }
             }
         }
@@ -341,4 +355,28 @@ impl Core {
         }
         Ok(())
     }
+}
+
+/// The largest piece of a network chunk copied into the wasm at once.
+const PIECE_BYTES: u32 = 64 * 1024;
+
+/// An exec stream's network chunk to `take` in pieces, until it says `true` (the end): the SSE
+/// parser then holds at most a piece and the event in progress, whatever the size of the chunks
+/// the browser hands out (up to the whole body), and the wasm memory, which never shrinks, does
+/// not grow to the largest chunk. (`files.stream`'s NDJSON chunks are copied whole: measured,
+/// pieces there cost ~0.1 KB gz more.)
+fn in_pieces(
+    chunk: &Uint8Array,
+    mut take: impl FnMut(Uint8Array) -> Result<bool, ClientError>,
+) -> Result<(), ClientError> {
+    let len = chunk.length();
+    let mut at = 0;
+    while at < len {
+        let end = len.min(at + PIECE_BYTES);
+        if take(chunk.subarray(at, end))? {
+            break;
+        }
+        at = end;
+    }
+    Ok(())
 }
