@@ -64,7 +64,7 @@ const config = smoke
     throughput: { concurrency: 20, rounds: 2, warmup: 1 },
     stream: { lines: 2000, rounds: 1, warmup: 0 },
     fanIn: { n: 100, rounds: 1, ttl: 4, margin: 2, refreshDelayMs: 50, warmup: 1 },
-    memory: { calls: 200, swaps: 50, streams: 20, steps: 2, batch: 20, warmup: 20 },
+    memory: { calls: 200, swaps: 50, streams: 20, reconnects: 4, steps: 2, batch: 20, warmup: 20 },
     wrk: { seconds: 2, connections: 4, maxRequests: 200_000 },
   }
   : {
@@ -75,7 +75,7 @@ const config = smoke
     // seq 100000: 588,895 bytes of stdout (under the emulator's 1 MiB per-task log).
     stream: { lines: 100_000, rounds: 40, warmup: 2 },
     fanIn: { n: 1000, rounds: 3, ttl: 8, margin: 4, refreshDelayMs: 50, warmup: 1 },
-    memory: { calls: 10_000, swaps: 1000, streams: 1000, steps: 10, batch: 50, warmup: 500 },
+    memory: { calls: 10_000, swaps: 1000, streams: 1000, reconnects: 100, steps: 10, batch: 50, warmup: 500 },
     wrk: { seconds: 10, connections: 16, maxRequests: 2_000_000 },
   };
 config.socket = socketConfig(smoke);
@@ -538,12 +538,14 @@ try {
   {
     const r = await evaluate(page, "memory", (o) => window.bench.memory(o), config.memory);
     await noteWasm("memory");
-    check(`memory: all ${config.memory.calls + config.memory.warmup + config.memory.steps} calls and ${config.memory.streams} streams succeeded`, r.failures === 0, r.failures ? `${r.failures} failed` : "");
+    check(`memory: all ${config.memory.calls + config.memory.warmup + config.memory.steps} calls, ${config.memory.streams} streams and ${config.memory.reconnects} reconnects succeeded`, r.failures === 0, r.failures ? `${r.failures} failed` : "");
+    check(`memory: the socket opened again after each of the ${config.memory.reconnects} reconnect() calls`, r.reopened === config.memory.reconnects, `${r.reopened} times`);
     const snaps = r.snaps;
     const start = snaps[0];
     const calls = snaps.filter((s) => s.phase === "calls");
     const swaps = snaps.filter((s) => s.phase === "swaps");
     const streams = snaps.filter((s) => s.phase === "streams");
+    const reconnects = snaps.filter((s) => s.phase === "reconnects");
     const mid = (xs) => xs[(xs.length >> 1) - 1] ?? start;
     const endCalls = calls.at(-1);
     const endSwaps = swaps.at(-1);
@@ -551,6 +553,8 @@ try {
     const midSwaps = mid(swaps);
     const endStreams = streams.at(-1);
     const midStreams = mid(streams);
+    const endReconnects = reconnects.at(-1);
+    const midReconnects = mid(reconnects);
     const growth = (a, b, key) => b[key] - a[key];
     // Flat: no wasm growth over the second half of each phase, and the JS heap's growth over it
     // below 256 KiB (a forced GC leaves tens of KiB of noise).
@@ -558,23 +562,25 @@ try {
       calls: { wasm: growth(midCalls, endCalls, "wasmBytes"), js: growth(midCalls, endCalls, "jsUsedBytes") },
       swaps: { wasm: growth(midSwaps, endSwaps, "wasmBytes"), js: growth(midSwaps, endSwaps, "jsUsedBytes") },
       streams: { wasm: growth(midStreams, endStreams, "wasmBytes"), js: growth(midStreams, endStreams, "jsUsedBytes") },
+      reconnects: { wasm: growth(midReconnects, endReconnects, "wasmBytes"), js: growth(midReconnects, endReconnects, "jsUsedBytes") },
     };
-    const flat = ["calls", "swaps", "streams"].every((k) => secondHalf[k].wasm === 0 && secondHalf[k].js < 256 * 1024);
+    const flat = ["calls", "swaps", "streams", "reconnects"].every((k) => secondHalf[k].wasm === 0 && secondHalf[k].js < 256 * 1024);
     results.memory = {
       snaps,
       total: {
         calls: { wasm: growth(start, endCalls, "wasmBytes"), js: growth(start, endCalls, "jsUsedBytes") },
         swaps: { wasm: growth(endCalls, endSwaps, "wasmBytes"), js: growth(endCalls, endSwaps, "jsUsedBytes") },
         streams: { wasm: growth(endSwaps, endStreams, "wasmBytes"), js: growth(endSwaps, endStreams, "jsUsedBytes") },
+        reconnects: { wasm: growth(endStreams, endReconnects, "wasmBytes"), js: growth(endStreams, endReconnects, "jsUsedBytes") },
       },
       secondHalf,
       flat,
-      rule: "flat = no wasm memory growth and < 256 KiB JS heap growth (after forced GC) over the second half of the calls, of the swaps and of the stream opens",
+      rule: "flat = no wasm memory growth and < 256 KiB JS heap growth (after forced GC) over the second half of the calls, of the swaps, of the stream opens and of the reconnects",
     };
-    const detail = `second half: calls wasm ${signedKib(secondHalf.calls.wasm)}, JS ${signedKib(secondHalf.calls.js)}; swaps wasm ${signedKib(secondHalf.swaps.wasm)}, JS ${signedKib(secondHalf.swaps.js)}; streams wasm ${signedKib(secondHalf.streams.wasm)}, JS ${signedKib(secondHalf.streams.js)}`;
+    const detail = `second half: calls wasm ${signedKib(secondHalf.calls.wasm)}, JS ${signedKib(secondHalf.calls.js)}; swaps wasm ${signedKib(secondHalf.swaps.wasm)}, JS ${signedKib(secondHalf.swaps.js)}; streams wasm ${signedKib(secondHalf.streams.wasm)}, JS ${signedKib(secondHalf.streams.js)}; reconnects wasm ${signedKib(secondHalf.reconnects.wasm)}, JS ${signedKib(secondHalf.reconnects.js)}`;
     // Too few calls in smoke mode for a verdict: the figures are reported, not judged.
     if (smoke) console.error(`note  memory: ${detail} (not judged in smoke mode)`);
-    else check(`memory: growth flattens over ${int(config.memory.calls)} calls, ${int(config.memory.swaps)} setToken swaps and ${int(config.memory.streams)} stream opens`, flat, detail);
+    else check(`memory: growth flattens over ${int(config.memory.calls)} calls, ${int(config.memory.swaps)} setToken swaps, ${int(config.memory.streams)} stream opens and ${int(config.memory.reconnects)} reconnects`, flat, detail);
   }
   results.wasmBytesAfter = wasmAfter;
   await context.close();
@@ -677,15 +683,16 @@ function table(r) {
     const ec = s.filter((x) => x.phase === "calls").at(-1);
     const es = s.filter((x) => x.phase === "swaps").at(-1);
     const et = s.filter((x) => x.phase === "streams").at(-1);
+    const er = s.filter((x) => x.phase === "reconnects").at(-1);
     const h = r.memory.secondHalf;
     if (r.wasmBytesAfter) {
       const w = r.wasmBytesAfter;
       row(6, `wasm memory: after \`init()\` → after the sequential calls → after ${r.config.throughput.concurrency} concurrent → after the exec streams → after ${int(r.config.fanIn.n)} concurrent (high-water)`,
         `${kib(w.init)} → ${kib(w["perCall-read"])} → ${kib(w.throughput)} → ${kib(w.stream ?? 0)} → ${kib(w.fanIn)}`);
     }
-    row(6, `wasm memory: start → after ${int(r.config.memory.calls)} calls → after ${int(r.config.memory.swaps)} \`setToken\` swaps → after ${int(r.config.memory.streams)} stream opens`, `${kib(start.wasmBytes)} → ${kib(ec.wasmBytes)} → ${kib(es.wasmBytes)} → ${kib(et.wasmBytes)}`);
-    row(6, "JS heap used (`performance.memory`, after GC): same points", `${kib(start.jsUsedBytes)} → ${kib(ec.jsUsedBytes)} → ${kib(es.jsUsedBytes)} → ${kib(et.jsUsedBytes)}`);
-    row(6, "growth over the second half of the calls / of the swaps / of the stream opens (wasm; JS)", `${signedKib(h.calls.wasm)}; ${signedKib(h.calls.js)} / ${signedKib(h.swaps.wasm)}; ${signedKib(h.swaps.js)} / ${signedKib(h.streams.wasm)}; ${signedKib(h.streams.js)}`, "–", r.memory.flat ? "flat" : "NOT flat");
+    row(6, `wasm memory: start → after ${int(r.config.memory.calls)} calls → after ${int(r.config.memory.swaps)} \`setToken\` swaps → after ${int(r.config.memory.streams)} stream opens → after ${int(r.config.memory.reconnects)} reconnects`, `${kib(start.wasmBytes)} → ${kib(ec.wasmBytes)} → ${kib(es.wasmBytes)} → ${kib(et.wasmBytes)} → ${kib(er.wasmBytes)}`);
+    row(6, "JS heap used (`performance.memory`, after GC): same points", `${kib(start.jsUsedBytes)} → ${kib(ec.jsUsedBytes)} → ${kib(es.jsUsedBytes)} → ${kib(et.jsUsedBytes)} → ${kib(er.jsUsedBytes)}`);
+    row(6, "growth over the second half of the calls / of the swaps / of the stream opens / of the reconnects (wasm; JS)", `${signedKib(h.calls.wasm)}; ${signedKib(h.calls.js)} / ${signedKib(h.swaps.wasm)}; ${signedKib(h.swaps.js)} / ${signedKib(h.streams.wasm)}; ${signedKib(h.streams.js)} / ${signedKib(h.reconnects.wasm)}; ${signedKib(h.reconnects.js)}`, "–", r.memory.flat ? "flat" : "NOT flat");
   }
   if (r.emulator) {
     for (const [label, x] of [["`GET /workspace`", r.emulator.workspace], ["gateway `GET /files/read`", r.emulator.filesRead]]) {
@@ -726,9 +733,9 @@ await writeFile(outFile, `${JSON.stringify(results, null, 1)}\n`);
     exec_stream_throughput_ratio: pick(() => results.stream.ratio),
     terminal_echo_added_ms: pick(() => results.socket.echo.addedMs.median),
     reconnect_caught_up_ms: pick(() => results.socket.reconnect.firstByteMs.median),
-    // Growth over the second half of 10,000 calls, of 1,000 swaps and of 1,000 stream opens (wasm
-    // memory + JS heap).
-    memory_growth_kib: pick(() => ["calls", "swaps", "streams"].reduce((sum, k) => sum + second()[k].wasm + second()[k].js, 0) / 1024),
+    // Growth over the second half of 10,000 calls, of 1,000 swaps, of 1,000 stream opens and of
+    // 100 reconnects (wasm memory + JS heap).
+    memory_growth_kib: pick(() => ["calls", "swaps", "streams", "reconnects"].reduce((sum, k) => sum + second()[k].wasm + second()[k].js, 0) / 1024),
   };
   const summaryFile = join(dirname(outFile), smoke ? "summary-smoke.json" : "summary.json");
   await writeFile(summaryFile, `${JSON.stringify(summaryJson, null, 2)}\n`);

@@ -274,9 +274,11 @@ window.bench = {
    * Memory: wasm memory and JS heap (after a forced GC) at `steps` points through `calls` calls
    * (in concurrent batches of `batch`), then through `swaps` setToken swaps (distinct tokens,
    * minted beforehand; one call after each step shows the client still works), then through
-   * `streams` exec stream opens (`echo`, each read to its exit, 10 at a time).
+   * `streams` exec stream opens (`echo`, each read to its exit, 10 at a time), then through
+   * `reconnects` of the runtime's socket with a terminal open (`connection.reconnect()`: the
+   * socket closes, then the `/health` probe, a new socket and the terminal's catch-up).
    */
-  async memory({ calls: total, swaps, streams, steps, batch, warmup }) {
+  async memory({ calls: total, swaps, streams, reconnects, steps, batch, warmup }) {
     const { ns } = state;
     const tokens = [];
     for (let i = 0; i < swaps; i += 25) {
@@ -334,7 +336,30 @@ window.bench = {
         done += n;
         snaps.push(await snapshot("streams", done));
       }
-      return { snaps, failures };
+      const term = await rt.terminals.create();
+      const connection = rt.connection;
+      const open = async () => {
+        const end = now() + 10_000;
+        while (connection.state !== "open") {
+          if (now() > end) throw new Error(`the socket is ${connection.state} 10 s on`);
+          await sleep(5);
+        }
+      };
+      await open();
+      let reopened = 0;
+      connection.onStateChange((state) => (reopened += state === "open"));
+      const perReconnect = Math.ceil(reconnects / steps);
+      for (let done = 0; done < reconnects;) {
+        const n = Math.min(perReconnect, reconnects - done);
+        for (let i = 0; i < n; i++) {
+          connection.reconnect();
+          await open().catch(() => failures++);
+        }
+        done += n;
+        snaps.push(await snapshot("reconnects", done));
+      }
+      await term.close();
+      return { snaps, failures, reopened };
     } finally {
       c.dispose();
     }
