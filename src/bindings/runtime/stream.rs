@@ -262,8 +262,9 @@ impl Core {
     }
 
     /// What a chunk holds (`null`: the end of an NDJSON body), in order: the events (when
-    /// `keep`; an exec stream's output also with `keepOutput`, for its text), the task's id (a string), after the exit event what `wait()` resolves with, and
-    /// an error last when one ends the stream.
+    /// `keep`; an exec stream's output also with `keepOutput`, for its text), the task's id (a
+    /// string), after the exit event what `wait()` resolves with, and an error last when one
+    /// ends the stream.
     fn feed(&self, chunk: JsValue, keep: bool) -> Array {
         let list = Array::new();
         let mut state = self.state.borrow_mut();
@@ -278,6 +279,7 @@ impl Core {
         list
     }
 
+    /// An exec stream's chunk: its SSE events, a piece at a time.
     fn events(
         &self,
         state: &mut State,
