@@ -165,7 +165,9 @@ test-native: install
 
 # The emulator's address reaches the wasm tests at compile time (the browser has no env).
 # wasm-bindgen-test-runner now and then never gets its page going (nothing after "Try find
-# `webdriver.json`… Ok"; twice in a row once, then fine; a run takes ~10 s): the dependencies
+# `webdriver.json`… Ok"; twice in a row once, then fine; a run takes ~10 s). When it hung, the
+# listing below showed chromedriver and Chromium already exited (`<defunct>`, their crashpad
+# handlers still up) while the runner waited on: Chromium ended at start-up. The dependencies
 # are built first, so a run over 2 min has hung, and is tried again, 3 attempts in all; a hang
 # lists the browser processes still there, for whoever looks next.
 test-browser: install
