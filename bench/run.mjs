@@ -325,18 +325,21 @@ try {
   };
   await startupLoad("client"); // warm-up: the browser's first context pays for itself
   await startupLoad("plain");
-  const startup = { client: [], plain: [] };
+  // client-preload: the same page with a preload hint for the wasm (what the README recommends).
+  const startup = { client: [], plain: [], "client-preload": [] };
   let firstLoad = {};
   for (let i = 0; i < config.startupLoads; i++) {
-    for (const kind of i % 2 ? ["plain", "client"] : ["client", "plain"]) {
+    const kinds = ["client", "plain", "client-preload"];
+    for (const kind of i % 2 ? kinds.reverse() : kinds) {
       const load = await startupLoad(kind);
       startup[kind].push(load.timings);
       firstLoad[kind] ??= load.files;
     }
   }
-  const loadsOk = [...startup.client, ...startup.plain].every((t) => t && t.workspaces === config.workspaces);
+  const loads = Object.values(startup).flat();
+  const loadsOk = loads.every((t) => t && t.workspaces === config.workspaces);
   check(`start-up: every page load constructed its client and listed ${config.workspaces} workspaces`, loadsOk,
-    `${startup.client.filter(Boolean).length + startup.plain.filter(Boolean).length} of ${2 * config.startupLoads}`);
+    `${loads.filter(Boolean).length} of ${3 * config.startupLoads}`);
   const transferOf = (files, pred) => files.filter(pred).reduce((a, f) => ({ wire: a.wire + f.wire, body: a.body + f.body, requests: a.requests + 1 }), { wire: 0, body: 0, requests: 0 });
   results.size.firstLoad = {
     client: {
@@ -353,18 +356,19 @@ try {
   if (loadsOk) {
     const field = (kind, key) => startup[kind].map((t) => t[key]);
     results.startup = {};
-    for (const kind of ["client", "plain"]) {
+    for (const kind of ["client", "plain", "client-preload"]) {
       results.startup[kind] = Object.fromEntries(["importMs", "initMs", "constructedMs", "firstCallMs", "sinceNavigationMs"].map((k) => [k, { ...summary(field(kind, k)), samples: round3(field(kind, k)) }]));
     }
     results.startup.ratio = {
       constructed: results.startup.client.constructedMs.median / results.startup.plain.constructedMs.median,
       firstCall: results.startup.client.firstCallMs.median / results.startup.plain.firstCallMs.median,
+      constructedPreload: results.startup["client-preload"].constructedMs.median / results.startup.plain.constructedMs.median,
     };
   }
   }
   if (only === "startup") {
     const medians = (kind) => Object.fromEntries(Object.entries(results.startup?.[kind] ?? {}).map(([k, v]) => [k, v.median]));
-    console.log(JSON.stringify({ ratio: results.startup?.ratio, client: medians("client"), plain: medians("plain") }));
+    console.log(JSON.stringify({ ratio: results.startup?.ratio, client: medians("client"), plain: medians("plain"), preload: medians("client-preload") }));
     throw ONLY_DONE;
   }
 
@@ -653,6 +657,9 @@ function table(r) {
     const n = r.config.startupLoads;
     row(2, `start-up: \`import\` → client constructed (\`init()\` included), median of ${n} fresh loads`, ms(r.startup.client.constructedMs.median), ms(r.startup.plain.constructedMs.median), ratio(r.startup.ratio.constructed));
     row(2, `start-up: \`import\` → first \`workspaces.list()\` answered, median of ${n}`, ms(r.startup.client.firstCallMs.median), ms(r.startup.plain.firstCallMs.median), ratio(r.startup.ratio.firstCall));
+    if (r.startup["client-preload"]) {
+      row(2, `start-up with the wasm preloaded (\`<link rel="preload" as="fetch">\`, README): \`import\` → client constructed, median of ${n}`, ms(r.startup["client-preload"].constructedMs.median), ms(r.startup.plain.constructedMs.median), ratio(r.startup.ratio.constructedPreload));
+    }
   }
   if (r.perCall) {
     const n = int(r.config.perCall.n);
