@@ -313,7 +313,7 @@ try {
           wire: s.responseBodySize + s.responseHeadersSize, body: s.responseBodySize,
         })).catch(() => null));
       });
-      await page.goto(`${origin}/bench/startup-${kind}.html`, { waitUntil: "load", timeout: 30_000 });
+      await page.goto(`${origin}/bench/${kind === "client-preload" ? "startup-client.html?preload" : `startup-${kind}.html`}`, { waitUntil: "load", timeout: 30_000 });
       await page.waitForFunction(() => window.__startup || null, null, { timeout: 30_000 }).catch(() => {});
       const timings = await page.evaluate(() => window.__startup ?? null);
       const files = (await Promise.all(transfers)).filter((t) => t && t.ownOrigin);
