@@ -347,7 +347,7 @@ window.bench = {
       };
       await open();
       let reopened = 0;
-      connection.onStateChange((state) => (reopened += state === "open"));
+      const unsubscribe = connection.onStateChange((state) => (reopened += state === "open"));
       const perReconnect = Math.ceil(reconnects / steps);
       for (let done = 0; done < reconnects;) {
         const n = Math.min(perReconnect, reconnects - done);
@@ -358,6 +358,7 @@ window.bench = {
         done += n;
         snaps.push(await snapshot("reconnects", done));
       }
+      unsubscribe();
       await term.close();
       return { snaps, failures, reopened };
     } finally {
