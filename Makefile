@@ -145,10 +145,12 @@ pkg: install
 # takes it (streams in a row grew the wasm memory ~0.45 MiB each), and an exec stream's network
 # chunks go into the parser 64 KiB at a time (the memory grew to the largest chunk): wasm 131239 /
 # 57365 gz, JS 35019 / 12227 gz (69.6 KB gz in all: +0.25 for a flat wasm memory).
-SIZE_BUDGET_WASM_RAW ?= 131250
-SIZE_BUDGET_WASM_GZ ?= 57375
-SIZE_BUDGET_JS_RAW ?= 35025
-SIZE_BUDGET_JS_GZ ?= 12250
+# Retry-After's HTTP date read by the browser's Date.parse (js/fetch.js), the core reading
+# delay-seconds only: wasm 129280 / 56350 gz, JS 35136 / 12305 gz (-0.94 KB gz in all).
+SIZE_BUDGET_WASM_RAW ?= 129300
+SIZE_BUDGET_WASM_GZ ?= 56375
+SIZE_BUDGET_JS_RAW ?= 35150
+SIZE_BUDGET_JS_GZ ?= 12325
 
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)

@@ -94,6 +94,15 @@ export async function call(step, mode, input, method, body, type, dispose, calle
   }
 }
 
+// `Retry-After` for the wasm, which reads delay-seconds only: an HTTP date (it ends in "GMT")
+// becomes the whole seconds until it, 0 once past, by the browser's `Date.parse`; anything else
+// goes as it came (and the wasm takes it as absent).
+function retryAfter(headers) {
+  const value = headers.get("retry-after") ?? undefined;
+  const at = /GMT\s*$/.test(value) ? Date.parse(value) : NaN;
+  return Number.isNaN(at) ? value : String(Math.max(0, Math.ceil((at - Date.now()) / 1000)));
+}
+
 // One attempt of a JSON call. Resolves with { status, retryAfter, requestId, text, parsed, value,
 // success }; rejects with a number saying what ended the attempt: 1 the client was disposed,
 // 2 the caller aborted, 3 the deadline passed, 0 anything else (network error, CORS refusal).
@@ -115,7 +124,7 @@ function send(method, url, bearer, body, type, dispose, caller, ms, parse) {
     .then(async (response) => {
       const reply = {
         status: response.status,
-        retryAfter: response.headers.get("retry-after") ?? undefined,
+        retryAfter: retryAfter(response.headers),
         requestId: response.headers.get("x-request-id") ?? undefined,
         text: await response.text(),
         parsed: false,
@@ -169,7 +178,7 @@ export async function reply(response, read) {
   return {
     response,
     status: response.status,
-    retryAfter: headers.get("retry-after") ?? undefined,
+    retryAfter: retryAfter(headers),
     requestId: headers.get("x-request-id") ?? undefined,
     text,
   };

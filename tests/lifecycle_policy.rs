@@ -10,7 +10,7 @@ use oblien_user_client::core::cell::TokenCell;
 use oblien_user_client::core::error::{codes, ClientError};
 use oblien_user_client::core::gateway::{Access, Registry};
 use oblien_user_client::core::request::{self, Retries};
-use oblien_user_client::core::runtime::{Runtime, TransportError};
+use oblien_user_client::core::runtime::TransportError;
 use oblien_user_client::core::workspace::Call;
 use oblien_user_client::core::{api, json};
 use std::cell::RefCell;
@@ -139,7 +139,7 @@ impl Lab {
             let send = |bearer: &str| transport.send(&request, bearer);
             let response =
                 request::send_authorised(&cell, &*rt, Retries::for_method("GET"), &send).await?;
-            request::into_result(response, rt.now_ms())
+            request::into_result(response)
         });
         self.env.settle();
         outcome.result()

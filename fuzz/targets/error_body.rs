@@ -18,6 +18,6 @@ pub fn run(data: &[u8]) {
             request_id: Some("req_0123456789abcdef".to_string()),
             text: text.to_string(),
         };
-        super::response::check(response, super::DEFAULT_NOW_MS);
+        super::response::check(response);
     }
 }

@@ -43,16 +43,6 @@ pub fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
 /// The device clock of a test when the input names none (Tue, 14 Nov 2023 22:13:20 GMT).
 pub const DEFAULT_NOW_MS: f64 = 1_700_000_000_000.0;
 
-/// `now_ms` from a `now:` line: any finite number (`Date.now()` never is anything else).
-pub fn now_from(value: &str) -> f64 {
-    value
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .unwrap_or(DEFAULT_NOW_MS)
-}
-
 /// `key: value` lines after a first line; keys are lower-cased, a line without `:` is skipped.
 pub fn fields(text: &str) -> (&str, Vec<(String, &str)>) {
     let mut lines = text.split('\n');

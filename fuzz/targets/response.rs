@@ -2,7 +2,7 @@
 //! rules it promises, with the envelope read by serde_json as an independent oracle.
 //!
 //! Input: the status on the first line, then `key: value` lines, the last of a key winning:
-//! `retry-after`, `x-request-id`, `now` (device clock, ms), `body` (the body text).
+//! `retry-after`, `x-request-id`, `body` (the body text).
 
 use oblien_user_client::core::error::{code_for_status, codes, ClientError};
 use oblien_user_client::core::request::{self, Envelope, HttpResponse};
@@ -22,7 +22,6 @@ pub fn run(data: &[u8]) {
             acc.wrapping_mul(31).wrapping_add(u16::from(b))
         })
     });
-    let mut now_ms = super::DEFAULT_NOW_MS;
     let mut response = HttpResponse {
         status,
         retry_after: None,
@@ -34,12 +33,11 @@ pub fn run(data: &[u8]) {
         match key.as_str() {
             "retry-after" => response.retry_after = Some(value),
             "x-request-id" => response.request_id = Some(value),
-            "now" => now_ms = super::now_from(&value),
             "body" => response.text = value,
             _ => {}
         }
     }
-    check(response, now_ms);
+    check(response);
 }
 
 fn code_like(text: &str) -> bool {
@@ -88,25 +86,25 @@ pub fn oracle_envelope(text: &str) -> Option<Envelope> {
 }
 
 /// Maps `response` and checks the result against the rules of `into_result`.
-pub fn check(response: HttpResponse, now_ms: f64) {
+pub fn check(response: HttpResponse) {
     let envelope = request::envelope(&response.text);
     if let Some(expected) = oracle_envelope(&response.text) {
         assert_eq!(envelope, expected, "{:?}", response.text);
     }
     let expected = response.clone();
     let status = response.status;
-    match request::into_result(response, now_ms) {
+    match request::into_result(response) {
         Ok(body) => {
             assert!((200..300).contains(&status), "Ok for HTTP {status}");
             assert!(envelope.is_json, "Ok for a body that is not JSON");
             assert_ne!(envelope.success, Some(false), "Ok for success: false");
             assert_eq!(body, expected.text);
         }
-        Err(error) => check_error(&error, &expected, &envelope, now_ms),
+        Err(error) => check_error(&error, &expected, &envelope),
     }
 }
 
-fn check_error(error: &ClientError, response: &HttpResponse, envelope: &Envelope, now_ms: f64) {
+fn check_error(error: &ClientError, response: &HttpResponse, envelope: &Envelope) {
     let status = response.status;
     let ok_status = (200..300).contains(&status);
     if ok_status && envelope.success != Some(false) {
@@ -132,10 +130,7 @@ fn check_error(error: &ClientError, response: &HttpResponse, envelope: &Envelope
     if envelope.message.is_none() && !envelope.is_json {
         assert!(error.message.contains("not JSON"), "{error:?}");
     }
-    let retry_after = response
-        .retry_after
-        .as_deref()
-        .and_then(|v| retry_after::parse(v, now_ms));
+    let retry_after = response.retry_after.as_deref().and_then(retry_after::parse);
     assert_eq!(error.retry_after, retry_after);
     assert_eq!(error.request_id, response.request_id);
 }

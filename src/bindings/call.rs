@@ -258,8 +258,7 @@ impl Call {
         };
         let now = self.session.now_ms();
         let wait = wait.get().unwrap_or(Provision::start(now));
-        let polled =
-            into_result(reply.into_response(), now).and_then(|text| wait.answered(&text, now));
+        let polled = into_result(reply.into_response()).and_then(|text| wait.answered(&text, now));
         match polled {
             Ok(None) => JsValue::UNDEFINED,
             Ok(Some(ms)) => {
@@ -278,15 +277,13 @@ impl Call {
             Finish::Json { field, object } => (*field, *object),
             Finish::Upload { .. } if is_success(&reply) => return parse_json(&reply.text()),
             Finish::Refusal | Finish::Upload { .. } => {
-                return Err(
-                    match into_result(reply.into_response(), self.session.now_ms()) {
-                        Err(error) => error,
-                        Ok(_) => ClientError::new("server_error", "The gateway refused the stream"),
-                    },
-                )
+                return Err(match into_result(reply.into_response()) {
+                    Err(error) => error,
+                    Ok(_) => ClientError::new("server_error", "The gateway refused the stream"),
+                })
             }
             Finish::Workspace(id, call, begun) => {
-                let result = into_result(reply.into_response(), self.session.now_ms());
+                let result = into_result(reply.into_response());
                 let text = self.session.gateways.finish(id, *call, *begun, result)?;
                 return parse_json(&text);
             }
@@ -297,7 +294,7 @@ impl Call {
         let value = if is_result(reply.status(), reply.parsed(), reply.success()) {
             reply.value()
         } else {
-            parse_json(&into_result(reply.into_response(), self.session.now_ms())?)?
+            parse_json(&into_result(reply.into_response())?)?
         };
         let Some(field) = field else {
             return Ok(value);
@@ -552,7 +549,7 @@ impl Pending {
             return Err(self.0.ended());
         }
         let reply: Reply = value.unchecked_into();
-        into_result(reply.into_response(), self.0.session.now_ms())
+        into_result(reply.into_response())
     }
 }
 

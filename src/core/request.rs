@@ -115,7 +115,7 @@ impl Attempts {
                 let wait = response
                     .retry_after()
                     .as_deref()
-                    .and_then(|v| retry_after::parse(v, runtime.now_ms()))
+                    .and_then(retry_after::parse)
                     .unwrap_or(1);
                 if wait > policy::MAX_RETRY_AFTER_SECS {
                     return Next::Done;
@@ -267,7 +267,7 @@ pub fn is_result(status: u16, is_json: bool, success: Option<bool>) -> bool {
 
 /// A 2xx JSON body without `success: false` is the result (its text); anything else is an error
 /// with the server's code when it sent one, else the code for its status.
-pub fn into_result(response: HttpResponse, now_ms: f64) -> Result<String, ClientError> {
+pub fn into_result(response: HttpResponse) -> Result<String, ClientError> {
     let status = response.status;
     let envelope = envelope(&response.text);
     let ok_status = (200..300).contains(&status);
@@ -302,10 +302,7 @@ pub fn into_result(response: HttpResponse, now_ms: f64) -> Result<String, Client
         code,
         message,
         status: Some(status),
-        retry_after: response
-            .retry_after
-            .as_deref()
-            .and_then(|v| retry_after::parse(v, now_ms)),
+        retry_after: response.retry_after.as_deref().and_then(retry_after::parse),
         request_id: response.request_id,
     })
 }
@@ -356,10 +353,10 @@ mod tests {
 
     #[test]
     fn results() {
-        assert_eq!(into_result(response(200, "{}"), 0.0), Ok("{}".into()));
-        let err = into_result(response(200, "nope"), 0.0).err();
+        assert_eq!(into_result(response(200, "{}")), Ok("{}".into()));
+        let err = into_result(response(200, "nope")).err();
         assert_eq!(err.map(|e| e.code), Some("server_error".into()));
-        let err = into_result(response(404, r#"{"error":"file not found"}"#), 0.0).err();
+        let err = into_result(response(404, r#"{"error":"file not found"}"#)).err();
         assert_eq!(
             err.map(|e| (e.code, e.message, e.status)),
             Some(("not_found".into(), "file not found".into(), Some(404)))

@@ -789,7 +789,7 @@ impl Env {
                 let retries = Retries::for_method(req.method);
                 let result = request::send_authorised(&cell, &*rt, retries, &send)
                     .await
-                    .and_then(|response| request::into_result(response, rt.now_ms()))
+                    .and_then(request::into_result)
                     .map(|text| text.trim_matches('"').to_string());
                 *slot.0.borrow_mut() = Some(result);
             })
@@ -904,7 +904,7 @@ impl ApiCall for EnvApi {
             let send = |bearer: &str| transport.send(&request, bearer);
             let retries = Retries::for_method(request.method);
             let response = request::send_authorised(&cell, &*rt, retries, &send).await?;
-            request::into_result(response, rt.now_ms())
+            request::into_result(response)
         })
     }
 }
