@@ -147,10 +147,12 @@ pkg: install
 # 57365 gz, JS 35019 / 12227 gz (69.6 KB gz in all: +0.25 for a flat wasm memory).
 # Retry-After's HTTP date read by the browser's Date.parse (js/fetch.js), the core reading
 # delay-seconds only: wasm 129280 / 56350 gz, JS 35136 / 12305 gz (-0.94 KB gz in all).
-SIZE_BUDGET_WASM_RAW ?= 129300
-SIZE_BUDGET_WASM_GZ ?= 56375
-SIZE_BUDGET_JS_RAW ?= 35150
-SIZE_BUDGET_JS_GZ ?= 12325
+# The wasm built with +simd128 (.cargo/config.toml; wider loads and stores): wasm 128246 / 56101
+# gz; the bundle through terser after esbuild (safe passes): JS 35014 / 11993 gz (-0.56 KB gz).
+SIZE_BUDGET_WASM_RAW ?= 128275
+SIZE_BUDGET_WASM_GZ ?= 56125
+SIZE_BUDGET_JS_RAW ?= 35025
+SIZE_BUDGET_JS_GZ ?= 12000
 
 size: pkg
 	node scripts/size.mjs pkg $(SIZE_BUDGET_WASM_RAW) $(SIZE_BUDGET_WASM_GZ) $(SIZE_BUDGET_JS_RAW) $(SIZE_BUDGET_JS_GZ)

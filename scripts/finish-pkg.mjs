@@ -10,8 +10,10 @@
 // - the wasm's import and export names made short in the wasm and the glue together
 //   (scripts/minify-names.mjs);
 // - the JS glue and its snippet become one minified ES module (esbuild; names kept), so a page
-//   loads one JS file instead of two and ~3 KB less (README, "Dependencies").
+//   loads one JS file instead of two and ~3 KB less, then terser's compress and mangle passes
+//   take ~0.4 KB gz more than esbuild alone finds (README, "Dependencies").
 import { buildSync } from "esbuild";
+import { minify } from "terser";
 import { minifyNames, renameExportTypes } from "./minify-names.mjs";
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -81,6 +83,17 @@ buildSync({
   logOverride: { "duplicate-class-member": "silent" },
 });
 rmSync(snippetDir, { recursive: true, force: true });
+{
+  // Safe transforms only (terser's `unsafe*` options stay off): the same behaviour, fewer bytes.
+  const squeezed = await minify(readFileSync(jsPath, "utf8"), {
+    module: true,
+    ecma: 2022,
+    compress: { passes: 3 },
+    mangle: true,
+    format: { comments: false },
+  });
+  writeFileSync(jsPath, squeezed.code);
+}
 {
   const bundled = readFileSync(jsPath, "utf8");
   const exports = /export\{([^}]*)\};?\s*$/.exec(bundled);

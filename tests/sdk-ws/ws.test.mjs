@@ -2,7 +2,7 @@
 // npm `oblien` 2.4.0, `rt.ws()` from `oblien/runtime`, against a fresh emulator
 // (scripts/with-emulator.sh exports OBLIEN_EMULATOR_*). Run with tests/sdk-ws/run.sh or
 // `make test-sdk-ws`. Node 20 needs --experimental-websocket (the SDK uses the global WebSocket).
-import { test, before } from 'node:test';
+import { test, before, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Oblien } from 'oblien';
 import { Runtime } from 'oblien/runtime';
@@ -34,8 +34,17 @@ async function freshWorkspace() {
   return { user, id: ws.id, rt, gatewayToken: enabled.token };
 }
 
+/** Every socket a test opened: closed after it whatever its outcome (an open socket left by a
+ *  failed assertion would keep the process, and `make test`, waiting forever). */
+const sockets = new Set();
+afterEach(() => {
+  for (const socket of sockets) socket.close();
+  sockets.clear();
+});
+
 /** Collects everything an `rt.ws()` socket reports. */
 function listen(socket) {
+  sockets.add(socket);
   const state = { output: new Map(), exits: [], watcher: [], closes: [], opened: 0, waiters: [] };
   const poke = () => {
     for (const w of [...state.waiters]) {
@@ -242,7 +251,8 @@ test('watcher events from a terminal command and from rt.exec', async () => {
   await state.until('terminal change', () => state.watcher.some((e) => e.path === '/app/from-term'));
   const result = await rt.exec.run(['sh', '-c', 'touch /app/from-exec']);
   assert.equal(result.exit_code, 0);
-  await state.until('exec change', () => state.watcher.some((e) => e.path === '/app/from-exec'));
+  // `touch` is a create then a write: two frames, the second maybe not in yet at the first.
+  await state.until('exec change', () => state.watcher.some((e) => e.path === '/app/from-exec' && e.op === 'write'));
   const ops = state.watcher.filter((e) => e.type === 'change').map((e) => [e.path, e.op]);
   assert.deepEqual(ops, [
     ['/app/from-term', 'create'],
