@@ -7,6 +7,8 @@
 //   I/O, js/stream.js) and the thin views (`Workspaces`, `WorkspaceRuntime`, `RuntimeFiles`, …,
 //   js/views.js) are re-exported from the entry, so `instanceof` works for users;
 // - the .d.ts references the `esnext.disposable` lib its `[Symbol.dispose]()` members need;
+// - the wasm's dead table slots and panic formatting cut (scripts/snip-wasm.mjs), then wasm-opt
+//   run here (wasm-pack's own run is off: it would drop the names the cut goes by);
 // - the wasm's import and export names made short in the wasm and the glue together
 //   (scripts/minify-names.mjs);
 // - the JS glue and its snippet become one minified ES module (esbuild; names kept), so a page
@@ -15,6 +17,8 @@
 import { buildSync } from "esbuild";
 import { minify } from "terser";
 import { minifyNames, renameExportTypes } from "./minify-names.mjs";
+import { snipWasm } from "./snip-wasm.mjs";
+import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -49,6 +53,15 @@ const snippet = (file) =>
 const jsPath = join(pkg, `${name}.js`);
 const wasmPath = join(pkg, `${name}_bg.wasm`);
 let js = readFileSync(jsPath, "utf8");
+const snipped = snipWasm(readFileSync(wasmPath));
+writeFileSync(wasmPath, snipped.wasm);
+// npm's binaryen, not whatever `wasm-opt` is on PATH (Debian's breaks the module: design.md).
+// --low-memory-unused: no pointer arithmetic of ours wraps into the first KiB, so binaryen may
+// fold constant offsets into loads and stores (-0.35 KB gz).
+execFileSync(join(root, "node_modules", ".bin", "wasm-opt"), [
+  "-Oz", "--converge", "--low-memory-unused", "--strip-producers", "--strip-target-features",
+  wasmPath, "-o", wasmPath,
+], { stdio: "inherit" });
 {
   const minified = minifyNames(readFileSync(wasmPath), js, `./${name}_bg.js`);
   writeFileSync(wasmPath, minified.wasm);
@@ -121,4 +134,4 @@ export declare const OblienError: {
 `;
 }
 writeFileSync(dtsPath, dts);
-console.log(`finish-pkg: ${pkg}: files = ${merged.files.join(", ")}; snippets bundled and the glue minified; OblienError, ExecStream and the views exported`);
+console.log(`finish-pkg: ${pkg}: files = ${merged.files.join(", ")}; ${snipped.slots} dead table slots and ${snipped.functions} panicking functions cut, wasm-opt -Oz; snippets bundled and the glue minified; OblienError, ExecStream and the views exported`);
