@@ -153,8 +153,11 @@ pkg: install
 # nothing calls, which held ~40 shims and core::fmt, and core::panicking's message building):
 # wasm 121118 / 53141 gz (-2.96 KB gz; 65.1 KB gz in all). Every always-panicking function
 # (bounds, slice ranges, RefCell, alloc failures) cut to its trap too: wasm 120574 / 52987 gz.
-SIZE_BUDGET_WASM_RAW ?= 120600
-SIZE_BUDGET_WASM_GZ ?= 53000
+# core's char-generic string searchers out of the wasm (trim_ascii for trim, scan::find for the
+# token's dots and a JSON string's escapes, catch-up's tail compared frame by frame instead of a
+# FlatMap): wasm 119043 / 52336 gz (64.3 KB gz in all).
+SIZE_BUDGET_WASM_RAW ?= 119075
+SIZE_BUDGET_WASM_GZ ?= 52350
 SIZE_BUDGET_JS_RAW ?= 35025
 SIZE_BUDGET_JS_GZ ?= 12000
 

@@ -175,7 +175,7 @@ impl Workspaces {
                 if params_reader
                     .get("image")
                     .as_string()
-                    .is_none_or(|s| s.trim().is_empty())
+                    .is_none_or(|s| s.trim_ascii().is_empty())
                 {
                     return Err(ClientError::new(
                         codes::VALIDATION_ERROR,

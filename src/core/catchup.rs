@@ -142,9 +142,14 @@ pub fn align(delivered: &[u8], scrollback: &[u8], capacity: usize, live: &[&[u8]
         if length > missed.len() {
             break;
         }
-        let tail = &missed[missed.len() - length..];
-        let joined = live[..=i].iter().flat_map(|f| f.iter().copied());
-        if tail.iter().copied().eq(joined) {
+        // The tail, frame by frame (`length` is the frames' total, so the pieces tile it).
+        let mut at = missed.len() - length;
+        let matches = live[..=i].iter().all(|f| {
+            let piece = missed.get(at..at + f.len());
+            at += f.len();
+            piece == Some(*f)
+        });
+        if matches {
             covered = i + 1;
             candidates += 1;
         }

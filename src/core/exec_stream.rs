@@ -63,7 +63,7 @@ fn protocol(message: impl Into<String>) -> ClientError {
 /// an error with the server's code.
 pub fn decode(event: &sse::Event) -> Result<WireEvent, ClientError> {
     let name = event.name.as_str();
-    if event.data.trim() == "[DONE]" {
+    if event.data.trim_ascii() == "[DONE]" {
         return Ok(WireEvent::Other);
     }
     let Some(members) = json::object(&event.data) else {

@@ -23,7 +23,8 @@ pub struct Str<'a>(&'a str);
 impl<'a> Str<'a> {
     /// The decoded text; borrowed when there is no escape.
     pub fn decode(&self) -> Cow<'a, str> {
-        if !self.0.contains('\\') {
+        // `scan::find`, not `str::contains`: core's searcher and memchr stay out of the wasm.
+        if super::scan::find(self.0.as_bytes(), b'\\', b'\\', 0).is_none() {
             return Cow::Borrowed(self.0);
         }
         let mut out = String::with_capacity(self.0.len());

@@ -56,13 +56,13 @@ impl Lines {
         let line = lossy(rest.strip_suffix(b"\r").unwrap_or(rest)).into_owned();
         self.buf.clear();
         self.start = 0;
-        (!line.trim().is_empty()).then_some(line)
+        (!line.trim_ascii().is_empty()).then_some(line)
     }
 }
 
 /// What one line is: `Some(line)` for an entry to hand out, `None` to skip it.
 pub fn entry(line: String) -> Result<Option<String>, ClientError> {
-    if line.trim().is_empty() {
+    if line.trim_ascii().is_empty() {
         return Ok(None);
     }
     let members = json::object(&line).ok_or_else(|| {

@@ -5,7 +5,7 @@
 /// Seconds to wait, from a `Retry-After` value: a non-empty run of ASCII digits (spaces around
 /// it allowed), saturating at `u32::MAX`. `None` for anything else.
 pub fn parse(value: &str) -> Option<u32> {
-    let value = value.trim();
+    let value = value.trim_ascii();
     let all = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
     // Not `str::parse`: it links KBs of std's number formatting for its errors.
     all.then(|| {

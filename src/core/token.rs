@@ -147,9 +147,22 @@ pub fn payload_bytes(token: &str) -> Result<Vec<u8>, ClientError> {
             "This is a raw connection token, not a scoped JWT: mint one with POST /tokens",
         ));
     }
-    let three = token.split_once('.').and_then(|(header, rest)| {
-        let (payload, signature) = rest.split_once('.')?;
-        (!signature.contains('.')).then_some((header, payload, signature))
+    // The dots found with `scan::find` (not `split_once`: core's searcher and memchr stay out of
+    // the wasm); every part is sliced at an ASCII dot, so `get` never refuses a boundary.
+    let dot = |from: usize| {
+        let rest = token.as_bytes().get(from..)?;
+        super::scan::find(rest, b'.', b'.', 0).map(|at| from + at)
+    };
+    let three = dot(0).and_then(|first| {
+        let second = dot(first + 1)?;
+        if dot(second + 1).is_some() {
+            return None;
+        }
+        Some((
+            token.get(..first)?,
+            token.get(first + 1..second)?,
+            token.get(second + 1..)?,
+        ))
     });
     let Some((header, payload, signature)) = three else {
         return Err(invalid("The token is not a JWT (header.payload.signature)"));
