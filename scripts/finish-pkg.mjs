@@ -13,7 +13,7 @@
 //   (scripts/minify-names.mjs);
 // - the JS glue and its snippet become one minified ES module (esbuild; names kept), so a page
 //   loads one JS file instead of two and ~3 KB less, then terser's compress and mangle passes
-//   take ~0.4 KB gz more than esbuild alone finds (README, "Dependencies").
+//   take ~0.3 KB gz more than esbuild alone finds (README, "Dependencies").
 import { buildSync } from "esbuild";
 import { minify } from "terser";
 import { minifyNames, renameExportTypes } from "./minify-names.mjs";
@@ -101,7 +101,7 @@ rmSync(snippetDir, { recursive: true, force: true });
   const squeezed = await minify(readFileSync(jsPath, "utf8"), {
     module: true,
     ecma: 2022,
-    compress: { passes: 3 },
+    compress: { passes: 2 },
     mangle: true,
     format: { comments: false },
   });
